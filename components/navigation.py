@@ -1,0 +1,33 @@
+"""The app's pages, declared as data: app.py routes from this list and the breadcrumb reads it.
+
+Only built pages are listed; a stage appears here when its page does something real.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    section: str
+    url_path: str
+    stage: str | None = None  # the lifecycle stage this page is, for the breadcrumb
+
+
+LIFECYCLE = "Lifecycle"
+TOOLS = "Tools"
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/home.py", "Home", ":material/home:", LIFECYCLE, "home"),
+    PageSpec("pages/data.py", "Data", ":material/database:", LIFECYCLE, "data", stage="DATA"),
+)
+
+STAGE_ORDER = ("DATA", "GENERATE", "LABEL", "TRAIN", "DEPLOY", "MONITOR", "IMPROVE")
+
+
+def page_for_stage(stage: str) -> PageSpec | None:
+    return next((p for p in PAGES if p.stage == stage), None)

@@ -1,0 +1,19 @@
+"""The workbench for the person using this browser session."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.workbench import Workbench, open_workbench, session_cache_key
+
+
+@st.cache_resource(show_spinner="Opening the workbench…", max_entries=256)
+def _open(cache_key: str, _headers: dict[str, str]) -> Workbench:
+    # Keyed by who the connection acts for (email + token digest), never by nothing:
+    # a zero-argument cached opener would serve one user's connection to everyone.
+    return open_workbench(headers=_headers)
+
+
+def workbench() -> Workbench:
+    headers = dict(st.context.headers or {})
+    return _open(session_cache_key(headers), headers)

@@ -1,0 +1,1 @@
+"""The outside world: SQL engines, schema, files and volumes, catalog, identity, models."""

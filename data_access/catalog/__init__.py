@@ -1,0 +1,1 @@
+"""Browsing Unity Catalog: catalogs, schemas, tables with columns and tags, volumes."""

@@ -1,0 +1,91 @@
+"""Process-wide settings, read once from the environment.
+
+Every variable has a working default, so the app starts from a laptop with none set.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+def checked_identifier(value: str, variable: str) -> str:
+    """Catalog and schema names end up in DDL, so only plain identifiers are accepted."""
+    if not _IDENTIFIER.match(value):
+        raise SettingsError(f"{variable}={value!r} is not a plain identifier (letters, digits, _).")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str = "local"
+    home: Path = Path(".workbench")
+    catalog: str = "mirion_vital"
+    schema: str = "workbench"
+    local_user: str = "analyst@localhost"
+    warehouse_id: str = ""
+    serving_endpoint: str = ""
+    volume: str = ""
+    demo_seed: int = 42
+    load_demo_data: bool = True
+    llm_base_url: str = ""
+    llm_model: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def qualified_schema(self) -> str:
+        return f"{self.catalog}.{self.schema}"
+
+    def table(self, name: str) -> str:
+        """Three-part name of one of the workbench's own tables."""
+        return f"{self.catalog}.{self.schema}.{name}"
+
+    @property
+    def is_databricks(self) -> bool:
+        return self.backend == "databricks"
+
+
+def _choose_backend(env: dict[str, str]) -> str:
+    chosen = env.get("WORKBENCH_BACKEND", "").strip().lower()
+    if chosen:
+        if chosen not in ("local", "databricks"):
+            raise SettingsError("WORKBENCH_BACKEND must be 'local' or 'databricks'.")
+        return chosen
+    # A Databricks App sets DATABRICKS_APP_NAME; a warehouse id means someone wants the warehouse.
+    if env.get("DATABRICKS_APP_NAME") or env.get("DATABRICKS_WAREHOUSE_ID"):
+        return "databricks"
+    return "local"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "analyst"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    return Settings(
+        backend=_choose_backend(env),
+        home=Path(env.get("WORKBENCH_HOME", ".workbench")).expanduser(),
+        catalog=checked_identifier(env.get("WORKBENCH_CATALOG", "mirion_vital"), "WORKBENCH_CATALOG"),
+        schema=checked_identifier(env.get("WORKBENCH_SCHEMA", "workbench"), "WORKBENCH_SCHEMA"),
+        local_user=env.get("WORKBENCH_USER") or _default_user(),
+        warehouse_id=env.get("DATABRICKS_WAREHOUSE_ID", ""),
+        serving_endpoint=env.get("SERVING_ENDPOINT", ""),
+        volume=env.get("WORKBENCH_VOLUME", ""),
+        demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),
+        load_demo_data=env.get("WORKBENCH_DEMO_DATA", "1") not in ("0", "false", "no"),
+        llm_base_url=env.get("WORKBENCH_LLM_BASE_URL", ""),
+        llm_model=env.get("WORKBENCH_LLM_MODEL", ""),
+    )

@@ -1,0 +1,164 @@
+"""The embedded engine: DuckDB files under WORKBENCH_HOME, one attached database per catalog.
+
+DuckDB takes an exclusive lock on its file, so a process opens each home once and every
+thread works through its own cursor on that one connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from data_access.sql.engine import Params, Row, SqlEngine, SqlError
+from data_access.sql.transpile import is_qualified_name, to_duckdb
+
+_SYSTEM_DATABASES = frozenset({"system", "temp", "memory"})
+_METASTORE = "main"
+
+_open_connections: dict[Path, duckdb.DuckDBPyConnection] = {}
+_open_lock = threading.Lock()
+
+
+def _connection_for(home: Path) -> duckdb.DuckDBPyConnection:
+    home = home.resolve()
+    with _open_lock:
+        connection = _open_connections.get(home)
+        if connection is None:
+            (home / "catalogs").mkdir(parents=True, exist_ok=True)
+            connection = duckdb.connect(str(home / "workbench.duckdb"))
+            connection.execute("SET TimeZone = 'UTC'")
+            for catalog_file in sorted((home / "catalogs").glob("*.duckdb")):
+                connection.execute(f"ATTACH '{catalog_file}' AS \"{catalog_file.stem}\"")
+            _open_connections[home] = connection
+        return connection
+
+
+def release_home(home: Path) -> None:
+    """Close the process's connection to a home (tests and demo reset use this)."""
+    with _open_lock:
+        connection = _open_connections.pop(home.resolve(), None)
+    if connection is not None:
+        connection.close()
+
+
+def _bindable(params: Params | None, names: frozenset[str]) -> dict[str, Any]:
+    """DuckDB refuses parameters the statement does not use, so pass only the used ones."""
+    if not names:
+        return {}
+    params = params or {}
+    missing = names - params.keys()
+    if missing:
+        raise SqlError(f"Missing SQL parameters: {', '.join(sorted(missing))}")
+    return {name: params[name] for name in names}
+
+
+class DuckDbEngine(SqlEngine):
+    dialect = "duckdb"
+
+    def __init__(self, home: Path) -> None:
+        self.home = home.resolve()
+        self._connection = _connection_for(self.home)
+        self._local = threading.local()
+
+    # -- cursors ---------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._connection.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def _run(self, sql: str, params: Params | None) -> duckdb.DuckDBPyConnection:
+        transpiled = to_duckdb(sql)
+        cursor = self._cursor()
+        try:
+            cursor.execute(transpiled.sql, _bindable(params, transpiled.parameter_names))
+        except duckdb.Error as error:
+            raise SqlError(str(error)) from error
+        return cursor
+
+    # -- SqlEngine -------------------------------------------------------------------
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        cursor = self._run(sql, params)
+        columns = [d[0] for d in cursor.description or ()]
+        return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+
+    def query_df(self, sql: str, params: Params | None = None) -> pd.DataFrame:
+        return self._run(sql, params).df()
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        cursor = self._run(sql, params)
+        try:
+            result = cursor.fetchone()
+        except duckdb.Error:
+            return 0
+        return int(result[0]) if result and isinstance(result[0], int) else 0
+
+    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
+        if rows.empty:
+            return 0
+        if not is_qualified_name(table):
+            raise SqlError(f"Not a table name: {table!r}")
+        cursor = self._cursor()
+        view = f"_insert_{threading.get_ident()}"
+        try:
+            cursor.register(view, rows)
+            cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+        except duckdb.Error as error:
+            raise SqlError(str(error)) from error
+        finally:
+            cursor.unregister(view)
+        return len(rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        cursor = self._cursor()
+        if getattr(self._local, "in_transaction", False):
+            yield
+            return
+        cursor.execute("BEGIN TRANSACTION")
+        self._local.in_transaction = True
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                cursor.execute("COMMIT")
+            except duckdb.Error as error:
+                raise SqlError(str(error)) from error
+        finally:
+            self._local.in_transaction = False
+
+    # -- the local metastore: catalogs are attached files ----------------------------
+    def ensure_catalog(self, catalog: str) -> None:
+        if not is_qualified_name(catalog) or "." in catalog:
+            raise SqlError(f"Not a catalog name: {catalog!r}")
+        if catalog in self.attached_catalogs():
+            return
+        path = self.home / "catalogs" / f"{catalog}.duckdb"
+        with _open_lock:
+            if catalog not in self.attached_catalogs():
+                self._connection.execute(f"ATTACH '{path}' AS \"{catalog}\"")
+
+    def attached_catalogs(self) -> list[str]:
+        rows = self._cursor().execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        return sorted(r[0] for r in rows if r[0] not in _SYSTEM_DATABASES and r[0] != _METASTORE)
+
+    def raw(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """DuckDB's own dialect, for the local metastore only (information_schema, tags)."""
+        try:
+            return self._cursor().execute(sql, params or []).fetchall()
+        except duckdb.Error as error:
+            raise SqlError(str(error)) from error
+
+    @property
+    def metastore(self) -> str:
+        return _METASTORE

@@ -1,0 +1,63 @@
+"""The SQL engine seam.
+
+Statements are written once, in Databricks SQL, with named parameters (`:name`). The
+warehouse engine sends them as written; the embedded engine transpiles them to DuckDB.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+
+class SqlError(RuntimeError):
+    """A statement failed in the engine; the message keeps the engine's own words."""
+
+
+class SqlEngine(ABC):
+    """A connection to one SQL backend, safe to share between Streamlit's threads."""
+
+    dialect: str = "databricks"
+
+    @abstractmethod
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Run a query and return its rows as dicts keyed by column name."""
+
+    @abstractmethod
+    def query_df(self, sql: str, params: Params | None = None) -> pd.DataFrame:
+        """Run a query and return a DataFrame (for previews and grids)."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run a statement; returns the number of rows it changed where the engine says."""
+
+    @abstractmethod
+    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
+        """Append a frame of rows to a table, set-based (never one statement per row)."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group statements atomically where the backend can; a no-op on a warehouse."""
+        yield
+
+    def query_one(self, sql: str, params: Params | None = None) -> Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Params | None = None) -> Any:
+        row = self.query_one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    def execute_script(self, statements: Sequence[str]) -> None:
+        for statement in statements:
+            self.execute(statement)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the connection."""

@@ -1,0 +1,50 @@
+"""Databricks SQL to DuckDB, once per distinct statement."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+# Statements are constants in our code, so the cache holds a bounded, small set; the bound
+# only guards against a caller building statements dynamically by mistake.
+_TRANSPILE_CACHE_SIZE = 4096
+
+_QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+
+
+class TranspileError(ValueError):
+    """A statement is not valid Databricks SQL."""
+
+
+@dataclass(frozen=True)
+class Transpiled:
+    sql: str
+    parameter_names: frozenset[str]
+
+
+def parse_databricks(sql: str) -> exp.Expression:
+    """Parse one Databricks SQL statement, raising TranspileError with the parser's message."""
+    try:
+        statements = sqlglot.parse(sql, read="databricks")
+    except sqlglot.errors.ParseError as error:
+        raise TranspileError(str(error)) from error
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise TranspileError(f"Expected one statement, found {len(statements)}.")
+    return statements[0]
+
+
+@lru_cache(maxsize=_TRANSPILE_CACHE_SIZE)
+def to_duckdb(sql: str) -> Transpiled:
+    tree = parse_databricks(sql)
+    names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
+    return Transpiled(sql=tree.sql(dialect="duckdb"), parameter_names=names)
+
+
+def is_qualified_name(name: str) -> bool:
+    """A table name our own code chose: one to three plain identifiers separated by dots."""
+    return bool(_QUALIFIED_NAME.match(name))

@@ -1,0 +1,1 @@
+"""Domain records: frozen dataclasses passed between layers."""
