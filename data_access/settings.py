@@ -33,6 +33,7 @@ class Settings:
     schema: str = "workbench"
     local_user: str = "analyst@localhost"
     warehouse_id: str = ""
+    databricks_host: str = ""
     serving_endpoint: str = ""
     volume: str = ""
     demo_seed: int = 42
@@ -82,6 +83,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         schema=checked_identifier(env.get("WORKBENCH_SCHEMA", "workbench"), "WORKBENCH_SCHEMA"),
         local_user=env.get("WORKBENCH_USER") or _default_user(),
         warehouse_id=env.get("DATABRICKS_WAREHOUSE_ID", ""),
+        databricks_host=env.get("DATABRICKS_HOST", "").rstrip("/"),
         serving_endpoint=env.get("SERVING_ENDPOINT", ""),
         volume=env.get("WORKBENCH_VOLUME", ""),
         demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),

@@ -33,8 +33,11 @@ class LocalCatalogBrowser(CatalogBrowser):
 
     def list_schemas(self, catalog: str) -> list[str]:
         rows = self._engine.raw(
-            "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ? "
-            "AND schema_name NOT IN ('information_schema', 'pg_catalog') ORDER BY 1",
+            "SELECT schema_name FROM information_schema.schemata s WHERE catalog_name = ? "
+            "AND schema_name NOT IN ('information_schema', 'pg_catalog') "
+            # DuckDB gives every database a `main` schema; Unity Catalog has no such thing.
+            "AND (schema_name <> 'main' OR EXISTS (SELECT 1 FROM information_schema.tables t "
+            "WHERE t.table_catalog = s.catalog_name AND t.table_schema = 'main')) ORDER BY 1",
             [catalog],
         )
         return [r[0] for r in rows]

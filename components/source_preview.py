@@ -1,0 +1,30 @@
+"""Showing a source file: a PDF page or an image, with a clear note when it cannot be shown."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.errors import WorkbenchError
+from services.sheet_items import MediaRef
+from services.source_previews import image_thumbnail, render_pdf_page
+from services.workbench import Workbench
+
+THUMBNAIL_SIDE = 220
+
+
+def thumbnail(workbench: Workbench, media: MediaRef) -> None:
+    """A small render of the file: the first page of a PDF, or the image scaled down."""
+    try:
+        if media.kind == "pdf":
+            page = render_pdf_page(workbench, media.path, 1, zoom=0.4)
+            st.image(page.png, caption=f"{_name(media)} · {page.page_count} page(s)")
+        elif media.kind == "image":
+            st.image(image_thumbnail(workbench, media.path, THUMBNAIL_SIDE).png, caption=_name(media))
+        else:
+            st.caption(_name(media))
+    except WorkbenchError as error:
+        st.warning(str(error), icon=":material/broken_image:")
+
+
+def _name(media: MediaRef) -> str:
+    return media.path.rsplit("/", 1)[-1]
