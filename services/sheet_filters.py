@@ -103,9 +103,9 @@ def check_filter(text: str | None, columns: Iterable[str]) -> CheckedFilter | No
     if len(text) > MAX_FILTER_LENGTH:
         raise ValidationError(f"The filter is longer than {MAX_FILTER_LENGTH} characters.", "filter_condition")
     tree = _parse(text.strip())
+    _reject_unsafe_nodes(tree)
     if not isinstance(tree, _PREDICATES) and not (isinstance(tree, exp.Paren) and isinstance(tree.unnest(), _PREDICATES)):
         raise ValidationError("The filter must be a condition (for example amount > 100), not a value.", "filter_condition")
-    _reject_unsafe_nodes(tree)
     used = _check_columns(tree, columns)
     tree, params = _literals_to_parameters(tree)
     return CheckedFilter(tree.sql(dialect="databricks"), params, used)

@@ -1,0 +1,26 @@
+import pytest
+
+from data_access.identity import current_user
+from data_access.settings import SettingsError, load_settings
+
+
+def test_the_laptop_backend_is_the_default():
+    settings = load_settings({})
+    assert settings.backend == "local"
+    assert settings.table("sheets") == "mirion_vital.workbench.sheets"
+
+
+def test_a_databricks_app_environment_selects_the_databricks_backend():
+    assert load_settings({"DATABRICKS_APP_NAME": "vital-workbench"}).backend == "databricks"
+    assert load_settings({"DATABRICKS_WAREHOUSE_ID": "abc"}).backend == "databricks"
+    assert load_settings({"DATABRICKS_WAREHOUSE_ID": "abc", "WORKBENCH_BACKEND": "local"}).backend == "local"
+
+
+def test_a_catalog_name_that_is_not_an_identifier_is_refused():
+    with pytest.raises(SettingsError, match="WORKBENCH_CATALOG"):
+        load_settings({"WORKBENCH_CATALOG": "main; DROP SCHEMA x"})
+
+
+def test_the_local_user_comes_from_workbench_user():
+    settings = load_settings({"WORKBENCH_USER": "ana@mirion.example"})
+    assert current_user(settings, {"X-Forwarded-Email": "someone@else"}).email == "ana@mirion.example"

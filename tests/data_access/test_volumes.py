@@ -1,0 +1,63 @@
+import os
+
+import pytest
+
+from data_access.volumes import LocalVolumeFiles, VolumeFileError, VolumePath, VolumePathError, check_allowed
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/Volumes/main/raw/docs/../../../etc/passwd",
+        "/Volumes/main/raw/docs/./a.pdf",
+        "/etc/passwd",
+        "Volumes/main/raw/docs/a.pdf",
+        "/Volumes/main/raw",
+        "/Volumes/main/ra w/docs/a.pdf",
+        "/Volumes/main/raw/docs/a\\..\\b.pdf",
+    ],
+)
+def test_malformed_or_escaping_volume_paths_are_refused(path):
+    with pytest.raises(VolumePathError):
+        VolumePath.parse(path)
+
+
+def test_a_path_outside_the_sheets_volumes_is_refused():
+    allowed = ["/Volumes/main/raw/docs"]
+    assert str(check_allowed("/Volumes/main/raw/docs/sub/a.pdf", allowed)) == "/Volumes/main/raw/docs/sub/a.pdf"
+    with pytest.raises(VolumePathError, match="outside this sheet's volumes"):
+        check_allowed("/Volumes/main/raw/images/a.png", allowed)
+    with pytest.raises(VolumePathError, match="outside"):
+        check_allowed("/Volumes/main/raw/docs2/a.pdf", allowed)
+
+
+def test_local_volumes_mirror_volume_paths_under_the_home(tmp_path):
+    files = LocalVolumeFiles(tmp_path)
+    files.write_bytes("/Volumes/main/raw/docs/a/b.txt", b"hello")
+    assert (tmp_path / "volumes/main/raw/docs/a/b.txt").read_bytes() == b"hello"
+    assert files.read_bytes("/Volumes/main/raw/docs/a/b.txt") == b"hello"
+    assert [e.name for e in files.list_directory("/Volumes/main/raw/docs")] == ["a"]
+    assert files.list_directory("/Volumes/main/raw/docs/a")[0].size == 5
+    assert files.volume_names("main", "raw") == ["docs"]
+
+
+def test_reading_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path):
+    files = LocalVolumeFiles(tmp_path)
+    files.write_bytes("/Volumes/main/raw/docs/big.bin", b"x" * 2048)
+    with pytest.raises(VolumeFileError, match="limit"):
+        files.read_bytes("/Volumes/main/raw/docs/big.bin", max_bytes=1024)
+
+
+def test_a_missing_file_says_so(tmp_path):
+    with pytest.raises(VolumeFileError, match="does not exist"):
+        LocalVolumeFiles(tmp_path).read_bytes("/Volumes/main/raw/docs/none.pdf")
+
+
+def test_a_symlink_inside_the_mirror_cannot_lead_outside_it(tmp_path):
+    files = LocalVolumeFiles(tmp_path / "home")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s")
+    (tmp_path / "home/volumes/main/raw/docs").mkdir(parents=True)
+    os.symlink(secret, tmp_path / "home/volumes/main/raw/docs/link.txt")
+    with pytest.raises(VolumePathError, match="outside"):
+        files.read_bytes("/Volumes/main/raw/docs/link.txt")

@@ -1,0 +1,56 @@
+from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.sheets import SheetService
+
+
+def _create_through_the_form(app, filter_text: str = ""):
+    app.text_input(key="new_sheet_name").input("Invoices")
+    app.selectbox(key="new_sheet_schema").select("raw").run()
+    app.selectbox(key="new_sheet_table").select("invoices").run()
+    app.multiselect(key="new_sheet_volumes").select("/Volumes/mirion_vital/raw/invoice_pdfs").run()
+    app.text_input(key="new_sheet_filter").input(filter_text)
+    app.number_input(key="new_sheet_sample").set_value(12)
+    return app.button(key="new_sheet_submit").click().run()
+
+
+def test_creating_a_sheet_on_the_data_page_shows_its_items_with_pdf_renders(open_page, invoice_source):
+    app = _create_through_the_form(open_page("pages/data.py"))
+    assert not app.exception
+    assert [s.value for s in app.success] == ["Created 'Invoices' with 12 items."]
+    sheet = SheetService(invoice_source).list()[0]
+    assert app.query_params["sheet"] == sheet.id
+    assert any("**12 items**" in m.value for m in app.markdown)
+    assert [w.value for w in app.warning] == ["INV-0005.pdf cannot be opened: the file is damaged or is not a PDF."]
+
+
+def test_an_unsafe_filter_is_refused_on_the_page_and_nothing_is_saved(open_page, invoice_source):
+    app = _create_through_the_form(open_page("pages/data.py"), "total_amount > 1; DROP TABLE mirion_vital.workbench.sheets")
+    assert not app.exception
+    assert [e.value for e in app.error] == ["The filter must be a single expression; ';' and statements are not allowed."]
+    assert SheetService(invoice_source).count() == 0
+
+
+def test_a_deep_link_selects_the_sheet_and_shows_its_tags(open_page, invoice_source):
+    invoice_source.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"PHI": "true"})
+    volume = SecondarySource(SourceKind.VOLUME, "/Volumes/mirion_vital/raw/invoice_pdfs", "invoice_id")
+    sheet = SheetService(invoice_source).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id", secondary_sources=(volume,)))
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    assert not app.exception
+    assert [h.value for h in app.subheader] == ["Invoices"]
+    assert any(":red-badge[PHI]" in m.value for m in app.markdown)
+    assert any("**200 items**" in m.value for m in app.markdown)
+
+
+def test_duplicating_a_sheet_from_the_page_selects_the_copy(open_page, invoice_source):
+    sheet = SheetService(invoice_source).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id"))
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    app.button(key=f"dup_{sheet.id}").click().run()
+    assert not app.exception
+    assert [h.value for h in app.subheader] == ["Invoices (copy)"]
+
+
+def test_the_catalog_explorer_shows_a_tables_rows_and_columns(open_page, invoice_source):
+    app = open_page("pages/data.py")
+    app.selectbox(key="explorer_schema").select("raw").run()
+    app.selectbox(key="explorer_table").select("invoices").run()
+    assert not app.exception
+    assert any("**mirion_vital.raw.invoices** · 200 rows · 3 columns" in m.value for m in app.markdown)
