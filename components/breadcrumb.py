@@ -18,4 +18,4 @@ def show(current: str | None = None, counts: dict[str, int] | None = None) -> No
             elif page is not None:
                 st.page_link(page.path, label=label)
             else:
-                st.markdown(f":gray[{label}]", help=f"The {stage} stage is not part of this build yet.")
+                st.markdown(f":gray[{label}]")

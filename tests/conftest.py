@@ -10,6 +10,7 @@ import pytest
 from data_access.settings import Settings, load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.workbench import Workbench, forget_prepared_stores, open_workbench
+from tests.builders import build_invoice_source
 
 
 @pytest.fixture
@@ -26,30 +27,9 @@ def workbench(settings: Settings) -> Iterator[Workbench]:
     release_home(settings.home)
 
 
-def _pdf_bytes(text: str, pages: int = 1) -> bytes:
-    import pymupdf
-
-    document = pymupdf.open()
-    for number in range(pages):
-        page = document.new_page()
-        page.insert_text((72, 72), f"{text} page {number + 1}")
-    return document.tobytes()
-
 
 @pytest.fixture
 def invoice_source(workbench: Workbench) -> Workbench:
-    """A small raw invoice table (200 rows) and a volume holding PDFs for the first five."""
-    engine = workbench.backend.engine
-    engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
-    engine.execute(
-        "CREATE TABLE mirion_vital.raw.invoices AS SELECT "
-        "concat('INV-', lpad(CAST(i AS STRING), 4, '0')) AS invoice_id, "
-        "CAST(i * 10 AS DECIMAL(10,2)) AS total_amount, "
-        "CASE WHEN i % 2 = 0 THEN 'City Medical Center' ELSE 'Lakeside Clinic' END AS provider_name "
-        "FROM range(200) AS t(i)"
-    )
-    engine.execute("CREATE TABLE mirion_vital.raw.providers AS SELECT 'City Medical Center' AS provider_name, 'NY' AS state")
-    for i in range(5):
-        workbench.backend.files.write_bytes(f"/Volumes/mirion_vital/raw/invoice_pdfs/INV-{i:04d}.pdf", _pdf_bytes(f"INV-{i:04d}", pages=2))
-    workbench.backend.files.write_bytes("/Volumes/mirion_vital/raw/invoice_pdfs/INV-0005.pdf", b"%PDF-1.7 truncated")
+    """A small raw invoice table (200 rows) and a volume holding PDFs for the first six."""
+    build_invoice_source(workbench)
     return workbench

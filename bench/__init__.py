@@ -1,0 +1,1 @@
+"""`make bench`: the speed goals of the issues, measured on this machine."""

@@ -1,0 +1,33 @@
+"""Small, real source data for tests: tables in the local catalog and files in its volumes."""
+
+from __future__ import annotations
+
+import pymupdf
+
+from services.workbench import Workbench
+
+INVOICE_PDFS = "/Volumes/mirion_vital/raw/invoice_pdfs"
+
+
+def pdf_bytes(text: str, pages: int = 1) -> bytes:
+    document = pymupdf.open()
+    for number in range(pages):
+        document.new_page().insert_text((72, 72), f"{text} page {number + 1}")
+    return document.tobytes()
+
+
+def build_invoice_source(workbench: Workbench) -> None:
+    """200 invoices, a providers table, two-page PDFs for INV-0000..0004 and a corrupt INV-0005."""
+    engine = workbench.backend.engine
+    engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
+    engine.execute(
+        "CREATE TABLE mirion_vital.raw.invoices AS SELECT "
+        "concat('INV-', lpad(CAST(i AS STRING), 4, '0')) AS invoice_id, "
+        "CAST(i * 10 AS DECIMAL(10,2)) AS total_amount, "
+        "CASE WHEN i % 2 = 0 THEN 'City Medical Center' ELSE 'Lakeside Clinic' END AS provider_name "
+        "FROM range(200) AS t(i)"
+    )
+    engine.execute("CREATE TABLE mirion_vital.raw.providers AS SELECT 'City Medical Center' AS provider_name, 'NY' AS state")
+    for i in range(5):
+        workbench.backend.files.write_bytes(f"{INVOICE_PDFS}/INV-{i:04d}.pdf", pdf_bytes(f"INV-{i:04d}", pages=2))
+    workbench.backend.files.write_bytes(f"{INVOICE_PDFS}/INV-0005.pdf", b"%PDF-1.7 truncated")
