@@ -62,7 +62,7 @@ def _reject_unsafe_nodes(tree: exp.Expression) -> None:
             raise ValidationError(f"'{name}' is not allowed in a filter.", "filter_condition")
 
 
-def _check_columns(tree: exp.Expression, columns: Iterable[str]) -> frozenset[str]:
+def _check_columns(tree: exp.Expression, columns: Iterable[str], qualifier: str | None) -> frozenset[str]:
     known = {c.lower(): c for c in columns}
     used = set()
     for column in tree.find_all(exp.Column):
@@ -72,6 +72,8 @@ def _check_columns(tree: exp.Expression, columns: Iterable[str]) -> frozenset[st
         if actual is None:
             raise ValidationError(f"Unknown column '{column.name}' in the filter.", "filter_condition")
         column.set("this", exp.to_identifier(actual, quoted=True))
+        if qualifier:
+            column.set("table", exp.to_identifier(qualifier))
         used.add(actual)
     return frozenset(used)
 
@@ -96,8 +98,12 @@ def _number(text: str) -> int | float:
         return float(text)
 
 
-def check_filter(text: str | None, columns: Iterable[str]) -> CheckedFilter | None:
-    """Returns None for an empty filter; raises ValidationError with a specific message."""
+def check_filter(text: str | None, columns: Iterable[str], qualifier: str | None = None) -> CheckedFilter | None:
+    """Returns None for an empty filter; raises ValidationError with a specific message.
+
+    `qualifier` is the alias of the filtered table in the query the filter goes into, so a
+    column that a joined table also has stays unambiguous.
+    """
     if text is None or not text.strip():
         return None
     if len(text) > MAX_FILTER_LENGTH:
@@ -106,6 +112,6 @@ def check_filter(text: str | None, columns: Iterable[str]) -> CheckedFilter | No
     _reject_unsafe_nodes(tree)
     if not isinstance(tree, _PREDICATES) and not (isinstance(tree, exp.Paren) and isinstance(tree.unnest(), _PREDICATES)):
         raise ValidationError("The filter must be a condition (for example amount > 100), not a value.", "filter_condition")
-    used = _check_columns(tree, columns)
+    used = _check_columns(tree, columns, qualifier)
     tree, params = _literals_to_parameters(tree)
     return CheckedFilter(tree.sql(dialect="databricks"), params, used)

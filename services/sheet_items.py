@@ -64,7 +64,7 @@ class ItemQuery:
 
 
 def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo]) -> ItemQuery:
-    checked: CheckedFilter | None = check_filter(draft.filter_condition, primary.column_names)
+    checked: CheckedFilter | None = check_filter(draft.filter_condition, primary.column_names, qualifier="p")
     table = TableName.parse(draft.primary_table).quoted
     order = f"p.{quote(draft.item_ref_column)}"
     columns = ["p.*"]

@@ -72,6 +72,10 @@ class CatalogBrowser(ABC):
     @abstractmethod
     def list_volumes(self, catalog: str, schema: str) -> list[VolumeInfo]: ...
 
+    @abstractmethod
+    def set_table_tags(self, full_name: str, tags: dict[str, str]) -> None:
+        """Set (add or overwrite) Unity Catalog tags on a table; other tags stay as they are."""
+
     def table_exists(self, full_name: str) -> bool:
         try:
             self.get_table(full_name)

@@ -58,6 +58,12 @@ def test_a_table_source_adds_its_columns_to_each_item(service):
     assert item.fields["providers__state"] == "NY"
 
 
+def test_a_filter_on_a_column_the_joined_table_also_has_filters_the_primary_table(service):
+    providers = SecondarySource(SourceKind.TABLE, "mirion_vital.raw.providers", "provider_name")
+    sheet = service.create(_draft(secondary_sources=(providers,), filter_condition="provider_name = 'City Medical Center'"))
+    assert sheet.row_count == 100
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

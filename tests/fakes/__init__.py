@@ -1,0 +1,1 @@
+"""Fakes of the outside world's wire protocols (never of our own code)."""

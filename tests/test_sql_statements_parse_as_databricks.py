@@ -1,0 +1,154 @@
+"""Every SQL statement the app issues is one valid Databricks statement that also runs on DuckDB.
+
+A recording engine wraps the embedded engine and keeps each statement a flow sends; bulk
+inserts are recorded (and run) as the multi-row INSERTs the warehouse engine would send.
+
+To cover another flow: write `def your_flow(workbench: Workbench) -> None` that drives services
+the way a user would (only statements meant to succeed), and add it to FLOWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlglot
+
+from data_access.backends import Backend, open_local_backend
+from data_access.identity import User
+from data_access.schema.migrate import migrate
+from data_access.settings import Settings
+from data_access.sql.databricks_engine import insert_statements
+from data_access.sql.duckdb_engine import release_home
+from data_access.sql.engine import Params, Row, SqlEngine
+from data_access.sql.transpile import to_duckdb
+from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.errors import StaleWriteError
+from services.sheets import SheetService
+from services.workbench import Workbench
+from tests.builders import INVOICE_PDFS, build_invoice_source
+
+
+class RecordingEngine(SqlEngine):
+    """Passes every call to `inner` and keeps the Databricks SQL of each statement that ran."""
+
+    def __init__(self, inner: SqlEngine) -> None:
+        self.inner = inner
+        self.statements: list[str] = []
+
+    def _ran(self, sql: str, result: Any) -> Any:
+        self.statements.append(sql)
+        return result
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self._ran(sql, self.inner.query(sql, params))
+
+    def query_df(self, sql: str, params: Params | None = None) -> pd.DataFrame:
+        return self._ran(sql, self.inner.query_df(sql, params))
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        return self._ran(sql, self.inner.execute(sql, params))
+
+    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
+        if rows.empty:
+            return 0
+        return sum(self.execute(statement, params) for statement, params in insert_statements(table, rows))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.inner.transaction():
+            yield
+
+    def __getattr__(self, name: str) -> Any:
+        # The embedded engine's extras (ensure_catalog, raw, …) for flows that need them.
+        return getattr(self.inner, name)
+
+
+Flow = Callable[[Workbench], None]
+
+
+def migration_flow(workbench: Workbench) -> None:
+    migrate(workbench.backend.engine, workbench.settings)
+
+
+def sheets_flow(workbench: Workbench) -> None:
+    migrate(workbench.backend.engine, workbench.settings)
+    build_invoice_source(workbench)
+    service = SheetService(workbench)
+    draft = SheetDraft(
+        name="Invoices",
+        primary_table="mirion_vital.raw.invoices",
+        item_ref_column="invoice_id",
+        secondary_sources=(
+            SecondarySource(SourceKind.VOLUME, INVOICE_PDFS, "invoice_id"),
+            SecondarySource(SourceKind.TABLE, "mirion_vital.raw.providers", "provider_name"),
+        ),
+        filter_condition="total_amount >= 100 AND invoice_id LIKE 'INV-0%'",
+        sample_size=40,
+    )
+    sheet = service.create(draft)
+    service.items(sheet, offset=0, limit=10)
+    edited = service.update(sheet.id, SheetDraft(name="Lakeside", primary_table=draft.primary_table, item_ref_column="invoice_id"), sheet.row_version)
+    with pytest.raises(StaleWriteError):
+        service.update(sheet.id, draft, sheet.row_version)
+    service.items(edited, offset=5, limit=5)
+    copy = service.duplicate(sheet.id)
+    service.delete(copy.id)
+    service.list()
+    service.count()
+
+
+def bulk_insert_flow(workbench: Workbench) -> None:
+    migrate(workbench.backend.engine, workbench.settings)
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    audit = pd.DataFrame(
+        {
+            "id": [f"a{i}" for i in range(40)],
+            "qa_pair_id": [f"p{i}" for i in range(40)],
+            "old_allowed_uses": [["training"]] * 40,
+            "new_allowed_uses": [["training", "validation"] if i % 2 else [] for i in range(40)],
+            "reason": [None] * 40,
+            "modified_by": ["tester@example.com"] * 40,
+            "modified_at": [now] * 40,
+        }
+    )
+    workbench.backend.engine.insert_rows(workbench.table("usage_constraint_audit"), audit)
+
+
+FLOWS: dict[str, Flow] = {
+    "migration": migration_flow,
+    "sheets": sheets_flow,
+    "bulk_insert": bulk_insert_flow,
+}
+
+
+@pytest.fixture
+def recording_workbench(settings: Settings) -> Iterator[tuple[Workbench, RecordingEngine]]:
+    """A fresh, unmigrated embedded store whose engine records what it is sent."""
+    local = open_local_backend(settings, User("tester@example.com", "tester"))
+    recorder = RecordingEngine(local.engine)
+    yield Workbench(Backend(settings, recorder, local.files, local.catalog, local.user)), recorder
+    release_home(settings.home)
+
+
+@pytest.mark.parametrize("flow", FLOWS.values(), ids=FLOWS.keys())
+def test_every_statement_a_flow_issues_is_one_databricks_statement_that_runs_on_duckdb(flow, recording_workbench):
+    workbench, recorder = recording_workbench
+    flow(workbench)
+    assert recorder.statements, "the flow issued no SQL"
+    for sql in dict.fromkeys(recorder.statements):
+        parsed = [statement for statement in sqlglot.parse(sql, read="databricks") if statement is not None]
+        assert len(parsed) == 1, sql
+        assert to_duckdb(sql).sql  # recorded statements already ran on DuckDB through this transpile
+
+
+def test_the_recorder_sees_bulk_inserts_as_multi_row_values_statements(recording_workbench):
+    workbench, recorder = recording_workbench
+    bulk_insert_flow(workbench)
+    inserts = [s for s in recorder.statements if s.startswith("INSERT INTO mirion_vital.workbench.usage_constraint_audit")]
+    assert inserts and all("VALUES (:p0_0" in s for s in inserts)
+    assert workbench.backend.engine.scalar("SELECT count(*) AS n FROM mirion_vital.workbench.usage_constraint_audit") == 40
