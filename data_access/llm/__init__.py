@@ -1,0 +1,1 @@
+"""Chat models: the seam (`chat`), its HTTP implementations, and the batch runner (`batch`)."""
