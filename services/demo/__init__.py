@@ -1,0 +1,91 @@
+"""The demo data: generated once into an empty embedded store, the same bytes for the same seed.
+
+The demo is the ordered list of seed steps in `services/demo/steps.py`. Later parts of the
+demo (templates, canonical labels, training sheets) join by adding a step there; a step gets a
+`DemoContext` with its own seeded random generators, so adding one never changes what the
+others produce. Reset clears the steps in reverse order (dependents first) and runs them again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from services.demo.context import ONLY_EMBEDDED, DemoContext, SeedStep
+from services.errors import ValidationError
+from services.sheets import SheetService
+from services.workbench import Workbench
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    step: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What a generation wrote: counts by name (`invoices`, `crystal_images`, …) and its timings."""
+
+    seed: int
+    counts: Mapping[str, int] = field(default_factory=dict)
+    timings: tuple[StepTiming, ...] = ()
+
+    @property
+    def seconds(self) -> float:
+        return sum(t.seconds for t in self.timings)
+
+    def count(self, name: str) -> int:
+        return self.counts.get(name, 0)
+
+    def lines(self) -> list[str]:
+        counts = ", ".join(f"{name.replace('_', ' ')} {value:,}" for name, value in self.counts.items())
+        steps = ", ".join(f"{t.step} {t.seconds:.1f}s" for t in self.timings)
+        return [f"Demo data (seed {self.seed}): {counts}.", f"Took {self.seconds:.1f}s ({steps})."]
+
+
+def ensure_demo_data(workbench: Workbench) -> DemoSummary | None:
+    """Generate the demo into an empty store; a store with any sheet (demo or not) is left alone.
+
+    Returns None when nothing was generated. `reset_demo_data` brings the demo back on demand.
+    """
+    _require_embedded(workbench)
+    if SheetService(workbench).count() > 0:
+        return None
+    return _generate(DemoContext(workbench, workbench.settings.demo_seed))
+
+
+def reset_demo_data(workbench: Workbench) -> DemoSummary:
+    """Drop the demo's raw tables, volume files and workbench rows, then generate them again."""
+    _require_embedded(workbench)
+    context = DemoContext(workbench, workbench.settings.demo_seed)
+    for step in reversed(seed_steps()):
+        step.clear(context)
+    return _generate(context)
+
+
+def seed_steps() -> tuple[SeedStep, ...]:
+    # The steps import PyMuPDF and Pillow (about 2 s); every app start calls ensure_demo_data,
+    # and only a store that gets the demo should pay for them.
+    from services.demo.steps import SEED_STEPS
+
+    return SEED_STEPS
+
+
+def _generate(context: DemoContext) -> DemoSummary:
+    counts: dict[str, int] = {}
+    timings = []
+    for step in seed_steps():
+        started = time.perf_counter()
+        counts.update(step.run(context))
+        timings.append(StepTiming(step.name, time.perf_counter() - started))
+    return DemoSummary(context.seed, counts, tuple(timings))
+
+
+def _require_embedded(workbench: Workbench) -> None:
+    if workbench.settings.is_databricks:
+        raise ValidationError(ONLY_EMBEDDED)
+
+
+__all__ = ["DemoSummary", "StepTiming", "ensure_demo_data", "reset_demo_data", "seed_steps"]
