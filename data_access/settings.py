@@ -35,6 +35,7 @@ class Settings:
     warehouse_id: str = ""
     databricks_host: str = ""
     serving_endpoint: str = ""
+    embedding_endpoint: str = ""
     volume: str = ""
     demo_seed: int = 42
     load_demo_data: bool = True
@@ -85,6 +86,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         warehouse_id=env.get("DATABRICKS_WAREHOUSE_ID", ""),
         databricks_host=env.get("DATABRICKS_HOST", "").rstrip("/"),
         serving_endpoint=env.get("SERVING_ENDPOINT", ""),
+        embedding_endpoint=env.get("WORKBENCH_EMBEDDING_ENDPOINT", ""),
         volume=env.get("WORKBENCH_VOLUME", ""),
         demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),
         load_demo_data=env.get("WORKBENCH_DEMO_DATA", "1") not in ("0", "false", "no"),

@@ -58,7 +58,7 @@ def start_app(home: Path, extra_env: dict[str, str] | None = None) -> ServedApp:
     env.update({"WORKBENCH_HOME": str(home), "WORKBENCH_USER": "expert@mirion.example", **(extra_env or {})})
     log = home.parent / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+        [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )

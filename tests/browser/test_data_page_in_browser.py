@@ -24,6 +24,10 @@ def served_app(tmp_path_factory):
 
 def test_a_person_creates_a_sheet_and_sees_its_pdfs_rendered(served_app, page):
     open_page(page, served_app.page_url("data"), "Data")
+    # Opened by its address on a fresh server, the page still runs inside app.py's navigation.
+    sidebar = page.locator('[data-testid="stSidebarNav"]')
+    assert "Lifecycle" in sidebar.inner_text()
+    assert "app" not in sidebar.inner_text().split()
     if not page.get_by_label("Name", exact=True).is_visible():  # the form starts open when there are no sheets
         page.get_by_text("New sheet").click()
     page.get_by_label("Name", exact=True).fill("January invoices")
