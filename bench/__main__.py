@@ -8,11 +8,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation
+from bench import foundation, model_path, template_rendering
 from bench.measure import Measurement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SUITES = {"foundation": foundation.run}
+SUITES = {
+    "foundation": foundation.run,
+    "templates": template_rendering.run,
+    "models": model_path.run,
+}
 
 
 def _table(rows: list[Measurement]) -> str:

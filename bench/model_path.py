@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
+from bench.measure import Measurement, at_least
 from data_access.llm.batch import run_batch
 from data_access.llm.chat import ChatMessage, ChatRequest
 from data_access.llm.openai_compatible import OpenAICompatibleChat
@@ -67,3 +68,12 @@ def bench_model_path(items: int = 2000, latency_s: float = 0.1, concurrency: int
 
 if __name__ == "__main__":
     print(bench_model_path())
+
+
+def run() -> list[Measurement]:
+    figures = bench_model_path()
+    detail = (
+        f"{figures['pairs_per_s']} pairs/s of ideal {figures['ideal_pairs_per_s']} (8 × 1/100 ms); "
+        f"p95 {figures['p95_latency_ms']} ms; {figures['errors']} errors"
+    )
+    return [at_least("Model path: 2,000 items, fake model at 100 ms, concurrency 8", float(figures["ratio"]) * 100, GOAL_RATIO * 100, "% of ideal", detail)]

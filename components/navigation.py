@@ -24,6 +24,7 @@ TOOLS = "Tools"
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/home.py", "Home", ":material/home:", LIFECYCLE, "home"),
     PageSpec("pages/data.py", "Data", ":material/database:", LIFECYCLE, "data", stage="DATA"),
+    PageSpec("pages/templates.py", "Prompt Templates", ":material/description:", TOOLS, "templates"),
 )
 
 STAGE_ORDER = ("DATA", "GENERATE", "LABEL", "TRAIN", "DEPLOY", "MONITOR", "IMPROVE")
