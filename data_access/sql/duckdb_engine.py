@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from data_access.sql.engine import Params, Row, SqlEngine, SqlError
+from data_access.sql.engine import Params, Row, SqlEngine, SqlError, WriteConflictError
 from data_access.sql.transpile import is_qualified_name, to_duckdb
 
 _SYSTEM_DATABASES = frozenset({"system", "temp", "memory"})
@@ -45,6 +45,15 @@ def release_home(home: Path) -> None:
         connection = _open_connections.pop(home.resolve(), None)
     if connection is not None:
         connection.close()
+
+
+def _engine_error(error: duckdb.Error) -> SqlError:
+    # DuckDB refuses the second of two concurrent writes to a row ("write-write conflict",
+    # "Conflict on tuple", or a duplicate key from a concurrent insert of the same id).
+    text = str(error)
+    if isinstance(error, duckdb.TransactionException) or "onflict" in text:
+        return WriteConflictError(text)
+    return SqlError(text)
 
 
 def _bindable(params: Params | None, names: frozenset[str]) -> dict[str, Any]:
@@ -80,7 +89,7 @@ class DuckDbEngine(SqlEngine):
         try:
             cursor.execute(transpiled.sql, _bindable(params, transpiled.parameter_names))
         except duckdb.Error as error:
-            raise SqlError(str(error)) from error
+            raise _engine_error(error) from error
         return cursor
 
     # -- SqlEngine -------------------------------------------------------------------
@@ -133,7 +142,7 @@ class DuckDbEngine(SqlEngine):
             try:
                 cursor.execute("COMMIT")
             except duckdb.Error as error:
-                raise SqlError(str(error)) from error
+                raise _engine_error(error) from error
         finally:
             self._local.in_transaction = False
 

@@ -21,6 +21,10 @@ class SqlError(RuntimeError):
     """A statement failed in the engine; the message keeps the engine's own words."""
 
 
+class WriteConflictError(SqlError):
+    """Two writers changed the same rows at the same moment; the later one was refused."""
+
+
 class SqlEngine(ABC):
     """A connection to one SQL backend, safe to share between Streamlit's threads."""
 
