@@ -41,6 +41,8 @@ class Settings:
     load_demo_data: bool = True
     llm_base_url: str = ""
     llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    model_concurrency: int = 8
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +70,16 @@ def _choose_backend(env: dict[str, str]) -> str:
     return "local"
 
 
+def _bounded_int(text: str, variable: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{variable}={text!r} is not a whole number.") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{variable} must be between {low} and {high}.")
+    return value
+
+
 def _default_user() -> str:
     try:
         return getpass.getuser()
@@ -92,4 +104,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         load_demo_data=env.get("WORKBENCH_DEMO_DATA", "1") not in ("0", "false", "no"),
         llm_base_url=env.get("WORKBENCH_LLM_BASE_URL", ""),
         llm_model=env.get("WORKBENCH_LLM_MODEL", ""),
+        llm_api_key=env.get("WORKBENCH_LLM_API_KEY", ""),
+        model_concurrency=_bounded_int(env.get("WORKBENCH_MODEL_CONCURRENCY", "8"), "WORKBENCH_MODEL_CONCURRENCY", 1, 64),
     )

@@ -58,7 +58,9 @@ class ItemsPage:
 class ItemQuery:
     """The SQL that selects a sheet's items, built from checked names and a checked filter."""
 
-    select_sql: str
+    select_sql: str  # a page: LIMIT :page_size OFFSET :page_offset
+    after_sql: str  # the next :page_size items after item :after (keyset paging for full scans)
+    refs_sql: str  # the items whose ref is in :refs
     count_sql: str
     params: dict[str, Any]
 
@@ -88,9 +90,14 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
     if draft.sample_size:
         params["sample_size"] = draft.sample_size
     ref = quote(draft.item_ref_column)
-    select_sql = f"SELECT * FROM ({sampled}) AS items ORDER BY {ref} LIMIT :page_size OFFSET :page_offset"
-    count_sql = f"SELECT count(*) AS n FROM ({sampled}) AS items"
-    return ItemQuery(select_sql, count_sql, params)
+    items = f"SELECT * FROM ({sampled}) AS items"
+    return ItemQuery(
+        select_sql=f"{items} ORDER BY {ref} LIMIT :page_size OFFSET :page_offset",
+        after_sql=f"{items} WHERE (:after IS NULL OR {ref} > :after) ORDER BY {ref} LIMIT :page_size",
+        refs_sql=f"{items} WHERE array_contains(:refs, CAST({ref} AS STRING)) ORDER BY {ref}",
+        count_sql=f"SELECT count(*) AS n FROM ({sampled}) AS items",
+        params=params,
+    )
 
 
 class VolumeIndex:

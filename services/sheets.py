@@ -7,6 +7,7 @@ the item and join columns exist, volumes parse and exist, the filter is one safe
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from data_access.catalog.browser import CatalogObjectNotFound, TableInfo
@@ -19,6 +20,7 @@ from services.sheet_items import (
     MAX_PAGE_SIZE,
     ItemQuery,
     ItemsPage,
+    SheetItem,
     VolumeIndex,
     attach_media,
     build_item_query,
@@ -147,6 +149,33 @@ class SheetService:
         except SqlError as error:
             raise ValidationError(f"The sheet's data could not be read: {error}") from error
         return ItemsPage(attach_media(checked.draft, rows, self._volumes), total, offset)
+
+    def iter_items(self, sheet: SheetDraft, batch_size: int = 5000) -> Iterator[list[SheetItem]]:
+        """Every item in item order, in batches, one keyset query each (no OFFSET rescans)."""
+        checked = self.check_for_reading(sheet)
+        engine, after = self._wb.backend.engine, None
+        while True:
+            try:
+                rows = engine.query(checked.query.after_sql, {**checked.query.params, "after": after, "page_size": batch_size})
+            except SqlError as error:
+                raise ValidationError(f"The sheet's data could not be read: {error}") from error
+            if not rows:
+                return
+            yield attach_media(checked.draft, rows, self._volumes)
+            after = rows[-1][checked.draft.item_ref_column]
+            if len(rows) < batch_size:
+                return
+
+    def items_for_refs(self, sheet: SheetDraft, refs: Iterable[str]) -> list[SheetItem]:
+        checked = self.check_for_reading(sheet)
+        wanted = sorted({str(r) for r in refs})
+        if not wanted:
+            return []
+        rows = self._wb.backend.engine.query(checked.query.refs_sql, {**checked.query.params, "refs": wanted})
+        return attach_media(checked.draft, rows, self._volumes)
+
+    def item_count(self, sheet: SheetDraft) -> int:
+        return self._count(self.check_for_reading(sheet).query)
 
     def check_for_reading(self, sheet: SheetDraft) -> CheckedDraft:
         """Like check, without the name rules (a saved sheet's name is already its own)."""

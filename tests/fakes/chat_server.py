@@ -153,7 +153,7 @@ class FakeChatServer:
             sent_before = self._sent[prompt]
             self._sent[prompt] += 1
             forced = script.forced.get(prompt, ())
-            outcome = forced[sent_before] if sent_before < len(forced) else _drawn(script, prompt, sent_before)
+            outcome = Outcome(forced[sent_before]) if sent_before < len(forced) else _drawn(script, prompt, sent_before)
             self._received.append(ReceivedRequest(path, {k.lower(): v for k, v in headers.items()}, body, outcome))
             return outcome, script
 

@@ -127,3 +127,18 @@ def test_a_sheet_carries_its_tables_unity_catalog_tags(service, invoice_source):
     invoice_source.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"PHI": "true"})
     sheet = service.create(_draft())
     assert service.with_tags(sheet).tags == {"PHI": "true"}
+
+
+def test_iterating_a_sheets_items_visits_each_once_in_item_order(service):
+    sheet = service.create(_draft(filter_condition="total_amount >= 100", sample_size=150))
+    batches = list(service.iter_items(sheet, batch_size=40))
+    refs = [item.item_ref for batch in batches for item in batch]
+    assert [len(b) for b in batches] == [40, 40, 40, 30]
+    assert refs == sorted(refs) and len(set(refs)) == 150 == service.item_count(sheet)
+
+
+def test_items_can_be_fetched_by_their_refs(service):
+    sheet = service.create(_draft())
+    items = service.items_for_refs(sheet, ["INV-0003", "INV-0001", "INV-9999"])
+    assert [i.item_ref for i in items] == ["INV-0001", "INV-0003"]
+    assert items[0].media[0].path.endswith("INV-0001.pdf")

@@ -1,0 +1,38 @@
+"""Which drafter proposes responses: a configured model, else the offline drafter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from data_access.llm.chat import ChatModel
+from services.domain.template import TemplateDraft
+from services.drafting import Drafter, LabeledExample, ModelDrafter, NearestLabelDrafter
+from services.workbench import Workbench
+
+
+def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> ChatModel | None:
+    """An OpenAI-compatible server when one is configured; Model Serving on Databricks; else none."""
+    settings = workbench.settings
+    if settings.llm_base_url:
+        from data_access.llm.openai_compatible import OpenAICompatibleChat
+
+        return OpenAICompatibleChat(settings.llm_base_url, settings.llm_api_key or None, default_model=settings.llm_model or template.base_model)
+    endpoint = template.base_model or settings.serving_endpoint
+    if settings.is_databricks and endpoint:
+        from data_access.databricks_client import workspace_client
+        from data_access.llm.databricks_serving import DatabricksServingChat
+
+        user = workbench.user
+        return DatabricksServingChat(lambda: workspace_client(user), endpoint)
+    return None
+
+
+def choose_drafter(
+    workbench: Workbench, template: TemplateDraft, labeled_examples: Callable[[], list[LabeledExample]]
+) -> Drafter:
+    model = configured_chat_model(workbench, template)
+    if model is not None:
+        return ModelDrafter(model, template, workbench.backend.files, workbench.settings.model_concurrency)
+    from data_access.embeddings.factory import open_embedder
+
+    return NearestLabelDrafter(open_embedder(workbench.settings, workbench.settings.home), labeled_examples())
