@@ -143,6 +143,47 @@ def image_thumbnail(workbench: Workbench, path: str, max_side: int = 256) -> Ren
     return rendered
 
 
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on an image in pixel coordinates, with the class it marks."""
+
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    label: str = ""
+
+
+BOX_COLOURS = ("#e4572e", "#17bebb", "#ffc914", "#76b041", "#8e6fd1", "#ff6f91")
+
+
+def image_with_boxes(workbench: Workbench, path: str, boxes: list[Box], max_side: int = 1024) -> RenderedPage:
+    """The image (scaled to fit max_side) with each box outlined and captioned by its class."""
+    from PIL import ImageDraw
+
+    data, _ = _read(workbench, path, MAX_IMAGE_BYTES)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            canvas = image.convert("RGB")
+    except Image.DecompressionBombError as error:
+        raise PreviewError(f"{_name(path)} has more than {MAX_IMAGE_PIXELS:,} pixels; it is too large to preview.") from error
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise PreviewError(f"{_name(path)} cannot be opened: the file is damaged or is not an image.") from error
+    scale = min(1.0, max_side / max(canvas.size))
+    if scale < 1.0:
+        canvas = canvas.resize((round(canvas.width * scale), round(canvas.height * scale)))
+    draw = ImageDraw.Draw(canvas)
+    colours = {label: BOX_COLOURS[i % len(BOX_COLOURS)] for i, label in enumerate(dict.fromkeys(b.label for b in boxes))}
+    for box in boxes:
+        corners = [box.x_min * scale, box.y_min * scale, box.x_max * scale, box.y_max * scale]
+        draw.rectangle(corners, outline=colours[box.label], width=3)
+        if box.label:
+            draw.text((corners[0] + 4, corners[1] + 2), box.label, fill=colours[box.label])
+    out = io.BytesIO()
+    canvas.save(out, format="PNG")
+    return RenderedPage(out.getvalue(), 1, 1, canvas.width, canvas.height)
+
+
 def read_image(workbench: Workbench, path: str) -> bytes:
     """The image's own bytes for full-size display, after the same size check."""
     data, _ = _read(workbench, path, MAX_IMAGE_BYTES)
