@@ -24,7 +24,10 @@ TOOLS = "Tools"
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/home.py", "Home", ":material/home:", LIFECYCLE, "home"),
     PageSpec("pages/data.py", "Data", ":material/database:", LIFECYCLE, "data", stage="DATA"),
+    PageSpec("pages/generate.py", "Generate", ":material/auto_awesome:", LIFECYCLE, "generate", stage="GENERATE"),
+    PageSpec("pages/label.py", "Label", ":material/rate_review:", LIFECYCLE, "label", stage="LABEL"),
     PageSpec("pages/templates.py", "Prompt Templates", ":material/description:", TOOLS, "templates"),
+    PageSpec("pages/canonical_labeling.py", "Canonical Labeling Tool", ":material/verified:", TOOLS, "canonical-labels"),
 )
 
 STAGE_ORDER = ("DATA", "GENERATE", "LABEL", "TRAIN", "DEPLOY", "MONITOR", "IMPROVE")
@@ -32,3 +35,8 @@ STAGE_ORDER = ("DATA", "GENERATE", "LABEL", "TRAIN", "DEPLOY", "MONITOR", "IMPRO
 
 def page_for_stage(stage: str) -> PageSpec | None:
     return next((p for p in PAGES if p.stage == stage), None)
+
+
+def built_page(url_path: str) -> PageSpec | None:
+    """The page at a URL path, if this build has it (links to pages not built are not shown)."""
+    return next((p for p in PAGES if p.url_path == url_path), None)

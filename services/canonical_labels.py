@@ -21,7 +21,10 @@ from services.domain.canonical_label import (
     LabelContent,
     LabelKey,
     LabelVersion,
+    ReusableLabel,
+    response_from_label_json,
 )
+from services.domain.governance import UsageConstraints
 from services.errors import NotFoundError, StaleWriteError, ValidationError
 from services.governance import checked_constraints
 from services.stores.canonical_labels_store import CanonicalLabelsStore
@@ -125,6 +128,16 @@ class CanonicalLabelService:
     def for_sheet(self, sheet_id: str, label_type: str) -> dict[str, CanonicalLabel]:
         """item_ref → label of one label type, in one query: how generation finds what to reuse."""
         return {label.key.item_ref: label for label in self._store.for_sheet(sheet_id, label_type)}
+
+    def reusable(self, sheet_id: str, label_type: str) -> dict[str, ReusableLabel]:
+        """item_ref → what a pair reuses, in one query: how generation finds pre-approved items."""
+        interned: dict[tuple, UsageConstraints] = {}  # a sheet's labels share a handful of constraint sets
+        found = {}
+        for row in self._store.reusable(sheet_id, label_type):
+            values = (tuple(row["allowed_uses"] or ()), tuple(row["prohibited_uses"] or ()), row["usage_reason"] or "", row["data_classification"] or "internal")
+            constraints = interned.setdefault(values, UsageConstraints(*values))
+            found[row["item_ref"]] = ReusableLabel(row["id"], response_from_label_json(row["label_data"] or "{}"), constraints)
+        return found
 
     def labeled_refs(self, sheet_id: str, label_type: str) -> set[str]:
         return self._store.labeled_refs(sheet_id, label_type)

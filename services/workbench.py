@@ -40,6 +40,10 @@ def _prepare_store(workbench: Workbench) -> None:
         if key in _prepared:
             return
         migrate(workbench.backend.engine, workbench.settings)
+        # Jobs a previous process was running when it stopped read as interrupted, ready to resume.
+        from services.jobs import JobRunner
+
+        JobRunner(workbench).recover_interrupted()
         if workbench.settings.load_demo_data and not workbench.settings.is_databricks:
             from services.demo import ensure_demo_data
 

@@ -81,6 +81,15 @@ class LabelVersion:
     modified_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ReusableLabel:
+    """What a generated pair takes from a canonical label: its id, response and governance."""
+
+    id: str
+    response: str
+    constraints: UsageConstraints
+
+
 def label_data_from_response(text: str) -> dict[str, Any]:
     """A pair's response as label data: its JSON object, or the text itself."""
     stripped = (text or "").strip()
@@ -92,6 +101,17 @@ def label_data_from_response(text: str) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
     return {TEXT_KEY: text}
+
+
+def response_from_label_json(text: str) -> str:
+    """response_from_label_data for label data as stored (JSON text written by json.dumps).
+
+    Stored JSON is already the response, except for a free-text label, which is unwrapped;
+    skipping the parse matters when a generation reuses tens of thousands of labels.
+    """
+    if text.startswith('{"text": '):
+        return response_from_label_data(json.loads(text))
+    return text
 
 
 def response_from_label_data(data: dict[str, Any]) -> str:

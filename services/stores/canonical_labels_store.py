@@ -133,6 +133,14 @@ class CanonicalLabelsStore:
         )
         return [to_label(r) for r in rows]
 
+    def reusable(self, sheet_id: str, label_type: str) -> list[Row]:
+        """Just what generation copies onto a pair, for every label of a sheet and label type."""
+        return self._engine.query(
+            "SELECT item_ref, id, label_data, allowed_uses, prohibited_uses, usage_reason, data_classification "
+            f"FROM {self._labels} WHERE sheet_id = :sheet_id AND label_type = :label_type",
+            {"sheet_id": sheet_id, "label_type": label_type},
+        )
+
     def labeled_refs(self, sheet_id: str, label_type: str) -> set[str]:
         rows = self._engine.query(
             f"SELECT item_ref FROM {self._labels} WHERE sheet_id = :sheet_id AND label_type = :label_type",

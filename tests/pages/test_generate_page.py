@@ -1,0 +1,52 @@
+import pytest
+
+from services.canonical_labels import CanonicalLabelService
+from services.domain.canonical_label import LabelContent, LabelKey
+from services.domain.sheet import SheetDraft
+from services.domain.template import FieldType, SchemaField, TemplateDraft
+from services.generation import GenerationService
+from services.jobs import JobRunner
+from services.sheets import SheetService
+from services.templates import TemplateService
+
+
+@pytest.fixture
+def ready(invoice_source):
+    wb = invoice_source
+    sheet = SheetService(wb).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id", sample_size=30))
+    templates = TemplateService(wb)
+    template = templates.publish(
+        templates.create(
+            TemplateDraft(
+                name="Urgency", label_type="classification", user_prompt_template="Invoice {{ invoice_id }} for {{ total_amount }}",
+                output_schema=(SchemaField("urgency", FieldType.STRING),),
+            )
+        )
+    )
+    CanonicalLabelService(wb).save(LabelKey(sheet.id, "INV-0003", "classification"), LabelContent({"urgency": "urgent"}), 0)
+    return wb, sheet, template
+
+
+def test_previewing_shows_which_items_arrive_pre_approved(open_page, ready):
+    app = open_page("pages/generate.py")
+    app.radio(key="generate_mode").set_value(app.radio(key="generate_mode").options[1]).run()  # manual
+    app.button(key="generate_preview").click().run()
+    assert not app.exception
+    headers = [m.value for m in app.markdown if m.value.startswith("**INV-")]
+    assert len(headers) == 5
+    assert "Pre-approved from a canonical label" in headers[3] and headers[3].startswith("**INV-0003**")
+    assert GenerationService(ready[0]).count() == 0
+
+
+def test_generating_from_the_page_runs_the_job_and_lists_the_pre_approved_pairs(open_page, ready):
+    wb = ready[0]
+    app = open_page("pages/generate.py")
+    app.radio(key="generate_mode").set_value(app.radio(key="generate_mode").options[1]).run()
+    app.button(key="generate_start").click().run()
+    assert not app.exception
+    training_sheet = GenerationService(wb).list()[0]
+    assert app.query_params["training_sheet"] == training_sheet.id
+    assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+    app.run()
+    assert any("30 pairs · **1 pre-approved from canonical labels**" in m.value for m in app.markdown)
+    assert app.dataframe[-1].value["Item"].tolist() == ["INV-0003"]
