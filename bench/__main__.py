@@ -8,13 +8,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation, model_path, template_rendering
+from bench import foundation, generation, model_path, template_rendering
 from bench.measure import Measurement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SUITES = {
     "foundation": foundation.run,
     "templates": template_rendering.run,
+    "generation": generation.run,
     "models": model_path.run,
 }
 

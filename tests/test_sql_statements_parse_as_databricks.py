@@ -26,9 +26,16 @@ from data_access.sql.databricks_engine import insert_statements
 from data_access.sql.duckdb_engine import release_home
 from data_access.sql.engine import Params, Row, SqlEngine
 from data_access.sql.transpile import to_duckdb
+from services.canonical_labels import CanonicalLabelService
+from services.domain.canonical_label import LabelContent, LabelKey
+from services.domain.qa_pair import LabelingMode
 from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
 from services.errors import StaleWriteError
+from services.generation import GenerationRequest, GenerationService
+from services.jobs import JobRunner
 from services.sheets import SheetService
+from services.templates import TemplateService
 from services.workbench import Workbench
 from tests.builders import INVOICE_PDFS, build_invoice_source
 
@@ -119,10 +126,51 @@ def bulk_insert_flow(workbench: Workbench) -> None:
     workbench.backend.engine.insert_rows(workbench.table("usage_constraint_audit"), audit)
 
 
+def canonical_labels_flow(workbench: Workbench) -> None:
+    migrate(workbench.backend.engine, workbench.settings)
+    labels = CanonicalLabelService(workbench)
+    key = LabelKey("sheet-1", "invoice_042.pdf", "classification")
+    labels.save(key, LabelContent({"urgency": "routine"}), 0)
+    labels.save(key, LabelContent({"urgency": "urgent"}), 1)
+    with pytest.raises(StaleWriteError):
+        labels.save(key, LabelContent({"urgency": "x"}), 1)
+    labels.rollback(key.label_id, 1, 2)
+    labels.history(key.label_id)
+    labels.for_item("sheet-1", "invoice_042.pdf")
+    labels.reusable("sheet-1", "classification")
+    labels.label_types("sheet-1")
+    labels.count("sheet-1", "classification")
+
+
+def generation_flow(workbench: Workbench) -> None:
+    """Templates, generation as a job (its job_runs statements too) and the Training Sheet reads."""
+    migrate(workbench.backend.engine, workbench.settings)
+    build_invoice_source(workbench)
+    sheet = SheetService(workbench).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id", sample_size=20))
+    templates = TemplateService(workbench)
+    draft = templates.create(TemplateDraft(
+        "Urgency", "classification", user_prompt_template="Invoice {{ invoice_id }}",
+        output_schema=(SchemaField("urgency", FieldType.STRING),),
+    ))
+    published = templates.publish(draft)
+    templates.new_version_from(published)
+    templates.list(search="urg%", status=TemplateStatus.PUBLISHED, label_type="classification")
+    CanonicalLabelService(workbench).save(LabelKey(sheet.id, "INV-0002", "classification"), LabelContent({"urgency": "urgent"}), 0)
+    service = GenerationService(workbench)
+    training_sheet = service.start(GenerationRequest(sheet.id, published.id, LabelingMode.MANUAL))
+    assert JobRunner(workbench).wait(training_sheet.job_id, 60).status == "succeeded"
+    service.list()
+    service.pre_approved(training_sheet.id)
+    service.first_pairs(training_sheet.id)
+    JobRunner(workbench).recent()
+
+
 FLOWS: dict[str, Flow] = {
     "migration": migration_flow,
     "sheets": sheets_flow,
     "bulk_insert": bulk_insert_flow,
+    "canonical_labels": canonical_labels_flow,
+    "generation": generation_flow,
 }
 
 
