@@ -38,6 +38,10 @@ def show(wb: Workbench, key: str) -> tuple[GenerationRequest | None, Action | No
         columns = sheets.check_for_reading(sheet).primary.column_names
         source_column = st.selectbox("Column with the answer", columns, key=f"{key}_column")
         trusted = st.checkbox("The column is trusted: mark its answers pre-approved", key=f"{key}_trusted")
+    attach_pages = mode == LabelingMode.AI_GENERATED and st.checkbox(
+        "Send PDF pages as images (vision models)", key=f"{key}_pdf_pages",
+        help="The first pages of each item's PDF go to the model beside the prompt; a text-only model ignores or refuses them.",
+    )
     name = st.text_input("Training Sheet name (optional)", key=f"{key}_name", placeholder=f"{sheet.name} · {template.name} v{template.version}")
     st.caption(
         f"Items with a canonical **{template.label_type}** label arrive pre-approved, with that label's usage constraints; "
@@ -49,5 +53,5 @@ def show(wb: Workbench, key: str) -> tuple[GenerationRequest | None, Action | No
         action = "preview"
     if start.button("Generate Training Sheet", key=f"{key}_start", type="primary", icon=":material/play_arrow:"):
         action = "start"
-    request = GenerationRequest(sheet.id, template.id, LabelingMode(mode), name, source_column, trusted)
+    request = GenerationRequest(sheet.id, template.id, LabelingMode(mode), name, source_column, trusted, bool(attach_pages))
     return request, action

@@ -30,7 +30,10 @@ def show_picker(sheets: list[Sheet], default_sheet_id: str | None, key: str) -> 
 
 def show_results(results: list[TemplateTestResult], model_description: str | None) -> None:
     if model_description is None:
-        st.info("No model configured; showing rendered prompts.", icon=":material/info:")
+        st.info(
+            "No model configured (set WORKBENCH_LLM_BASE_URL, or SERVING_ENDPOINT on Databricks); showing rendered prompts.",
+            icon=":material/info:",
+        )
     else:
         st.caption(f"Answered by {model_description}")
     if not results:

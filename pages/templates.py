@@ -13,6 +13,7 @@ from components import (
 )
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
+from services.drafter_choice import configured_chat_model
 from services.sheets import SheetService
 from services.templates import TemplateService
 
@@ -81,5 +82,6 @@ with test_tab:
     request = template_test.show_picker(sheets, template.source_sheet_id, key=f"test_{template.id}")
     if request is not None:
         with shown_errors():
-            # No chat model is wired into the workbench yet: the test shows the prompts, honestly.
-            template_test.show_results(service.test_on_sheet(template, *request), model_description=None)
+            model = configured_chat_model(wb, template)  # None on a laptop without a model server
+            results = service.test_on_sheet(template, *request, model=model)
+            template_test.show_results(results, model_description=model.describe() if model else None)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from data_access.llm.chat import ChatModel
 from services.domain.template import TemplateDraft
 from services.drafting import Drafter, LabeledExample, ModelDrafter, NearestLabelDrafter
+from services.source_previews import PreviewError, render_pdf_page
 from services.workbench import Workbench
 
 
@@ -27,12 +28,37 @@ def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> Chat
     return None
 
 
+PDF_PAGES_FOR_MODEL = 3  # the first pages carry an invoice's header and totals; more only add tokens
+
+
+def pdf_page_images(workbench: Workbench) -> Callable[[str], list[bytes]]:
+    """The first pages of a PDF as PNG, for vision models; a PDF that cannot open sends none."""
+
+    def render(path: str) -> list[bytes]:
+        pages: list[bytes] = []
+        for number in range(1, PDF_PAGES_FOR_MODEL + 1):
+            try:
+                page = render_pdf_page(workbench, path, number, zoom=1.0)
+            except PreviewError:
+                return pages
+            pages.append(page.png)
+            if page.page_number >= page.page_count:
+                return pages
+        return pages
+
+    return render
+
+
 def choose_drafter(
-    workbench: Workbench, template: TemplateDraft, labeled_examples: Callable[[], list[LabeledExample]]
+    workbench: Workbench,
+    template: TemplateDraft,
+    labeled_examples: Callable[[], list[LabeledExample]],
+    attach_pdf_pages: bool = False,
 ) -> Drafter:
     model = configured_chat_model(workbench, template)
     if model is not None:
-        return ModelDrafter(model, template, workbench.backend.files, workbench.settings.model_concurrency)
+        pages = pdf_page_images(workbench) if attach_pdf_pages else None
+        return ModelDrafter(model, template, workbench.backend.files, workbench.settings.model_concurrency, pages)
     from data_access.embeddings.factory import open_embedder
 
     return NearestLabelDrafter(open_embedder(workbench.settings, workbench.settings.home), labeled_examples())

@@ -33,6 +33,7 @@ class DraftRequest:
     item_ref: str
     messages: tuple[RenderedMessage, ...]
     image_paths: tuple[str, ...] = ()
+    pdf_paths: tuple[str, ...] = ()  # sent as page images when the run attaches PDF pages
 
     @property
     def prompt_text(self) -> str:
@@ -73,11 +74,19 @@ def confidence_from_output(text: str | None) -> float | None:
 
 
 class ModelDrafter(Drafter):
-    def __init__(self, model: ChatModel, template: TemplateDraft, files: VolumeFiles, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        model: ChatModel,
+        template: TemplateDraft,
+        files: VolumeFiles,
+        concurrency: int = 8,
+        pdf_pages: Callable[[str], list[bytes]] | None = None,
+    ) -> None:
         self._model = model
         self._template = template
         self._files = files
         self._concurrency = concurrency
+        self._pdf_pages = pdf_pages  # renders a PDF's first pages as PNG, for vision models
         self.name = model.name
 
     def describe(self) -> str:
@@ -95,8 +104,13 @@ class ModelDrafter(Drafter):
                 continue  # the prompt still goes out; the pair records what it was made from
         return tuple(parts)
 
+    def _page_images(self, paths: Iterable[str]) -> tuple[ImagePart, ...]:
+        if self._pdf_pages is None:
+            return ()
+        return tuple(ImagePart(png, "image/png") for path in paths for png in self._pdf_pages(path))
+
     def _request(self, request: DraftRequest) -> ChatRequest:
-        images = self._images(request.image_paths)
+        images = self._images(request.image_paths) + self._page_images(request.pdf_paths)
         messages = []
         for index, message in enumerate(request.messages):
             is_item_prompt = index == len(request.messages) - 1 and images

@@ -59,6 +59,7 @@ class GenerationRequest:
     name: str = ""
     source_column: str | None = None  # existing_column mode: the column holding the answer
     trust_source_column: bool = False  # existing_column mode: the answers are pre-approved
+    attach_pdf_pages: bool = False  # ai_generated with a vision model: send PDF pages as images
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class _Plan:
     @property
     def drafter(self) -> Drafter:
         if self._drafter is None:
-            self._drafter = choose_drafter(self._workbench, self.template, self._labeled_examples)
+            self._drafter = choose_drafter(self._workbench, self.template, self._labeled_examples, self.request.attach_pdf_pages)
         return self._drafter
 
     def _labeled_examples(self) -> list[LabeledExample]:
@@ -178,7 +179,10 @@ class _Plan:
             return []
         by_ref = {item.item_ref: (ordinal, item, messages, media) for ordinal, item, messages, media in items}
         requests = [
-            DraftRequest(item.item_ref, messages, tuple(m.path for m in item.media if m.kind in _IMAGE_KINDS))
+            DraftRequest(
+                item.item_ref, messages, tuple(m.path for m in item.media if m.kind in _IMAGE_KINDS),
+                tuple(m.path for m in item.media if m.kind == "pdf"),
+            )
             for _, item, messages, _ in items
         ]
         planned = []
@@ -287,8 +291,7 @@ class GenerationWork:
 
     def run(self, context: JobContext) -> dict[str, Any]:
         ts = self.training_sheet
-        config = ts.generation_config
-        request = GenerationRequest(ts.sheet_id, ts.template_id, LabelingMode(ts.labeling_mode), ts.name, config.get("source_column"), bool(config.get("trust_source_column")))
+        request = replace(request_for(ts), name=ts.name)
         plan = _Plan(self._wb, request)
         self._training_sheets.set_status(ts.id, TrainingSheetStatus.GENERATING)
         done = self._pairs.existing_refs(ts.id)
@@ -352,6 +355,7 @@ class GenerationService:
             label_type=plan.template.label_type, labeling_mode=str(request.labeling_mode), status=TrainingSheetStatus.GENERATING,
             generation_config={
                 "source_column": request.source_column, "trust_source_column": request.trust_source_column,
+                "attach_pdf_pages": request.attach_pdf_pages,
                 "template_name": plan.template.name, "base_model": plan.template.base_model,
                 "source_tags": plan.sheet.tags, "canonical_labels_available": plan.reusable_count(),
             },
@@ -397,4 +401,5 @@ def request_for(training_sheet: TrainingSheet) -> GenerationRequest:
     return replace(
         GenerationRequest(training_sheet.sheet_id, training_sheet.template_id, LabelingMode(training_sheet.labeling_mode)),
         source_column=config.get("source_column"), trust_source_column=bool(config.get("trust_source_column")),
+        attach_pdf_pages=bool(config.get("attach_pdf_pages")),
     )

@@ -137,7 +137,7 @@ def test_testing_on_a_sheet_shows_the_rendered_prompts_and_says_no_model_is_conf
     app.number_input(key=f"test_{template.id}_rows").set_value(2)
     app.button(key=f"test_{template.id}_run").click().run()
     assert not app.exception
-    assert "No model configured; showing rendered prompts." in [i.value for i in app.info]
+    assert any(i.value.startswith("No model configured (set WORKBENCH_LLM_BASE_URL") for i in app.info)
     texts = [t.value for t in app.text]
     assert texts == [
         "You are a radiation safety expert.", "Crystal C-0 from batch B0.",

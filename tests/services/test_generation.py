@@ -156,3 +156,20 @@ def test_a_draft_template_or_a_missing_answer_column_is_refused(setup):
     with pytest.raises(ValidationError, match="column that holds"):
         GenerationService(wb).start(GenerationRequest(sheet.id, published.id, LabelingMode.EXISTING_COLUMN, source_column="nope"))
     assert GenerationService(wb).count() == 0
+
+
+def test_with_pdf_pages_attached_a_vision_model_receives_each_items_pages_as_images(setup):
+    wb, sheet, template = setup
+    with FakeChatServer(ChatScript()) as server:
+        wb2 = replace(wb, backend=replace(wb.backend, settings=replace(wb.settings, llm_base_url=server.base_url)))
+        _generate(wb2, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, attach_pdf_pages=True))
+        received = server.received
+    images = {}
+    for request in received:
+        user = request.body["messages"][-1]
+        content = user["content"] if isinstance(user["content"], list) else []
+        text = next((p["text"] for p in content if p.get("type") == "text"), user["content"] if isinstance(user["content"], str) else "")
+        images[text.split()[1]] = [p["image_url"]["url"][:22] for p in content if p.get("type") == "image_url"]
+    assert images["INV-0000"] == ["data:image/png;base64,"] * 2  # both pages of its PDF
+    assert images["INV-0005"] == []  # its PDF is corrupt: the prompt still goes, without pages
+    assert images["INV-0010"] == []  # no PDF at all
