@@ -42,6 +42,10 @@ def show(wb: Workbench, key: str) -> tuple[GenerationRequest | None, Action | No
         "Send PDF pages as images (vision models)", key=f"{key}_pdf_pages",
         help="The first pages of each item's PDF go to the model beside the prompt; a text-only model ignores or refuses them.",
     )
+    in_warehouse = mode == LabelingMode.AI_GENERATED and st.checkbox(
+        "Run in the SQL warehouse with ai_query (one statement)", key=f"{key}_warehouse",
+        help="For large sheets: the warehouse calls the template's serving endpoint for every item without a canonical label.",
+    )
     name = st.text_input("Training Sheet name (optional)", key=f"{key}_name", placeholder=f"{sheet.name} · {template.name} v{template.version}")
     st.caption(
         f"Items with a canonical **{template.label_type}** label arrive pre-approved, with that label's usage constraints; "
@@ -53,5 +57,5 @@ def show(wb: Workbench, key: str) -> tuple[GenerationRequest | None, Action | No
         action = "preview"
     if start.button("Generate Training Sheet", key=f"{key}_start", type="primary", icon=":material/play_arrow:"):
         action = "start"
-    request = GenerationRequest(sheet.id, template.id, LabelingMode(mode), name, source_column, trusted, bool(attach_pages))
+    request = GenerationRequest(sheet.id, template.id, LabelingMode(mode), name, source_column, trusted, bool(attach_pages), bool(in_warehouse))
     return request, action

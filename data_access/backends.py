@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from data_access.catalog.browser import CatalogBrowser
 from data_access.identity import User
 from data_access.settings import Settings
+from data_access.sql.duckdb_engine import DuckDbEngine
 from data_access.sql.engine import SqlEngine
 from data_access.volumes import VolumeFiles
 
@@ -22,13 +23,26 @@ class Backend:
 
 def open_local_backend(settings: Settings, user: User) -> Backend:
     from data_access.catalog.local_browser import LocalCatalogBrowser
-    from data_access.sql.duckdb_engine import DuckDbEngine
     from data_access.volumes import LocalVolumeFiles
 
     engine = DuckDbEngine(settings.home)
     engine.ensure_catalog(settings.catalog)
+    if settings.llm_base_url:
+        _emulate_ai_query(engine, settings)
     files = LocalVolumeFiles(settings.home)
     return Backend(settings, engine, files, LocalCatalogBrowser(engine, files), user)
+
+
+def _emulate_ai_query(engine: DuckDbEngine, settings: Settings) -> None:
+    """With a model server configured, `ai_query(endpoint, …)` in SQL asks it for that model."""
+    from data_access.llm.openai_compatible import OpenAICompatibleChat
+    from data_access.sql.ai_query_emulator import install_ai_query
+
+    install_ai_query(
+        engine,
+        lambda endpoint: OpenAICompatibleChat(settings.llm_base_url, settings.llm_api_key or None, default_model=endpoint),
+        settings.model_concurrency,
+    )
 
 
 def open_databricks_backend(settings: Settings, user: User) -> Backend:

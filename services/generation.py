@@ -42,6 +42,7 @@ from services.stores.qa_pairs_store import QaPairsStore
 from services.stores.training_sheets_store import TrainingSheetsStore
 from services.template_rendering import MessageRenderer, RenderedMessage, item_values, prepare_messages
 from services.templates import TemplateService
+from services.warehouse_generation import insert_statement, prompt_sql, statement_params, why_not_in_warehouse
 from services.workbench import Workbench
 
 JOB_TYPE = "generate_training_sheet"
@@ -60,6 +61,7 @@ class GenerationRequest:
     source_column: str | None = None  # existing_column mode: the column holding the answer
     trust_source_column: bool = False  # existing_column mode: the answers are pre-approved
     attach_pdf_pages: bool = False  # ai_generated with a vision model: send PDF pages as images
+    in_warehouse: bool = False  # ai_generated: one INSERT … SELECT with ai_query in the warehouse
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class _Plan:
 
     def __init__(self, workbench: Workbench, request: GenerationRequest) -> None:
         self.request = request
+        self._settings = workbench.settings
         self.sheets = SheetService(workbench)
         self.sheet: Sheet = self.sheets.with_tags(self.sheets.get(request.sheet_id))
         self.template: Template = TemplateService(workbench).get(request.template_id)
@@ -122,12 +125,37 @@ class _Plan:
 
     def _check_mode(self) -> None:
         mode = self.request.labeling_mode
+        if self.request.in_warehouse:
+            self._check_warehouse()
         if mode == LabelingMode.CANONICAL:
             raise ValidationError("Choose AI-generated, manual or existing column; canonical reuse happens by itself.", "labeling_mode")
         if mode == LabelingMode.EXISTING_COLUMN:
             columns = self.sheets.check_for_reading(self.sheet).primary.column_names
             if not self.request.source_column or self.request.source_column not in columns:
                 raise ValidationError("Choose the column that holds each item's answer.", "source_column")
+
+    def _check_warehouse(self) -> None:
+        if self.request.labeling_mode != LabelingMode.AI_GENERATED:
+            raise ValidationError("Generating in the warehouse drafts with ai_query: choose the AI-generated mode.", "in_warehouse")
+        columns = self.sheets.check_for_reading(self.sheet).primary.column_names
+        if reason := why_not_in_warehouse(self.template, columns):
+            raise ValidationError(f"'{self.template.title}' cannot run in the warehouse: {reason}. Generate it in the app.", "in_warehouse")
+        settings = self._settings
+        if not settings.is_databricks and not settings.llm_base_url:
+            raise ValidationError(
+                "On the embedded store ai_query is answered by a model server: set WORKBENCH_LLM_BASE_URL, or generate in the app.",
+                "in_warehouse",
+            )
+
+    def warehouse_statement(self, training_sheet_id: str) -> tuple[str, dict[str, Any]]:
+        checked = self.sheets.check_for_reading(self.sheet)
+        prompt = prompt_sql(self.template.user_prompt_template, checked.primary.column_names)
+        assert prompt is not None  # checked when the plan was made
+        wb = self._workbench
+        sql = insert_statement(wb.table("qa_pairs"), wb.table("canonical_labels"), checked.query, self.sheet.item_ref_column, prompt, self.template)
+        endpoint = self.template.base_model or self._settings.serving_endpoint
+        params = statement_params(training_sheet_id, self.sheet.id, self.template, endpoint, prompt, checked.query, self.default_constraints)
+        return sql, params
 
     @property
     def drafter(self) -> Drafter:
@@ -299,6 +327,8 @@ class GenerationWork:
         step = DRAFT_BATCH if request.labeling_mode == LabelingMode.AI_GENERATED else ITEM_BATCH
         processed, ordinal = len(done), 0
         context.report(processed, total)
+        if request.in_warehouse:
+            return self._run_in_warehouse(plan, total, context)
         with _PipelinedWriter(self._pairs) as writer:
             for batch in plan.sheets.iter_items(plan.sheet, ITEM_BATCH):
                 todo = []
@@ -319,6 +349,14 @@ class GenerationWork:
                         writer.flush()
                         return self._finish(TrainingSheetStatus.CANCELLED, processed, total)
         return self._finish(TrainingSheetStatus.REVIEW, processed, total, drafter=plan._drafter.describe() if plan._drafter else None)
+
+    def _run_in_warehouse(self, plan: _Plan, total: int, context: JobContext) -> dict[str, Any]:
+        """One statement: progress jumps from what was done to all; a cancel waits for it to end."""
+        sql, params = plan.warehouse_statement(self.training_sheet.id)
+        self._wb.backend.engine.execute(sql, params)
+        context.report(total, total)
+        endpoint = params["endpoint"]
+        return self._finish(TrainingSheetStatus.REVIEW, total, total, drafter=f"ai_query('{endpoint}') in the SQL warehouse, one statement")
 
     def _finish(self, status: TrainingSheetStatus, processed: int, total: int, drafter: str | None = None) -> dict[str, Any]:
         counts = self._pairs.status_counts(self.training_sheet.id)
@@ -355,7 +393,7 @@ class GenerationService:
             label_type=plan.template.label_type, labeling_mode=str(request.labeling_mode), status=TrainingSheetStatus.GENERATING,
             generation_config={
                 "source_column": request.source_column, "trust_source_column": request.trust_source_column,
-                "attach_pdf_pages": request.attach_pdf_pages,
+                "attach_pdf_pages": request.attach_pdf_pages, "in_warehouse": request.in_warehouse,
                 "template_name": plan.template.name, "base_model": plan.template.base_model,
                 "source_tags": plan.sheet.tags, "canonical_labels_available": plan.reusable_count(),
             },
@@ -401,5 +439,5 @@ def request_for(training_sheet: TrainingSheet) -> GenerationRequest:
     return replace(
         GenerationRequest(training_sheet.sheet_id, training_sheet.template_id, LabelingMode(training_sheet.labeling_mode)),
         source_column=config.get("source_column"), trust_source_column=bool(config.get("trust_source_column")),
-        attach_pdf_pages=bool(config.get("attach_pdf_pages")),
+        attach_pdf_pages=bool(config.get("attach_pdf_pages")), in_warehouse=bool(config.get("in_warehouse")),
     )

@@ -58,6 +58,7 @@ class ItemsPage:
 class ItemQuery:
     """The SQL that selects a sheet's items, built from checked names and a checked filter."""
 
+    items_sql: str  # every item of the sheet (filtered, sampled), unordered
     select_sql: str  # a page: LIMIT :page_size OFFSET :page_offset
     after_sql: str  # the next :page_size items after item :after (keyset paging for full scans)
     refs_sql: str  # the items whose ref is in :refs
@@ -92,6 +93,7 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
     ref = quote(draft.item_ref_column)
     items = f"SELECT * FROM ({sampled}) AS items"
     return ItemQuery(
+        items_sql=items,
         select_sql=f"{items} ORDER BY {ref} LIMIT :page_size OFFSET :page_offset",
         after_sql=f"{items} WHERE (:after IS NULL OR {ref} > :after) ORDER BY {ref} LIMIT :page_size",
         refs_sql=f"{items} WHERE array_contains(:refs, CAST({ref} AS STRING)) ORDER BY {ref}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +21,10 @@ import sqlglot
 
 from data_access.backends import Backend, open_local_backend
 from data_access.identity import User
+from data_access.llm.openai_compatible import OpenAICompatibleChat
 from data_access.schema.migrate import migrate
 from data_access.settings import Settings
+from data_access.sql.ai_query_emulator import install_ai_query
 from data_access.sql.databricks_engine import insert_statements
 from data_access.sql.duckdb_engine import release_home
 from data_access.sql.engine import Params, Row, SqlEngine
@@ -38,6 +41,7 @@ from services.sheets import SheetService
 from services.templates import TemplateService
 from services.workbench import Workbench
 from tests.builders import INVOICE_PDFS, build_invoice_source
+from tests.fakes.chat_server import ChatScript, FakeChatServer
 
 
 class RecordingEngine(SqlEngine):
@@ -165,12 +169,31 @@ def generation_flow(workbench: Workbench) -> None:
     JobRunner(workbench).recent()
 
 
+def warehouse_generation_flow(workbench: Workbench) -> None:
+    """The one-statement ai_query generation, with ai_query emulated against a fake model server."""
+    migrate(workbench.backend.engine, workbench.settings)
+    build_invoice_source(workbench)
+    sheet = SheetService(workbench).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id", sample_size=10))
+    templates = TemplateService(workbench)
+    template = templates.publish(templates.create(TemplateDraft(
+        "Urgency", "classification", system_prompt="Classify.", user_prompt_template="Invoice {{ invoice_id }} for {{ total_amount }}",
+        output_schema=(SchemaField("urgency", FieldType.STRING),), base_model="serving-endpoint-1",
+    )))
+    with FakeChatServer(ChatScript()) as server:
+        install_ai_query(workbench.backend.engine.inner, lambda endpoint: OpenAICompatibleChat(server.base_url, default_model=endpoint))
+        settings = replace(workbench.settings, llm_base_url=server.base_url)
+        wb = replace(workbench, backend=replace(workbench.backend, settings=settings))
+        training_sheet = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, in_warehouse=True))
+        assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+
+
 FLOWS: dict[str, Flow] = {
     "migration": migration_flow,
     "sheets": sheets_flow,
     "bulk_insert": bulk_insert_flow,
     "canonical_labels": canonical_labels_flow,
     "generation": generation_flow,
+    "warehouse_generation": warehouse_generation_flow,
 }
 
 

@@ -169,5 +169,10 @@ class DuckDbEngine(SqlEngine):
             raise SqlError(str(error)) from error
 
     @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The process's connection to this store, for registering functions on it."""
+        return self._connection
+
+    @property
     def metastore(self) -> str:
         return _METASTORE

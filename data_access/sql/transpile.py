@@ -38,9 +38,24 @@ def parse_databricks(sql: str) -> exp.Expression:
     return statements[0]
 
 
+AI_QUERY_OR_ERROR = "ai_query_or_error"
+
+
+def _emulated_ai_query(node: exp.Expression) -> exp.Expression:
+    """`ai_query(endpoint, request, failOnError => false)` returns a struct {result,
+    errorMessage} on Databricks; DuckDB has no named arguments for UDFs, so the emulator's
+    struct-returning UDF takes its place (data_access/sql/ai_query_emulator.py)."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "ai_query":
+        kwargs = [a for a in node.expressions if isinstance(a, exp.Kwarg)]
+        if any(k.this.name.lower() == "failonerror" and k.expression.sql().upper() == "FALSE" for k in kwargs):
+            positional = [a for a in node.expressions if not isinstance(a, exp.Kwarg)]
+            return exp.Anonymous(this=AI_QUERY_OR_ERROR, expressions=positional)
+    return node
+
+
 @lru_cache(maxsize=_TRANSPILE_CACHE_SIZE)
 def to_duckdb(sql: str) -> Transpiled:
-    tree = parse_databricks(sql)
+    tree = parse_databricks(sql).transform(_emulated_ai_query)
     names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
     return Transpiled(sql=tree.sql(dialect="duckdb"), parameter_names=names)
 

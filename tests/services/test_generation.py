@@ -173,3 +173,41 @@ def test_with_pdf_pages_attached_a_vision_model_receives_each_items_pages_as_ima
     assert images["INV-0000"] == ["data:image/png;base64,"] * 2  # both pages of its PDF
     assert images["INV-0005"] == []  # its PDF is corrupt: the prompt still goes, without pages
     assert images["INV-0010"] == []  # no PDF at all
+
+
+def test_in_the_warehouse_one_statement_reuses_labels_and_asks_ai_query_for_the_rest(setup):
+    wb, sheet, template = setup
+    templates = TemplateService(wb)
+    endpoint_template = templates.publish(templates.create(replace(
+        template.as_draft(), name="Urgency via ai_query", base_model="databricks-meta-llama-3-3-70b-instruct",
+    )))
+    script = ChatScript(forced={"You classify medical invoices.\n\nInvoice INV-0009 from Lakeside Clinic for 90.00.": (Outcome.BAD_REQUEST,)})
+    with FakeChatServer(script) as server:
+        settings = replace(wb.settings, llm_base_url=server.base_url)
+        from data_access.backends import open_local_backend
+
+        wb2 = replace(wb, backend=open_local_backend(settings, wb.user))  # the emulator registers ai_query
+        request = GenerationRequest(sheet.id, endpoint_template.id, LabelingMode.AI_GENERATED, in_warehouse=True)
+        training_sheet, pairs = _generate(wb2, request)
+        models = {r.body["model"] for r in server.received}
+    by_ref = {p.item_ref: p for p in pairs}
+    assert (training_sheet.counts.total, training_sheet.counts.canonical) == (40, 3)
+    assert by_ref["INV-0002"].labeling_mode == "canonical" and by_ref["INV-0002"].response == '{"urgency": "routine"}'
+    drafted = by_ref["INV-0010"]
+    assert (drafted.labeling_mode, drafted.status) == ("ai_generated", "unlabeled")
+    assert '"echo": "You classify medical invoices.' in drafted.response
+    assert [m.content for m in drafted.messages[:2]] == ["You classify medical invoices.", "Invoice INV-0010 from City Medical Center for 100.00."]
+    assert not drafted.constraints.permits("training")  # the source's PHI tag
+    assert "400" in by_ref["INV-0009"].generation_error and by_ref["INV-0009"].response == ""
+    assert models == {"databricks-meta-llama-3-3-70b-instruct"}
+    assert sorted(p.ordinal for p in pairs) == list(range(40))
+
+
+def test_a_template_that_needs_jinja_is_refused_for_the_warehouse_path(setup):
+    wb, sheet, template = setup
+    templates = TemplateService(wb)
+    looped = templates.publish(templates.create(replace(
+        template.as_draft(), name="Looped", user_prompt_template="{% for w in provider_name.split() %}{{ w }} {% endfor %}",
+    )))
+    with pytest.raises(ValidationError, match="cannot run in the warehouse: its prompt uses Jinja"):
+        GenerationService(wb).start(GenerationRequest(sheet.id, looped.id, LabelingMode.AI_GENERATED, in_warehouse=True))
