@@ -211,3 +211,27 @@ def test_a_template_that_needs_jinja_is_refused_for_the_warehouse_path(setup):
     )))
     with pytest.raises(ValidationError, match="cannot run in the warehouse: its prompt uses Jinja"):
         GenerationService(wb).start(GenerationRequest(sheet.id, looped.id, LabelingMode.AI_GENERATED, in_warehouse=True))
+
+
+def test_a_generation_killed_halfway_resumes_where_it_stopped_without_duplicates(setup):
+    wb, sheet, template = setup
+    training_sheet, _ = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    engine, pairs_table, jobs_table = wb.backend.engine, wb.table("qa_pairs"), wb.table("job_runs")
+    # What a process killed halfway leaves: the first half of the pairs, a job still "running"
+    # whose heartbeat stopped, and a Training Sheet still "generating".
+    engine.execute(f"DELETE FROM {pairs_table} WHERE training_sheet_id = :id AND ordinal >= 20", {"id": training_sheet.id})
+    engine.execute(
+        f"UPDATE {jobs_table} SET status = 'running', completed_at = NULL, processed_items = 20, "
+        "heartbeat_at = timestampadd(MINUTE, -10, current_timestamp()) WHERE id = :id",
+        {"id": training_sheet.job_id},
+    )
+    survivors = {p.item_ref: (p.id, p.updated_at) for p in GenerationService(wb).first_pairs(training_sheet.id, 100)}
+    runner = JobRunner(wb)
+    assert runner.recover_interrupted() == [training_sheet.job_id]
+    assert runner.get(training_sheet.job_id).status == "interrupted"
+    runner.resume(training_sheet.job_id)
+    assert runner.wait(training_sheet.job_id, WAIT_S).status == "succeeded"
+    pairs = GenerationService(wb).first_pairs(training_sheet.id, 100)
+    assert len(pairs) == 40 == len({p.item_ref for p in pairs})
+    assert all((p.id, p.updated_at) == survivors[p.item_ref] for p in pairs if p.item_ref in survivors)
+    assert GenerationService(wb).get(training_sheet.id).status == "review"
