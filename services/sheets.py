@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from data_access.catalog.browser import CatalogObjectNotFound, TableInfo
 from data_access.sql.engine import SqlError
 from data_access.sql.names import InvalidNameError, TableName
-from data_access.volumes import VolumePath, VolumePathError
+from data_access.volumes import VolumePath, VolumePathError, check_allowed
 from services.domain.sheet import Sheet, SheetDraft, SourceKind
 from services.errors import NotFoundError, StaleWriteError, ValidationError
 from services.sheet_items import (
     MAX_PAGE_SIZE,
     ItemQuery,
     ItemsPage,
+    MediaRef,
     SheetItem,
     VolumeIndex,
     attach_media,
@@ -173,6 +174,15 @@ class SheetService:
             return []
         rows = self._wb.backend.engine.query(checked.query.refs_sql, {**checked.query.params, "refs": wanted})
         return attach_media(checked.draft, rows, self._volumes)
+
+    def media_for(self, sheet: SheetDraft, paths: Iterable[str]) -> tuple[MediaRef, ...]:
+        """Stored file paths (a pair's media) as media of this sheet; a path outside the
+        sheet's volumes is refused, so a stored path can never reach other files."""
+        roots = [s.path for s in sheet.volume_sources]
+        try:
+            return tuple(MediaRef(str(check_allowed(path, roots))) for path in paths)
+        except VolumePathError as error:
+            raise ValidationError(str(error)) from error
 
     def item_count(self, sheet: SheetDraft) -> int:
         return self._count(self.check_for_reading(sheet).query)

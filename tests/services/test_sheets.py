@@ -142,3 +142,12 @@ def test_items_can_be_fetched_by_their_refs(service):
     items = service.items_for_refs(sheet, ["INV-0003", "INV-0001", "INV-9999"])
     assert [i.item_ref for i in items] == ["INV-0001", "INV-0003"]
     assert items[0].media[0].path.endswith("INV-0001.pdf")
+
+
+def test_stored_media_paths_are_only_accepted_inside_the_sheets_volumes(service):
+    sheet = service.create(_draft())
+    assert [m.path for m in service.media_for(sheet, [f"{PDFS}/INV-0001.pdf"])] == [f"{PDFS}/INV-0001.pdf"]
+    with pytest.raises(ValidationError, match="outside this sheet's volumes"):
+        service.media_for(sheet, ["/Volumes/mirion_vital/raw/other_volume/secret.pdf"])
+    with pytest.raises(ValidationError, match="'..'"):
+        service.media_for(sheet, [f"{PDFS}/../other_volume/secret.pdf"])
