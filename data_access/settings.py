@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Built model files (the ONNX graph of the embedding model) are shared by every store.
+DEFAULT_MODEL_CACHE = Path("~/.cache/vital-workbench/models")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -38,6 +40,7 @@ class Settings:
     embedding_endpoint: str = ""
     volume: str = ""
     demo_seed: int = 42
+    model_cache: Path = field(default_factory=lambda: DEFAULT_MODEL_CACHE.expanduser())
     load_demo_data: bool = True
     llm_base_url: str = ""
     llm_model: str = ""
@@ -101,6 +104,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         embedding_endpoint=env.get("WORKBENCH_EMBEDDING_ENDPOINT", ""),
         volume=env.get("WORKBENCH_VOLUME", ""),
         demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),
+        model_cache=Path(env.get("WORKBENCH_MODEL_CACHE", str(DEFAULT_MODEL_CACHE))).expanduser(),
         load_demo_data=env.get("WORKBENCH_DEMO_DATA", "1") not in ("0", "false", "no"),
         llm_base_url=env.get("WORKBENCH_LLM_BASE_URL", ""),
         llm_model=env.get("WORKBENCH_LLM_MODEL", ""),

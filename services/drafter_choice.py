@@ -61,4 +61,4 @@ def choose_drafter(
         return ModelDrafter(model, template, workbench.backend.files, workbench.settings.model_concurrency, pages)
     from data_access.embeddings.factory import open_embedder
 
-    return NearestLabelDrafter(open_embedder(workbench.settings, workbench.settings.home), labeled_examples())
+    return NearestLabelDrafter(open_embedder(workbench.settings), labeled_examples())

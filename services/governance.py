@@ -13,8 +13,8 @@ from services.domain.governance import (
     ALL_USES,
     CLASSIFICATION_RANK,
     DataClassification,
-    Use,
     UsageConstraints,
+    Use,
     normalised,
 )
 from services.errors import ValidationError

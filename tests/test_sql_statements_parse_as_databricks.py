@@ -42,6 +42,7 @@ from services.templates import TemplateService
 from services.workbench import Workbench
 from tests.builders import INVOICE_PDFS, build_invoice_source
 from tests.fakes.chat_server import ChatScript, FakeChatServer
+from tests.labeling_sql_flow import canonical_labeling_flow
 
 
 class RecordingEngine(SqlEngine):
@@ -194,6 +195,7 @@ FLOWS: dict[str, Flow] = {
     "canonical_labels": canonical_labels_flow,
     "generation": generation_flow,
     "warehouse_generation": warehouse_generation_flow,
+    "canonical_labeling": canonical_labeling_flow,
 }
 
 

@@ -17,12 +17,11 @@ from data_access.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MODEL_CACHE_FOLDER = "models"
 
 
 def open_embedder(
     settings: Settings,
-    home: Path,
+    cache_dir: Path | None = None,
     client_factory: Callable[[], Any] | None = None,
     *,
     embedding_endpoint: str | None = None,
@@ -30,7 +29,8 @@ def open_embedder(
 ) -> Embedder:
     """The Databricks endpoint when on Databricks with one configured (argument, else
     `settings.embedding_endpoint`); otherwise the bundled MiniLM model, built once into
-    `home/models`; if that cannot load, the lexical fallback with `fallback_reason` saying why."""
+    `cache_dir` (default `settings.model_cache`, shared by every store); if that cannot load,
+    the lexical fallback with `fallback_reason` saying why."""
     endpoint = (
         embedding_endpoint if embedding_endpoint is not None else settings.embedding_endpoint
     ).strip()
@@ -39,7 +39,7 @@ def open_embedder(
     try:
         with _local_model_lock:
             return _local_model(
-                (model_dir or bundled_model_dir()).resolve(), (Path(home) / MODEL_CACHE_FOLDER).resolve()
+                (model_dir or bundled_model_dir()).resolve(), (cache_dir or settings.model_cache).resolve()
             )
     except EmbeddingModelUnavailable as error:
         log.warning("Falling back to lexical embeddings: %s", error)
@@ -55,3 +55,4 @@ _local_model_lock = threading.Lock()
 @lru_cache(maxsize=4)
 def _local_model(model_dir: Path, cache_dir: Path) -> MiniLmOnnxEmbedder:
     return MiniLmOnnxEmbedder(model_dir, cache_dir)
+

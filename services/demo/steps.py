@@ -7,7 +7,7 @@ in reverse order, so a step's `clear` runs before the clears of the steps it dep
 
 from __future__ import annotations
 
-from services.demo import crystals, invoices, sheets, telemetry
+from services.demo import canonical_labels, crystals, invoices, sheets, telemetry, templates, training_sheets
 from services.demo.context import SeedStep
 
 SEED_STEPS: tuple[SeedStep, ...] = (
@@ -15,4 +15,7 @@ SEED_STEPS: tuple[SeedStep, ...] = (
     SeedStep("crystal_inspections", crystals.seed, crystals.clear),
     SeedStep("equipment_telemetry", telemetry.seed, telemetry.clear),
     SeedStep("sheets", sheets.seed, sheets.clear),
+    SeedStep("canonical_labels", canonical_labels.seed, canonical_labels.clear),
+    SeedStep("templates", templates.seed, templates.clear),
+    SeedStep("training_sheets", training_sheets.seed, training_sheets.clear),
 )

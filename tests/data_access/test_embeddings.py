@@ -41,7 +41,7 @@ def home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def minilm(home) -> MiniLmOnnxEmbedder:
     """Built once for the module (about 2-3 s); through the factory, as the app opens it."""
-    embedder = open_embedder(load_settings({"WORKBENCH_HOME": str(home)}), home)
+    embedder = open_embedder(load_settings({"WORKBENCH_HOME": str(home)}), home / "models")
     assert isinstance(embedder, MiniLmOnnxEmbedder), embedder.fallback_reason
     return embedder
 
@@ -155,7 +155,7 @@ def test_on_databricks_without_an_endpoint_the_local_model_is_used(minilm, home,
     monkeypatch.delenv("WORKBENCH_EMBEDDING_ENDPOINT", raising=False)
     settings = load_settings({"WORKBENCH_BACKEND": "databricks", "WORKBENCH_HOME": str(home)})
 
-    assert open_embedder(settings, home) is minilm
+    assert open_embedder(settings, home / "models") is minilm
 
 
 def test_lexical_vectors_favour_shared_words_and_are_unit_length():

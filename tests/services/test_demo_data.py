@@ -215,6 +215,7 @@ def test_reset_regenerates_the_same_rows_and_bytes_and_keeps_other_sheets(demo: 
     tables = {INVOICES: "invoice_id", INSPECTIONS: "inspection_id", TELEMETRY: "reading_id"}
     rows_before = {table: _rows(demo, table, key) for table, key in tables.items()}
     files_before = {volume: _file_digests(demo, volume) for volume in (PDF_VOLUME, IMAGE_VOLUME)}
+    labels_before = _demo_labels(demo)
     service = SheetService(demo)
     own = service.create(SheetDraft("My telemetry slice", TELEMETRY, "reading_id"))
     demo_ids = {s.id for s in service.list() if s.name in DEMO_SHEET_NAMES}
@@ -226,12 +227,56 @@ def test_reset_regenerates_the_same_rows_and_bytes_and_keeps_other_sheets(demo: 
     for table, key in tables.items():
         pd.testing.assert_frame_equal(_rows(demo, table, key), rows_before[table])
     assert {volume: _file_digests(demo, volume) for volume in files_before} == files_before
+    pd.testing.assert_frame_equal(_demo_labels(demo), labels_before)
     sheets = service.list()
     assert own.id in {s.id for s in sheets}
     assert sorted(s.name for s in sheets if s.id != own.id) == sorted(DEMO_SHEET_NAMES)
     assert not demo_ids & {s.id for s in sheets}
     assert summary.count("invoices") == len(rows_before[INVOICES]) and summary.count("sheets") == 3
-    assert [t.step for t in summary.timings] == ["medical_invoices", "crystal_inspections", "equipment_telemetry", "sheets"]
+    assert [t.step for t in summary.timings] == [
+        "medical_invoices", "crystal_inspections", "equipment_telemetry", "sheets", "canonical_labels", "templates", "training_sheets",
+    ]
+
+
+def _demo_labels(workbench: Workbench) -> pd.DataFrame:
+    return workbench.backend.engine.query_df(
+        "SELECT s.name AS sheet, l.item_ref, l.label_type, l.label_data, l.version, l.labeled_by, l.allowed_uses, "
+        "l.prohibited_uses, l.usage_reason, l.data_classification FROM mirion_vital.workbench.canonical_labels AS l "
+        "JOIN mirion_vital.workbench.sheets AS s ON s.id = l.sheet_id ORDER BY sheet, item_ref, label_type"
+    )
+
+
+def test_demo_experts_labeled_part_of_each_sheet_with_the_tables_ground_truth(demo: Workbench) -> None:
+    labels = _demo_labels(demo)
+    crystal_labels = labels[labels["sheet"] == "Defect Detection - Scintillator Crystals"]
+    classified = crystal_labels[crystal_labels["label_type"] == "classification"]
+    truth = _rows(demo, INSPECTIONS, "inspection_id").set_index("inspection_id")
+
+    assert set(labels["sheet"]) == set(DEMO_SHEET_NAMES)
+    assert 0.3 < len(classified) / len(truth) < 0.5  # part of the sheet: the rest is left for the demo to label
+    for row in classified.itertuples():
+        data = json.loads(row.label_data)
+        assert (data["defect_type"], data["severity"]) == (truth.loc[row.item_ref, "defect_type"], truth.loc[row.item_ref, "severity"])
+    for row in crystal_labels[crystal_labels["label_type"] == "localization"].itertuples():
+        drawn = [b["box"] for b in json.loads(truth.loc[row.item_ref, "defect_boxes"])]
+        assert [[b["x_min"], b["y_min"], b["x_max"], b["y_max"]] for b in json.loads(row.label_data)["boxes"]] == drawn
+    invoice_labels = labels[labels["sheet"] == "Medical Invoices - January 2026"]
+    assert {"classification", "entity_extraction", "document_type"} <= set(invoice_labels["label_type"])
+    assert {"billing_expert@mirion.example", "clinical_expert@mirion.example", "qa_inspector@mirion.example"} <= set(labels["labeled_by"])
+
+
+def test_demo_labels_carry_mixed_governance_and_some_history(demo: Workbench) -> None:
+    labels = _demo_labels(demo)
+    invoice_classes = labels[(labels["sheet"] == "Medical Invoices - January 2026") & (labels["label_type"] == "classification")]
+    entities = labels[labels["label_type"] == "entity_extraction"]
+    cleared = invoice_classes[invoice_classes["prohibited_uses"].map(len) == 0]
+
+    assert 0 < len(cleared) < len(invoice_classes)  # some cleared for training, the rest still PHI-restricted
+    assert all("training" in p for p in entities["prohibited_uses"]) and set(entities["data_classification"]) == {"restricted"}
+    assert (labels["usage_reason"].str.startswith("Held-out test set")).sum() > 0
+    assert (labels["version"] == 2).sum() > 0
+    audited = demo.backend.engine.scalar("SELECT count(*) AS n FROM mirion_vital.workbench.usage_constraint_audit")
+    assert audited == labels["usage_reason"].str.startswith(("Held-out", "No PHI", "A document type")).sum()
 
 
 def test_a_different_seed_gives_different_data(demo: Workbench) -> None:
