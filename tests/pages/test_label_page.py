@@ -1,0 +1,157 @@
+from dataclasses import replace
+
+import pytest
+
+from data_access.identity import User
+from services.canonical_labels import CanonicalLabelService
+from services.domain.canonical_label import LabelKey
+from services.generation import GenerationService
+from services.review import ReviewService
+from services.review_queue import ReviewQueue
+from tests.review_builders import build_review_setup
+
+
+@pytest.fixture
+def setup(invoice_source):
+    return build_review_setup(invoice_source, with_source=False)
+
+
+def _open(open_page, setup, **query):
+    app = open_page("pages/label.py", {"training_sheet": setup.training_sheet.id, **query})
+    assert not app.exception
+    return app
+
+
+def _header(app):
+    return next(m.value for m in app.markdown if m.value.startswith("**INV-"))
+
+
+def _pair(wb, setup, ref):
+    return next(p for p in GenerationService(wb).first_pairs(setup.training_sheet.id, 100) if p.item_ref == ref)
+
+
+def test_a_deep_link_opens_the_training_sheet_with_its_progress_and_the_first_pair_to_review(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    assert app.selectbox(key="label_training_sheet").value == setup.training_sheet.id
+    [progress] = [c.value for c in app.code if c.value.startswith("Progress")]
+    assert "Progress: 3 / 40 labeled" in progress and "Pre-approved (from canonical labels): 3" in progress
+    assert "Unlabeled: 37" in progress
+    assert _header(app).startswith("**INV-0000** :gray-badge[unlabeled]")
+    pair = _pair(invoice_source, setup, "INV-0000")
+    assert app.query_params["pair"] == pair.id
+    assert app.text_area(key=f"review_card_response_{pair.id}_1").value == '{"urgency": "routine"}'
+    assert {b.label for b in app.button} >= {"Approve", "Save edit & approve", "Reject", "Flag", "Previous", "Next", "Undo"}
+
+
+def test_approving_with_the_button_creates_the_label_and_shows_the_next_pair(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    first = _pair(invoice_source, setup, "INV-0000")
+    app.button(key="review_actions_A").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == ["Approved INV-0000 and created its canonical label."]
+    assert _header(app).startswith("**INV-0004**")  # 1-3 arrived pre-approved: not in the review queue
+    assert app.query_params["pair"] == _pair(invoice_source, setup, "INV-0004").id
+    assert any("Progress: 4 / 40 labeled" in c.value for c in app.code)
+    label = CanonicalLabelService(invoice_source).find(LabelKey(setup.sheet.id, "INV-0000", "classification"))
+    assert label is not None and ReviewQueue(invoice_source).pair(first.id).canonical_label_id == label.id
+
+
+def test_an_invalid_json_edit_shows_the_error_and_changes_nothing(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    pair = _pair(invoice_source, setup, "INV-0000")
+    app.text_area(key=f"review_card_response_{pair.id}_1").input('{"urgency": "urgent"').run()
+    assert any("not valid JSON" in e.value for e in app.error)
+    assert any(c.language == "diff" for c in app.code)
+    app.button(key="review_actions_E").click().run()
+    assert any("The response is not valid JSON" in e.value for e in app.error)
+    assert _header(app).startswith("**INV-0000**")
+    assert ReviewQueue(invoice_source).pair(pair.id) == pair
+    assert ReviewService(invoice_source).history(pair.id) == []
+
+
+def test_an_edit_is_approved_with_its_own_button_and_undo_takes_it_back(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    pair = _pair(invoice_source, setup, "INV-0000")
+    app.text_area(key=f"review_card_response_{pair.id}_1").input('{"urgency": "urgent"}').run()
+    app.button(key="review_actions_A").click().run()
+    assert any("You edited the response" in e.value for e in app.error)
+    app.button(key="review_actions_E").click().run()
+    assert [s.value for s in app.success] == ["Edited and approved INV-0000 and created its canonical label."]
+    assert ReviewQueue(invoice_source).pair(pair.id).response == '{"urgency": "urgent"}'
+    app.button(key="review_actions_U").click().run()
+    assert [s.value for s in app.success] == ["Undone: INV-0000 is unlabeled again."]
+    assert _header(app).startswith("**INV-0000** :gray-badge[unlabeled]")
+    assert CanonicalLabelService(invoice_source).find(LabelKey(setup.sheet.id, "INV-0000", "classification")) is None
+
+
+def test_flagging_without_a_note_is_refused_on_the_card(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    app.button(key="review_actions_F").click().run()
+    assert [e.value for e in app.error] == ["Write a note saying why you flag this pair; the next reviewer reads it."]
+    pair = _pair(invoice_source, setup, "INV-0000")
+    app.text_input(key=f"review_actions_note_{pair.id}_1").input("Amount looks wrong")
+    app.button(key="review_actions_F").click().run()
+    assert [s.value for s in app.success] == ["Flagged INV-0000."]
+    assert ReviewQueue(invoice_source).pair(pair.id).review_notes == "Amount looks wrong"
+
+
+def test_a_stale_approval_names_the_other_reviewer_and_reloads_their_version(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    pair = _pair(invoice_source, setup, "INV-0000")
+    other = replace(invoice_source, backend=replace(invoice_source.backend, user=User("dana@mirion.example", "dana")))
+    ReviewService(other).reject(pair, 1, "Duplicate scan")
+    app.button(key="review_actions_A").click().run()
+    [warning] = [w.value for w in app.warning]
+    assert warning.startswith("dana@mirion.example rejected this pair at ") and "Your approval was not saved" in warning
+    assert _header(app).startswith("**INV-0000** :red-badge[rejected]")
+
+
+def test_bulk_approval_asks_with_the_count_then_approves_the_filtered_queue(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    app.slider(key="label_filters_confidence").set_value((0.95, 1.0)).run()
+    high = [p for p in GenerationService(invoice_source).first_pairs(setup.training_sheet.id, 100) if (p.ai_confidence or 0) >= 0.95]
+    app.button(key="bulk_review_approve").click().run()
+    assert not app.exception
+    assert any(f"**{len(high)} pairs will be approved**" in m.value for m in app.markdown)
+    app.button(key="bulk_review_bulk_approve_confirm").click().run()
+    assert [s.value for s in app.success] == [
+        f"Approved {len(high)} pairs (status unlabeled or flagged, AI confidence ≥ 0.95, AI confidence ≤ 1).",
+        "Nothing left in this queue. Change the filter to see other pairs.",
+    ]
+    assert CanonicalLabelService(invoice_source).count(setup.sheet.id) == 3 + len(high)
+
+
+def test_a_deep_link_to_a_pair_opens_it_and_next_and_previous_walk_the_queue(open_page, setup, invoice_source):
+    pair = _pair(invoice_source, setup, "INV-0007")
+    app = _open(open_page, setup, pair=pair.id)
+    assert _header(app).startswith("**INV-0007**")
+    assert any("reviewing **5** of 37" in m.value for m in app.markdown)
+    app.button(key="review_actions_N").click().run()
+    assert _header(app).startswith("**INV-0008**")
+    app.button(key="review_actions_P").click().run()
+    app.button(key="review_actions_P").click().run()
+    assert _header(app).startswith("**INV-0006**")
+    assert ReviewService(invoice_source).history(pair.id) == []  # walking changes nothing
+
+
+def test_an_expert_changes_usage_constraints_on_the_card_with_a_reason(open_page, setup, invoice_source):
+    app = _open(open_page, setup)
+    pair = _pair(invoice_source, setup, "INV-0000")
+    editor = f"review_card_constraints_{pair.id}_1"
+    app.checkbox(key=f"{editor}_allow_training").uncheck()
+    app.checkbox(key=f"{editor}_allow_validation").uncheck()
+    app.checkbox(key=f"{editor}_prohibit_training").check()
+    app.checkbox(key=f"{editor}_prohibit_validation").check()
+    app.selectbox(key=f"{editor}_classification").select("restricted")
+    app.text_input(key=f"{editor}_reason").input("PHI")
+    app.button(key=f"review_card_constraints_save_{pair.id}").click().run()
+    assert not app.exception and not app.error
+    assert any(":red-badge[Training prohibited: PHI]" in m.value and "restricted" in m.value for m in app.markdown)
+    [audit] = ReviewService(invoice_source).constraint_audit(pair.id)
+    assert (audit.new.prohibited_uses, audit.new.data_classification, audit.reason) == (("training", "validation"), "restricted", "PHI")
+
+
+def test_without_training_sheets_the_page_says_where_to_make_one(open_page, invoice_source):
+    app = open_page("pages/label.py")
+    assert not app.exception
+    assert [i.value for i in app.info] == ["No Training Sheets yet. Generate one on the GENERATE page, then review it here."]
