@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -49,14 +50,14 @@ def test_a_replaced_file_is_rendered_again(invoice_source):
 
 
 def test_a_corrupt_pdf_gets_a_clear_message(invoice_source):
-    with pytest.raises(PreviewError, match="INV-0005.pdf cannot be opened: the file is damaged or is not a PDF"):
+    with pytest.raises(PreviewError, match=re.escape("INV-0005.pdf cannot be opened: the file is damaged or is not a PDF")):
         render_pdf_page(invoice_source, f"{PDFS}/INV-0005.pdf")
 
 
 def test_a_missing_file_or_a_path_escape_gets_a_clear_message(invoice_source):
     with pytest.raises(PreviewError, match="does not exist"):
         render_pdf_page(invoice_source, f"{PDFS}/INV-0199.pdf")
-    with pytest.raises(PreviewError, match="'..'"):
+    with pytest.raises(PreviewError, match=re.escape("'..'")):
         render_pdf_page(invoice_source, f"{PDFS}/../../etc/passwd")
 
 
@@ -70,7 +71,7 @@ def test_an_image_is_scaled_to_a_thumbnail(invoice_source):
 
 def test_a_40_mb_image_is_refused_before_it_is_decoded(invoice_source):
     invoice_source.backend.files.write_bytes("/Volumes/mirion_vital/raw/images/huge.png", b"\0" * (40 * 1024 * 1024))
-    assert 40 * 1024 * 1024 > MAX_IMAGE_BYTES
+    assert MAX_IMAGE_BYTES < 40 * 1024 * 1024
     with pytest.raises(PreviewError, match=r"huge.png is 41.9 MB; previews are limited to 26 MB"):
         image_thumbnail(invoice_source, "/Volumes/mirion_vital/raw/images/huge.png")
 
