@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import breadcrumb
+from components import breadcrumb, stage_cards
 from components.session import workbench
 from services.pipeline_summary import pipeline_counts
 
@@ -12,10 +12,7 @@ counts = pipeline_counts(wb)
 st.title("VITAL Workbench")
 st.caption("Governed, expert-approved AI training data: from Unity Catalog to production and back.")
 breadcrumb.show(counts={c.stage: c.count for c in counts})
-
-st.subheader("Where things stand")
-for column, count in zip(st.columns(len(counts)), counts, strict=True):
-    column.metric(count.stage, f"{count.count:,}", help=f"{count.count:,} {count.noun}")
+stage_cards.show(counts)
 
 backend = "Databricks SQL warehouse + Unity Catalog" if wb.settings.is_databricks else f"embedded store at {wb.settings.home}"
 st.caption(f"Signed in as {wb.user.email} · {backend}")
