@@ -49,9 +49,13 @@ def release_home(home: Path) -> None:
 
 def _engine_error(error: duckdb.Error) -> SqlError:
     # DuckDB refuses the second of two concurrent writes to a row ("write-write conflict",
-    # "Conflict on tuple", or a duplicate key from a concurrent insert of the same id).
+    # "Conflict on tuple"), and the second of two concurrent inserts of one key with a
+    # duplicate-key error: our keys that can collide are derived from what they identify
+    # (a label's key, a pair's item), so that error means someone else wrote it first.
     text = str(error)
     if isinstance(error, duckdb.TransactionException) or "onflict" in text:
+        return WriteConflictError(text)
+    if isinstance(error, duckdb.ConstraintException) and "Duplicate key" in text:
         return WriteConflictError(text)
     return SqlError(text)
 
