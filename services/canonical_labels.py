@@ -12,6 +12,7 @@ import difflib
 import json
 import threading
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from data_access.sql.engine import WriteConflictError
 from services.domain.canonical_label import (
@@ -72,8 +73,13 @@ class CanonicalLabelService:
         read_version: int,
         change_kind: ChangeKind = ChangeKind.EDIT,
         source_qa_pair_id: str | None = None,
+        current: CanonicalLabel | None = None,
     ) -> CanonicalLabel:
-        """Create (read_version=0) or change a label; raises StaleWriteError if someone else won."""
+        """Create (read_version=0) or change a label; raises StaleWriteError if someone else won.
+
+        `current` is the label as the caller read it (at read_version): with it, the saved label
+        is returned without reading it back, which a reviewer's every approval would pay for.
+        """
         content = _checked(content)
         kind = ChangeKind.CREATE if read_version == 0 and change_kind == ChangeKind.EDIT else change_kind
         user = self._wb.user.email
@@ -88,7 +94,14 @@ class CanonicalLabelService:
                 raise self._stale(key, read_version) from error
         if not applied:
             raise self._stale(key, read_version)
+        if read_version == 0 or (current is not None and current.version == read_version):
+            return self._as_saved(key, content, read_version + 1, current)
         return self.get(key.label_id)
+
+    def _as_saved(self, key: LabelKey, content: LabelContent, version: int, before: CanonicalLabel | None) -> CanonicalLabel:
+        now, user = datetime.now(UTC), self._wb.user.email
+        labeled_by, labeled_at = (before.labeled_by, before.labeled_at) if before else (user, now)
+        return CanonicalLabel(key.label_id, key, content, version, labeled_by, labeled_at, user, now)
 
     def _stale(self, key: LabelKey, read_version: int) -> StaleWriteError:
         current = self._store.get(key.label_id)
@@ -109,7 +122,7 @@ class CanonicalLabelService:
         target = next((v for v in self.history(label_id) if v.version == to_version), None)
         if target is None:
             raise NotFoundError(f"Version {to_version} of this label does not exist.")
-        return self.save(label.key, target.content, read_version, ChangeKind.ROLLBACK)
+        return self.save(label.key, target.content, read_version, ChangeKind.ROLLBACK, current=label)
 
     # -- reading ---------------------------------------------------------------------
     def get(self, label_id: str) -> CanonicalLabel:

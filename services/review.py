@@ -159,7 +159,7 @@ class ReviewService:
                 if not self._pairs.write_review(current.id, read_version, after):
                     raise self._stale(current.id, action)
                 try:
-                    label = self._labels.save(key, content, version_before, ChangeKind.REVIEW, source_qa_pair_id=current.id)
+                    label = self._labels.save(key, content, version_before, ChangeKind.REVIEW, source_qa_pair_id=current.id, current=existing)
                 except StaleWriteError:
                     # Where transactions are a no-op (a SQL warehouse), put the pair back by hand.
                     self._pairs.write_review(current.id, read_version + 1, record.pair)

@@ -73,13 +73,13 @@ class ReviewQueue:
         return self._pairs.queue_position(training_sheet_id, checked_filter(queue), pair.ordinal)
 
     def first(self, training_sheet_id: str, queue: QueueFilter) -> QaPair | None:
-        return self._get(self._pairs.queue_after(training_sheet_id, checked_filter(queue), -1))
+        return self._pairs.queue_after(training_sheet_id, checked_filter(queue), -1)
 
     def next_after(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
-        return self._get(self._pairs.queue_after(training_sheet_id, checked_filter(queue), ordinal))
+        return self._pairs.queue_after(training_sheet_id, checked_filter(queue), ordinal)
 
     def previous_before(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
-        return self._get(self._pairs.queue_before(training_sheet_id, checked_filter(queue), ordinal))
+        return self._pairs.queue_before(training_sheet_id, checked_filter(queue), ordinal)
 
     def following(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
         """What to review after the pair at `ordinal`: the next in the queue, else (the queue's
@@ -95,9 +95,6 @@ class ReviewQueue:
         if found is None:
             raise NotFoundError("That Q&A pair does not exist; its Training Sheet may have been deleted.")
         return found
-
-    def _get(self, pair_id: str | None) -> QaPair | None:
-        return self._pairs.get(pair_id) if pair_id else None
 
     # -- progress --------------------------------------------------------------------
     def progress(self, training_sheet_id: str) -> PairCounts:

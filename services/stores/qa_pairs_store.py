@@ -157,20 +157,22 @@ class QaPairsStore:
             or 0
         )
 
-    def queue_after(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> str | None:
-        """The id of the queue's first pair after `ordinal` (-1: the first of all)."""
+    def queue_after(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
+        """The queue's first pair after `ordinal` (-1: the first of all), in one query."""
         where, params = queue_predicate(training_sheet_id, queue)
-        return self._engine.scalar(
-            f"SELECT id FROM {self.table} WHERE {where} AND ordinal > :ordinal ORDER BY ordinal LIMIT 1",
+        row = self._engine.query_one(
+            f"SELECT {PAIR_COLUMNS} FROM {self.table} WHERE {where} AND ordinal > :ordinal ORDER BY ordinal LIMIT 1",
             {**params, "ordinal": ordinal},
         )
+        return to_pair(row) if row else None
 
-    def queue_before(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> str | None:
+    def queue_before(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
         where, params = queue_predicate(training_sheet_id, queue)
-        return self._engine.scalar(
-            f"SELECT id FROM {self.table} WHERE {where} AND ordinal < :ordinal ORDER BY ordinal DESC LIMIT 1",
+        row = self._engine.query_one(
+            f"SELECT {PAIR_COLUMNS} FROM {self.table} WHERE {where} AND ordinal < :ordinal ORDER BY ordinal DESC LIMIT 1",
             {**params, "ordinal": ordinal},
         )
+        return to_pair(row) if row else None
 
     def reviewer_counts(self, training_sheet_id: str) -> list[ReviewerCount]:
         rows = self._engine.query(
