@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from services.domain.governance import UsageConstraints
-from services.stores.constraint_audit_store import ConstraintAuditStore
+from services.stores.usage_audit_store import UsageAuditStore
 from services.workbench import Workbench
 
 
@@ -67,12 +67,12 @@ class AuditEntry:
 
 class LabelConstraintAudit:
     def __init__(self, workbench: Workbench) -> None:
-        self._store = ConstraintAuditStore(workbench.backend.engine, workbench.table("usage_constraint_audit"))
+        self._store = UsageAuditStore(workbench.backend.engine, workbench.table("usage_constraint_audit"))
 
     def record(self, changes: Sequence[ConstraintChange]) -> int:
         """Writes the changes that alter governance; returns how many rows were written."""
         kept = [c for c in changes if governance_differs(c.before, c.after)]
-        return self._store.insert(audit_frame(kept)) if kept else 0
+        return self._store.insert_frame(audit_frame(kept)) if kept else 0
 
     def for_label(self, label_id: str) -> list[AuditEntry]:
         return [
@@ -82,7 +82,7 @@ class LabelConstraintAudit:
                 _describe(r["new_allowed_uses"], r["new_prohibited_uses"], r["new_data_classification"]),
                 r["reason"] or "", r["modified_by"] or "", r["modified_at"],
             )
-            for r in self._store.for_labels([label_id])
+            for r in self._store.rows_for_labels([label_id])
         ]
 
 

@@ -29,7 +29,7 @@ from services.domain.governance import ALL_USES, DataClassification, UsageConstr
 from services.governance import constraints_from_tags
 from services.label_constraint_audit import ConstraintChange, audit_frame, governance_differs
 from services.stores.canonical_labels_store import content_params
-from services.stores.constraint_audit_store import ConstraintAuditStore
+from services.stores.usage_audit_store import UsageAuditStore
 
 BILLING_EXPERT = "billing_expert@mirion.example"
 CLINICAL_EXPERT = "clinical_expert@mirion.example"
@@ -276,7 +276,7 @@ def seed(context: DemoContext) -> StepCounts:
     with engine.transaction():
         engine.insert_rows(wb.table("canonical_labels"), labels_frame)
         engine.insert_rows(wb.table("canonical_label_versions"), versions_frame)
-        ConstraintAuditStore(engine, wb.table("usage_constraint_audit")).insert(audit)
+        UsageAuditStore(engine, wb.table("usage_constraint_audit")).insert_frame(audit)
     return {
         "canonical_labels": len(labels_frame),
         "canonical_label_versions": len(versions_frame),
@@ -292,6 +292,6 @@ def clear(context: DemoContext) -> None:
         return
     label_ids = [r["id"] for r in engine.query(
         f"SELECT id FROM {wb.table('canonical_labels')} WHERE array_contains(:ids, sheet_id)", {"ids": sheet_ids})]
-    ConstraintAuditStore(engine, wb.table("usage_constraint_audit")).delete_for_labels(label_ids)
+    UsageAuditStore(engine, wb.table("usage_constraint_audit")).delete_for_labels(label_ids)
     for table in ("canonical_label_versions", "canonical_labels"):
         engine.execute(f"DELETE FROM {wb.table(table)} WHERE array_contains(:ids, sheet_id)", {"ids": sheet_ids})

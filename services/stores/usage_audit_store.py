@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from data_access.sql.engine import Row, SqlEngine
 from services.domain.governance import UsageConstraints
 from services.domain.review import ConstraintAudit
 
-_COLUMNS = (
-    "id, qa_pair_id, canonical_label_id, old_allowed_uses, new_allowed_uses, old_prohibited_uses, new_prohibited_uses, "
-    "old_data_classification, new_data_classification, reason, modified_by, modified_at"
+AUDIT_COLUMNS = (
+    "id", "qa_pair_id", "canonical_label_id", "old_allowed_uses", "new_allowed_uses", "old_prohibited_uses",
+    "new_prohibited_uses", "old_data_classification", "new_data_classification", "reason", "modified_by", "modified_at",
 )
+_COLUMNS = ", ".join(AUDIT_COLUMNS)
 
 
 def _to_audit(row: Row) -> ConstraintAudit:
@@ -44,6 +47,24 @@ class UsageAuditStore:
                 "user": audit.modified_by, "modified_at": audit.modified_at,
             },
         )
+
+    def insert_frame(self, rows: pd.DataFrame) -> int:
+        """Append many audit rows at once (columns from AUDIT_COLUMNS), set-based."""
+        return self._engine.insert_rows(self._table, rows[[c for c in AUDIT_COLUMNS if c in rows.columns]])
+
+    def rows_for_labels(self, label_ids: list[str]) -> list[Row]:
+        if not label_ids:
+            return []
+        return self._engine.query(
+            f"SELECT {_COLUMNS} FROM {self._table} WHERE array_contains(:ids, canonical_label_id) ORDER BY modified_at, id",
+            {"ids": sorted(set(label_ids))},
+        )
+
+    def delete_for_labels(self, label_ids: list[str]) -> None:
+        if label_ids:
+            self._engine.execute(
+                f"DELETE FROM {self._table} WHERE array_contains(:ids, canonical_label_id)", {"ids": sorted(set(label_ids))}
+            )
 
     def for_pair(self, qa_pair_id: str) -> list[ConstraintAudit]:
         rows = self._engine.query(
