@@ -9,6 +9,7 @@ next pair; inside the page's fragment only the review pane reruns.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -111,8 +112,8 @@ def _noticed() -> Iterator[None]:
         st.session_state[_NOTICE] = ("error", str(error))
 
 
-def _advance(ctx: ReviewContext, pair: QaPair, message: str) -> None:
-    following = ctx.queue.following(ctx.training_sheet_id, ctx.queue_filter, pair.ordinal)
+def _advance(ctx: ReviewContext, pair: QaPair, message: str, upcoming: Future[QaPair | None] | None = None) -> None:
+    following = upcoming.result() if upcoming else ctx.queue.following(ctx.training_sheet_id, ctx.queue_filter, pair.ordinal)
     if following is None:
         message += " That was the last pair in this queue."
     choose(ctx.training_sheet_id, following.id if following else None)
@@ -131,17 +132,19 @@ def _approve(ctx: ReviewContext, pair: QaPair, note_key: str, with_edit: bool) -
                 f"You edited the response: press {EDIT_APPROVE.label} ({EDIT_APPROVE.key}) to approve your edit, "
                 "or Revert edit to approve the model's answer."
             )
+        upcoming = ctx.queue.prefetch_following(ctx.training_sheet_id, ctx.queue_filter, pair.ordinal)
         outcome = ctx.review.approve(pair, pair.row_version, response=text if with_edit else None, note=_note(note_key))
         version = outcome.label.version if outcome.label else 0
         label = "created its canonical label" if version == 1 else f"updated its canonical label to version {version}"
         verb = "Edited and approved" if with_edit and text != pair.response else "Approved"
-        _advance(ctx, pair, f"{verb} {pair.item_ref} and {label}.")
+        _advance(ctx, pair, f"{verb} {pair.item_ref} and {label}.", upcoming)
 
 
 def _decide(ctx: ReviewContext, pair: QaPair, note_key: str, act: Callable[..., object], done: str) -> None:
     with _noticed():
+        upcoming = ctx.queue.prefetch_following(ctx.training_sheet_id, ctx.queue_filter, pair.ordinal)
         act(pair, pair.row_version, _note(note_key))
-        _advance(ctx, pair, f"{done} {pair.item_ref}.")
+        _advance(ctx, pair, f"{done} {pair.item_ref}.", upcoming)
 
 
 def _step(ctx: ReviewContext, pair: QaPair, forward: bool) -> None:

@@ -7,6 +7,7 @@ keyset steps on the ordinal.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from services.domain.governance import ALL_USES, CLASSIFICATION_RANK
@@ -53,6 +54,11 @@ def checked_filter(queue: QueueFilter) -> QueueFilter:
     return queue
 
 
+# One lookup per reviewer action at a time; a couple of workers keep two sessions from queueing.
+PREFETCH_WORKERS = 2
+_prefetcher = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefix="queue-prefetch")
+
+
 class ReviewQueue:
     def __init__(self, workbench: Workbench) -> None:
         self._pairs = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"))
@@ -89,6 +95,15 @@ class ReviewQueue:
             return after
         first = self.first(training_sheet_id, queue)
         return first if first is not None and first.ordinal != ordinal else None
+
+    def prefetch_following(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> Future[QaPair | None]:
+        """`following`, looked up on another thread while the caller's review action writes.
+
+        The lookup needs nothing the action changes (it starts after `ordinal`, and the queue's
+        end wraps past the acted-on pair), and the engine runs it without the GIL, so a
+        reviewer's action and the fetch of what comes next take the time of the longer one.
+        """
+        return _prefetcher.submit(self.following, training_sheet_id, queue, ordinal)
 
     def pair(self, pair_id: str) -> QaPair:
         found = self._pairs.get(pair_id)
