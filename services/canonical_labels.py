@@ -144,13 +144,18 @@ class CanonicalLabelService:
 
     def reusable(self, sheet_id: str, label_type: str) -> dict[str, ReusableLabel]:
         """item_ref → what a pair reuses, in one query: how generation finds pre-approved items."""
-        interned: dict[tuple, UsageConstraints] = {}  # a sheet's labels share a handful of constraint sets
-        found = {}
-        for row in self._store.reusable(sheet_id, label_type):
-            values = (tuple(row["allowed_uses"] or ()), tuple(row["prohibited_uses"] or ()), row["usage_reason"] or "", row["data_classification"] or "internal")
-            constraints = interned.setdefault(values, UsageConstraints(*values))
-            found[row["item_ref"]] = ReusableLabel(row["id"], response_from_label_json(row["label_data"] or "{}"), constraints)
-        return found
+        labels, sets = self._store.reusable(sheet_id, label_type)
+        constraints = {
+            row["constraint_set"]: UsageConstraints(
+                tuple(row["allowed_uses"] or ()), tuple(row["prohibited_uses"] or ()), row["usage_reason"] or "",
+                row["data_classification"] or "internal",
+            )
+            for row in sets
+        }
+        return {
+            row["item_ref"]: ReusableLabel(row["id"], response_from_label_json(row["label_data"] or "{}"), constraints[row["constraint_set"]])
+            for row in labels
+        }
 
     def labeled_refs(self, sheet_id: str, label_type: str) -> set[str]:
         return self._store.labeled_refs(sheet_id, label_type)

@@ -19,6 +19,11 @@ _LABEL_COLUMNS = (
     "id, sheet_id, item_ref, label_type, label_data, confidence, notes, allowed_uses, prohibited_uses, "
     "usage_reason, data_classification, labeled_by, labeled_at, last_modified_by, last_modified_at, version"
 )
+# One text key per distinct governance (uses are fixed words; the separator is a control character).
+_CONSTRAINT_SET = (
+    "concat_ws(:sep, array_join(coalesce(allowed_uses, array()), ','), array_join(coalesce(prohibited_uses, array()), ','), "
+    "coalesce(usage_reason, ''), coalesce(data_classification, ''))"
+)
 _VERSION_COLUMNS = (
     "canonical_label_id, version, label_data, confidence, notes, allowed_uses, prohibited_uses, usage_reason, "
     "data_classification, change_kind, source_qa_pair_id, modified_by, modified_at"
@@ -133,13 +138,20 @@ class CanonicalLabelsStore:
         )
         return [to_label(r) for r in rows]
 
-    def reusable(self, sheet_id: str, label_type: str) -> list[Row]:
-        """Just what generation copies onto a pair, for every label of a sheet and label type."""
-        return self._engine.query(
-            "SELECT item_ref, id, label_data, allowed_uses, prohibited_uses, usage_reason, data_classification "
-            f"FROM {self._labels} WHERE sheet_id = :sheet_id AND label_type = :label_type",
-            {"sheet_id": sheet_id, "label_type": label_type},
+    def reusable(self, sheet_id: str, label_type: str) -> tuple[list[Row], list[Row]]:
+        """Just what generation copies onto a pair, for every label of a sheet and label type:
+        (item_ref, id, label_data, constraint_set) per label, and each distinct constraint set
+        once. Labels share a handful of constraint sets, and turning array columns into lists
+        for tens of thousands of rows would cost more than the rest of the lookup."""
+        params = {"sheet_id": sheet_id, "label_type": label_type, "sep": "\x1f"}
+        where = "WHERE sheet_id = :sheet_id AND label_type = :label_type"
+        labels = self._engine.query(f"SELECT item_ref, id, label_data, {_CONSTRAINT_SET} AS constraint_set FROM {self._labels} {where}", params)
+        sets = self._engine.query(
+            f"SELECT DISTINCT {_CONSTRAINT_SET} AS constraint_set, allowed_uses, prohibited_uses, usage_reason, "
+            f"data_classification FROM {self._labels} {where}",
+            params,
         )
+        return labels, sets
 
     def labeled_refs(self, sheet_id: str, label_type: str) -> set[str]:
         rows = self._engine.query(
