@@ -23,12 +23,13 @@ MODE_LABELS = {
 
 def show(wb: Workbench, key: str) -> tuple[GenerationRequest | None, Action | None]:
     sheets = SheetService(wb)
-    templates = [t for t in TemplateService(wb).list(status=TemplateStatus.PUBLISHED)]
+    templates = TemplateService(wb).list(status=TemplateStatus.PUBLISHED)
     sheet_list = sheets.list()
     if not sheet_list or not templates:
         st.info("Generation needs a sheet (DATA) and a published template (Tools → Prompt Templates).")
         return None, None
     sheet = st.selectbox("Sheet", sheet_list, format_func=lambda s: f"{s.name} · {s.row_count or 0:,} items", key=f"{key}_sheet")
+    templates.sort(key=lambda t: (t.source_sheet_id != sheet.id, t.name.lower()))  # the sheet's own templates first
     template = st.selectbox(
         "Published template", templates, format_func=lambda t: f"{t.name} v{t.version} · {t.label_type}", key=f"{key}_template"
     )
