@@ -10,7 +10,6 @@ page it shows. Saving checks the label against its schema before anything is wri
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -40,7 +39,6 @@ from services.source_previews import Box, PreviewError, image_thumbnail, read_im
 from services.stores.labeled_items_store import LabeledItemsStore
 from services.workbench import Workbench
 
-SCAN_BATCH = 1000  # items per keyset query when walking the sheet for unlabeled items
 SUMMARY_FIELDS = 4  # fields shown for an item without a file
 DRAWING_MAX_SIDE = 1024  # larger images are drawn on scaled down; boxes still come back in full-size pixels
 
@@ -152,15 +150,8 @@ class LabelingSession:
         if refs is not None:
             page_refs = sorted(refs)[offset : offset + limit]
             return BrowsePage(self._browsed(self._sheets.items_for_refs(self.sheet, page_refs)), len(refs), offset)
-        labeled = self._labels.labeled_refs(self.sheet.id, self.label_type)
-        items = []
-        for index, item in enumerate(self._unlabeled(labeled)):
-            if index >= offset + limit:
-                break
-            if index >= offset:
-                items.append(item)
-        total = max(0, self._sheets.item_count(self.sheet) - len(labeled))
-        return BrowsePage(self._browsed(items), total, offset)
+        result = self._sheets.unlabeled_items(self.sheet, self.label_type, offset, limit)
+        return BrowsePage(self._browsed(result.items), result.total, offset)
 
     def neighbours(self, browse: BrowseFilter, item_ref: str) -> Neighbours:
         """The items before and after `item_ref` among those the filter shows, in item order."""
@@ -173,16 +164,8 @@ class LabelingSession:
             before = [r for r in ordered[:at] if r in refs]
             after = [r for r in ordered[at + 1 :] if r in refs]
             return Neighbours(before[-1] if before else None, after[0] if after else None)
-        labeled = self._labels.labeled_refs(self.sheet.id, self.label_type) if browse.status is StatusFilter.UNLABELED else set()
-        previous, passed = None, False
-        for item in self._walk():
-            if item.item_ref == item_ref:
-                passed = True
-            elif item.item_ref not in labeled:
-                if passed:
-                    return Neighbours(previous, item.item_ref)
-                previous = item.item_ref
-        return Neighbours(previous, None)
+        without = self.label_type if browse.status is StatusFilter.UNLABELED else None
+        return Neighbours(*self._sheets.neighbours(self.sheet, item_ref, without))
 
     def step(self, step: Step, item_ref: str, browse: BrowseFilter) -> str | None:
         """Where Previous, Next or Skip leads from `item_ref`; None at the end of the list."""
@@ -210,13 +193,6 @@ class LabelingSession:
         if browse.status is StatusFilter.LABELED:
             return labeled if holding is None else labeled & holding
         return None if holding is None else holding - labeled
-
-    def _walk(self) -> Iterator[SheetItem]:
-        for batch in self._sheets.iter_items(self.sheet, SCAN_BATCH):
-            yield from batch
-
-    def _unlabeled(self, labeled: set[str]) -> Iterator[SheetItem]:
-        return (item for item in self._walk() if item.item_ref not in labeled)
 
     def _browsed(self, items: list[SheetItem]) -> list[BrowsedItem]:
         types = self._labeled_items.label_types_of(self.sheet.id, [i.item_ref for i in items])

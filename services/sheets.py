@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from data_access.catalog.browser import CatalogObjectNotFound, TableInfo
 from data_access.sql.engine import SqlError
-from data_access.sql.names import InvalidNameError, TableName
+from data_access.sql.names import InvalidNameError, TableName, quote
 from data_access.volumes import VolumePath, VolumePathError, check_allowed
 from services.domain.sheet import Sheet, SheetDraft, SourceKind
 from services.errors import NotFoundError, StaleWriteError, ValidationError
@@ -183,6 +184,51 @@ class SheetService:
             return tuple(MediaRef(str(check_allowed(path, roots))) for path in paths)
         except VolumePathError as error:
             raise ValidationError(str(error)) from error
+
+    def _without_label(self, label_type: str) -> tuple[str, dict[str, Any]]:
+        """An item has no canonical label of `label_type` (the Canonical Labeling Tool's filter)."""
+        ref = "CAST(items.{ref} AS STRING)"  # formatted with the quoted item column by the caller
+        condition = (
+            f"NOT EXISTS (SELECT 1 FROM {self._wb.table('canonical_labels')} AS cl WHERE cl.sheet_id = :label_sheet_id "
+            f"AND cl.label_type = :without_label_type AND cl.item_ref = {ref})"
+        )
+        return condition, {"without_label_type": label_type}
+
+    def unlabeled_items(self, sheet: Sheet, label_type: str, offset: int = 0, limit: int = 50) -> ItemsPage:
+        """A page of the items with no canonical label of `label_type`, in item order, and how many there are."""
+        checked = self.check_for_reading(sheet)
+        ref = quote(sheet.item_ref_column)
+        condition, extra = self._without_label(label_type)
+        condition = condition.format(ref=ref)
+        params = {**checked.query.params, **extra, "label_sheet_id": sheet.id}
+        engine = self._wb.backend.engine
+        rows = engine.query(
+            f"SELECT items.* FROM ({checked.query.items_sql}) AS items WHERE {condition} ORDER BY items.{ref} "
+            "LIMIT :page_size OFFSET :page_offset",
+            {**params, "page_size": max(1, min(limit, MAX_PAGE_SIZE)), "page_offset": max(0, offset)},
+        )
+        total = int(engine.scalar(f"SELECT count(*) AS n FROM ({checked.query.items_sql}) AS items WHERE {condition}", params) or 0)
+        return ItemsPage(attach_media(checked.draft, rows, self._volumes), total, offset)
+
+    def neighbours(self, sheet: Sheet, item_ref: str, without_label_type: str | None = None) -> tuple[str | None, str | None]:
+        """The items just before and after `item_ref` in item order (only those with no label of
+        `without_label_type`, when given): one window query, whatever the sheet's size."""
+        checked = self.check_for_reading(sheet)
+        ref = quote(sheet.item_ref_column)
+        params: dict[str, Any] = {**checked.query.params, "current": str(item_ref)}
+        where = ""
+        if without_label_type:
+            condition, extra = self._without_label(without_label_type)
+            where = f"WHERE CAST(items.{ref} AS STRING) = :current OR {condition.format(ref=ref)}"
+            params |= {**extra, "label_sheet_id": sheet.id}
+        row = self._wb.backend.engine.query_one(
+            f"SELECT previous_ref, next_ref FROM (SELECT CAST(items.{ref} AS STRING) AS r, "
+            f"lag(CAST(items.{ref} AS STRING)) OVER (ORDER BY items.{ref}) AS previous_ref, "
+            f"lead(CAST(items.{ref} AS STRING)) OVER (ORDER BY items.{ref}) AS next_ref "
+            f"FROM ({checked.query.items_sql}) AS items {where}) AS w WHERE r = :current",
+            params,
+        )
+        return (row["previous_ref"], row["next_ref"]) if row else (None, None)
 
     def item_count(self, sheet: SheetDraft) -> int:
         return self._count(self.check_for_reading(sheet).query)
