@@ -103,6 +103,10 @@ class VolumeFiles(ABC):
     @abstractmethod
     def size(self, path: str) -> int: ...
 
+    @abstractmethod
+    def fingerprint(self, path: str) -> str:
+        """Changes when the file does (size and modification time): for caches of renders."""
+
     def exists(self, path: str) -> bool:
         try:
             self.size(path)
@@ -154,6 +158,13 @@ class LocalVolumeFiles(VolumeFiles):
         if not local.is_file():
             raise VolumeFileError(f"{path} does not exist.")
         return local.stat().st_size
+
+    def fingerprint(self, path: str) -> str:
+        local = self.local_path(path)
+        if not local.is_file():
+            raise VolumeFileError(f"{path} does not exist.")
+        stat = local.stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
 
     def volume_names(self, catalog: str, schema: str) -> list[str]:
         directory = self.root / catalog / schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from data_access.volumes import MAX_READ_BYTES, VolumeEntry, VolumeFileError, VolumeFiles, VolumePath, VolumePathError
 
@@ -87,9 +87,16 @@ class DatabricksVolumeFiles(VolumeFiles):
         return sorted(entries, key=lambda entry: entry.name)
 
     def size(self, path: str) -> int:
+        return int(self._metadata(path).content_length)
+
+    def fingerprint(self, path: str) -> str:
+        metadata = self._metadata(path)
+        return f"{metadata.content_length}:{metadata.last_modified}"
+
+    def _metadata(self, path: str) -> Any:
         parsed = _file(path)
         with _file_errors(parsed, "read"):
             metadata = self._files.get_metadata(str(parsed))
         if metadata.content_length is None:
             raise VolumeFileError(f"{parsed} has no size; it may be a directory.")
-        return int(metadata.content_length)
+        return metadata

@@ -1,7 +1,8 @@
 """Rendering source files for people to look at: PDF pages and image thumbnails as PNG.
 
 Files are read through the workbench's volume adapter, checked for size before decoding,
-and renders are cached by (file, size, page, zoom) so paging back and forth is instant.
+and renders are cached by (file, its size and modification time, page, zoom), so paging back
+and forth is instant and a replaced file is rendered again.
 """
 
 from __future__ import annotations
@@ -87,12 +88,12 @@ def _name(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _size_or_missing(workbench: Workbench, path: str) -> int:
-    """Part of the cache key, so a replaced file is rendered again; -1 lets _read explain."""
+def _fingerprint_or_missing(workbench: Workbench, path: str) -> str:
+    """Part of the cache key, so a replaced file is rendered again; "" lets _read explain."""
     try:
-        return workbench.backend.files.size(path)
+        return workbench.backend.files.fingerprint(path)
     except (VolumeFileError, VolumePathError):
-        return -1
+        return ""
 
 
 def _store_key(workbench: Workbench) -> str:
@@ -102,8 +103,8 @@ def _store_key(workbench: Workbench) -> str:
 
 def render_pdf_page(workbench: Workbench, path: str, page_number: int = 1, zoom: float = 1.0) -> RenderedPage:
     zoom = min(max(zoom, 0.25), MAX_ZOOM)
-    size = _size_or_missing(workbench, path)
-    key = ("pdf", _store_key(workbench), path, size, page_number, round(zoom, 2))
+    stamp = _fingerprint_or_missing(workbench, path)
+    key = ("pdf", _store_key(workbench), path, stamp, page_number, round(zoom, 2))
     cached = _cache.get(key)
     if cached is not None:
         return cached
@@ -122,8 +123,8 @@ def render_pdf_page(workbench: Workbench, path: str, page_number: int = 1, zoom:
 
 
 def image_thumbnail(workbench: Workbench, path: str, max_side: int = 256) -> RenderedPage:
-    size = _size_or_missing(workbench, path)
-    key = ("image", _store_key(workbench), path, size, max_side)
+    stamp = _fingerprint_or_missing(workbench, path)
+    key = ("image", _store_key(workbench), path, stamp, max_side)
     cached = _cache.get(key)
     if cached is not None:
         return cached

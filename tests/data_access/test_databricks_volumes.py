@@ -37,6 +37,14 @@ def test_writing_again_overwrites_the_file(files):
     assert files.read_bytes(f"{VOLUME}/notes.txt") == b"second"
 
 
+def test_a_files_fingerprint_is_stable_until_it_is_replaced(files):
+    files.write_bytes(f"{VOLUME}/notes.txt", b"first")
+    before = files.fingerprint(f"{VOLUME}/notes.txt")
+    assert files.fingerprint(f"{VOLUME}/notes.txt") == before
+    files.write_bytes(f"{VOLUME}/notes.txt", b"replaced")
+    assert files.fingerprint(f"{VOLUME}/notes.txt") != before
+
+
 def test_a_listing_shows_files_with_sizes_and_folders_without(files):
     files.write_bytes(f"{VOLUME}/b.pdf", b"12345")
     files.write_bytes(f"{VOLUME}/a.png", b"1")
