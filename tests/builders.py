@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pymupdf
 
+from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.workbench import Workbench
 
 INVOICE_PDFS = "/Volumes/mirion_vital/raw/invoice_pdfs"
@@ -31,3 +34,17 @@ def build_invoice_source(workbench: Workbench) -> None:
     for i in range(5):
         workbench.backend.files.write_bytes(f"{INVOICE_PDFS}/INV-{i:04d}.pdf", pdf_bytes(f"INV-{i:04d}", pages=2))
     workbench.backend.files.write_bytes(f"{INVOICE_PDFS}/INV-0005.pdf", b"%PDF-1.7 truncated")
+
+
+def joined_invoice_draft(**changes: object) -> SheetDraft:
+    """A sheet over the invoice source joining both its PDF volume and the providers table."""
+    draft = SheetDraft(
+        name="Invoices",
+        primary_table="mirion_vital.raw.invoices",
+        item_ref_column="invoice_id",
+        secondary_sources=(
+            SecondarySource(SourceKind.VOLUME, INVOICE_PDFS, "invoice_id"),
+            SecondarySource(SourceKind.TABLE, "mirion_vital.raw.providers", "provider_name"),
+        ),
+    )
+    return replace(draft, **changes)

@@ -32,7 +32,7 @@ from data_access.sql.transpile import to_duckdb
 from services.canonical_labels import CanonicalLabelService
 from services.domain.canonical_label import LabelContent, LabelKey
 from services.domain.qa_pair import LabelingMode
-from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.domain.sheet import SheetDraft
 from services.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
 from services.errors import StaleWriteError
 from services.generation import GenerationRequest, GenerationService
@@ -40,7 +40,7 @@ from services.jobs import JobRunner
 from services.sheets import SheetService
 from services.templates import TemplateService
 from services.workbench import Workbench
-from tests.builders import INVOICE_PDFS, build_invoice_source
+from tests.builders import build_invoice_source, joined_invoice_draft
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
 
@@ -91,17 +91,7 @@ def sheets_flow(workbench: Workbench) -> None:
     migrate(workbench.backend.engine, workbench.settings)
     build_invoice_source(workbench)
     service = SheetService(workbench)
-    draft = SheetDraft(
-        name="Invoices",
-        primary_table="mirion_vital.raw.invoices",
-        item_ref_column="invoice_id",
-        secondary_sources=(
-            SecondarySource(SourceKind.VOLUME, INVOICE_PDFS, "invoice_id"),
-            SecondarySource(SourceKind.TABLE, "mirion_vital.raw.providers", "provider_name"),
-        ),
-        filter_condition="total_amount >= 100 AND invoice_id LIKE 'INV-0%'",
-        sample_size=40,
-    )
+    draft = joined_invoice_draft(filter_condition="total_amount >= 100 AND invoice_id LIKE 'INV-0%'", sample_size=40)
     sheet = service.create(draft)
     service.items(sheet, offset=0, limit=10)
     edited = service.update(sheet.id, SheetDraft(name="Lakeside", primary_table=draft.primary_table, item_ref_column="invoice_id"), sheet.row_version)

@@ -5,7 +5,6 @@ loopback REST fake."""
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,11 +20,11 @@ from data_access.settings import Settings, load_settings
 from data_access.sql.databricks_engine import MAX_PARAMETERS_PER_STATEMENT, DatabricksSqlEngine, connection_arguments
 from data_access.sql.engine import SqlError
 from data_access.volumes_databricks import DatabricksVolumeFiles
-from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.domain.sheet import SheetDraft
 from services.errors import StaleWriteError
 from services.sheets import SheetService
 from services.workbench import Workbench
-from tests.builders import INVOICE_PDFS, build_invoice_source
+from tests.builders import INVOICE_PDFS, build_invoice_source, joined_invoice_draft
 from tests.fakes.databricks_rest import FakeDatabricksRest
 from tests.fakes.dbapi_fake import WAREHOUSE_PARAMETER_LIMIT, FakeWarehouse
 
@@ -82,18 +81,7 @@ def things(engine) -> DatabricksSqlEngine:
 
 
 def _draft(**changes) -> SheetDraft:
-    draft = SheetDraft(
-        name="Invoices",
-        primary_table="mirion_vital.raw.invoices",
-        item_ref_column="invoice_id",
-        secondary_sources=(
-            SecondarySource(SourceKind.VOLUME, INVOICE_PDFS, "invoice_id"),
-            SecondarySource(SourceKind.TABLE, "mirion_vital.raw.providers", "provider_name"),
-        ),
-        filter_condition="total_amount < 1000",
-        sample_size=50,
-    )
-    return replace(draft, **changes)
+    return joined_invoice_draft(**{"filter_condition": "total_amount < 1000", "sample_size": 50, **changes})
 
 
 def test_the_full_schema_migrates_through_the_warehouse_and_a_second_run_changes_nothing(engine, warehouse, databricks_settings):
