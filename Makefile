@@ -43,7 +43,7 @@ bench: install
 	$(PY) -m bench
 
 demo-reset: install
-	$(PY) -m services.demo_cli --reset
+	$(PY) -m services.demo.cli --reset
 
 lint: install
 	$(PY) -m ruff check .

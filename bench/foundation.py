@@ -13,7 +13,8 @@ from pathlib import Path
 from bench.measure import Measurement, at_most, median, p95, timings_ms
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
-from services.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.core.workbench import Workbench, forget_prepared_stores
+from services.demo import open_demo_ready_workbench
 
 REPO = Path(__file__).resolve().parents[1]
 PREVIEW_TABLE_ROWS = 20_000
@@ -22,7 +23,7 @@ PREVIEW_PAGE = 50
 
 def _open(home: Path, demo: bool) -> Workbench:
     forget_prepared_stores()
-    return open_workbench(load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "1" if demo else "0"}))
+    return open_demo_ready_workbench(load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "1" if demo else "0"}))
 
 
 def _close(home: Path) -> None:
@@ -40,8 +41,8 @@ def bench_demo_generation(root: Path) -> tuple[Measurement, Path]:
 
 
 def bench_sheet_preview(root: Path) -> list[Measurement]:
-    from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
-    from services.sheets import SheetService
+    from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
+    from services.data.sheets import SheetService
 
     home = root / "preview"
     workbench = _open(home, demo=False)
@@ -70,7 +71,7 @@ def bench_sheet_preview(root: Path) -> list[Measurement]:
 
 
 def bench_pdf_render(demo_home: Path) -> list[Measurement]:
-    from services.source_previews import clear_render_cache, render_pdf_page
+    from services.data.source_previews import clear_render_cache, render_pdf_page
 
     workbench = _open(demo_home, demo=False)
     pdfs = sorted(p for p in (demo_home / "volumes").rglob("*.pdf"))

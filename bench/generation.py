@@ -15,16 +15,16 @@ import pandas as pd
 from bench.measure import Measurement, at_least
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
-from services.domain.canonical_label import LabelKey
-from services.domain.qa_pair import LabelingMode
-from services.domain.sheet import SheetDraft
-from services.domain.template import FieldType, SchemaField, TemplateDraft
-from services.generation import GenerationRequest, GenerationService
-from services.jobs import JobRunner
-from services.sheets import SheetService
-from services.template_rendering import item_values, prepare_messages
-from services.templates import TemplateService
-from services.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.core.domain.canonical_label import LabelKey
+from services.core.domain.qa_pair import LabelingMode
+from services.core.domain.sheet import SheetDraft
+from services.core.domain.template import FieldType, SchemaField, TemplateDraft
+from services.core.jobs import JobRunner
+from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.data.sheets import SheetService
+from services.generate.generation import GenerationRequest, GenerationService
+from services.templates.prompt_templates import TemplateService
+from services.templates.rendering import item_values, prepare_messages
 
 ITEMS = 100_000
 LABELED_SHARE = 0.6

@@ -25,7 +25,7 @@ import pandas as pd
 from bench.measure import Measurement, at_most, median, p95, timings_ms
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
-from services.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
 
 PAIRS = 100_000
 BULK_PAIRS = 10_000  # pairs with AI confidence ≥ 0.9
@@ -43,13 +43,13 @@ class _Sheet:
 
 
 def _build(wb: Workbench) -> _Sheet:
-    from services.domain.qa_pair import TrainingSheet
-    from services.domain.sheet import SheetDraft
-    from services.domain.template import FieldType, SchemaField, TemplateDraft
-    from services.sheets import SheetService
-    from services.stores.qa_pairs_store import INSERT_COLUMNS, QaPairsStore
-    from services.stores.training_sheets_store import TrainingSheetsStore
-    from services.templates import TemplateService
+    from services.core.domain.qa_pair import TrainingSheet
+    from services.core.domain.sheet import SheetDraft
+    from services.core.domain.template import FieldType, SchemaField, TemplateDraft
+    from services.data.sheets import SheetService
+    from services.generate.qa_pairs_store import INSERT_COLUMNS, QaPairsStore
+    from services.generate.training_sheets_store import TrainingSheetsStore
+    from services.templates.prompt_templates import TemplateService
 
     engine = wb.backend.engine
     engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
@@ -94,9 +94,9 @@ def _build(wb: Workbench) -> _Sheet:
 
 
 def bench_review_action(wb: Workbench, sheet: _Sheet) -> Measurement:
-    from services.domain.review import QueueFilter
-    from services.review import ReviewService
-    from services.review_queue import ReviewQueue
+    from services.core.domain.review import QueueFilter
+    from services.review.actions import ReviewService
+    from services.review.queue import ReviewQueue
 
     queue, review = ReviewQueue(wb), ReviewService(wb)
     work = QueueFilter(statuses=("unlabeled",), confidence_max=0.5)  # disjoint from the bulk approval's pairs
@@ -116,8 +116,8 @@ def bench_review_action(wb: Workbench, sheet: _Sheet) -> Measurement:
 
 
 def bench_queue_page(wb: Workbench, sheet: _Sheet) -> Measurement:
-    from services.domain.review import QueueFilter
-    from services.review_queue import ReviewQueue
+    from services.core.domain.review import QueueFilter
+    from services.review.queue import ReviewQueue
 
     queue = ReviewQueue(wb)
     filtered = QueueFilter(statuses=("unlabeled", "flagged"), confidence_min=0.3, confidence_max=0.95, permitted_use="training")
@@ -137,9 +137,9 @@ def bench_queue_page(wb: Workbench, sheet: _Sheet) -> Measurement:
 
 
 def bench_bulk_approve(wb: Workbench, sheet: _Sheet) -> Measurement:
-    from services.canonical_labels import CanonicalLabelService
-    from services.domain.review import QueueFilter
-    from services.review import ReviewService
+    from services.core.domain.review import QueueFilter
+    from services.labels.canonical_labels import CanonicalLabelService
+    from services.review.actions import ReviewService
 
     before = CanonicalLabelService(wb).count(sheet.sheet_id)
     start = time.perf_counter()

@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 
 from bench.measure import Measurement, at_least
-from services.domain.template import FewShotExample, TemplateDraft
-from services.template_rendering import compile_template, render_messages
+from services.core.domain.template import FewShotExample, TemplateDraft
+from services.templates.rendering import compile_template, render_messages
 
 GOAL_RENDERS_PER_S = 50_000
 

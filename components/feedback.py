@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from services.errors import StaleWriteError, WorkbenchError
+from services.core.errors import StaleWriteError, WorkbenchError
 
 
 @contextmanager

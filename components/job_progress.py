@@ -12,9 +12,9 @@ from __future__ import annotations
 import streamlit as st
 
 from components.feedback import shown_errors
-from services.domain.job import JobRun, JobStatus
-from services.errors import NotFoundError
-from services.jobs import JobRunner
+from services.core.domain.job import JobRun, JobStatus
+from services.core.errors import NotFoundError
+from services.core.jobs import JobRunner
 
 POLL_INTERVAL_S = 1.0  # matches how often a job writes its progress; faster would redraw the same numbers
 

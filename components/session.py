@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.workbench import Workbench, open_workbench, session_cache_key
+from services.core.workbench import Workbench, session_cache_key
+from services.demo import open_demo_ready_workbench
 
 
 @st.cache_resource(show_spinner="Opening the workbench…", max_entries=256)
 def _open(cache_key: str, _headers: dict[str, str]) -> Workbench:
     # Keyed by who the connection acts for (email + token digest), never by nothing:
     # a zero-argument cached opener would serve one user's connection to everyone.
-    return open_workbench(headers=_headers)
+    return open_demo_ready_workbench(headers=_headers)
 
 
 def workbench() -> Workbench:

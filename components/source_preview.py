@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.errors import WorkbenchError
-from services.sheet_items import MediaRef
-from services.source_previews import image_thumbnail, render_pdf_page
-from services.workbench import Workbench
+from services.core.errors import WorkbenchError
+from services.core.workbench import Workbench
+from services.data.sheet_items import MediaRef
+from services.data.source_previews import image_thumbnail, render_pdf_page
 
 THUMBNAIL_SIDE = 220
 

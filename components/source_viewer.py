@@ -7,10 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from services.errors import WorkbenchError
-from services.sheet_items import MediaRef
-from services.source_previews import Box, image_with_boxes, render_pdf_page
-from services.workbench import Workbench
+from services.core.errors import WorkbenchError
+from services.core.workbench import Workbench
+from services.data.sheet_items import MediaRef
+from services.data.source_previews import Box, image_with_boxes, render_pdf_page
 
 ZOOM_LEVELS = (0.75, 1.0, 1.25, 1.5, 2.0)
 LONG_TEXT = 200  # longer field values are shown folded, not in the fields table

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.domain.governance import ALL_USES, DataClassification, UsageConstraints
-from services.governance import badge_texts
+from services.core.domain.governance import ALL_USES, DataClassification, UsageConstraints
+from services.core.governance import badge_texts
 
 _BADGE_COLOURS = {"All uses allowed": "green", "Confidential": "orange", "Restricted": "red"}
 _USE_LABELS = {"training": "Training", "validation": "Validation", "evaluation": "Evaluation", "few_shot": "Few-shot", "testing": "Testing"}

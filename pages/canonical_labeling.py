@@ -4,8 +4,9 @@ Deep link: ?sheet=<id>&label_type=<type>&item=<item_ref>."""
 
 import streamlit as st
 
-from components import (
-    breadcrumb,
+from components import breadcrumb
+from components.feedback import flash, show_flash, shown_errors
+from components.labels import (
     item_browser,
     label_form,
     label_history,
@@ -15,12 +16,11 @@ from components import (
     labeling_picker,
     labelsets,
 )
-from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
-from services.label_import_export import LabelImportExport
-from services.label_schemas import LabelSchemaService, label_data_from_form
-from services.labeling_session import LabelingSession, Step
-from services.sheets import SheetService
+from services.data.sheets import SheetService
+from services.labels.import_export import LabelImportExport
+from services.labels.label_schemas import LabelSchemaService, label_data_from_form
+from services.labels.labeling_session import LabelingSession, Step
 
 wb = workbench()
 sheets = SheetService(wb)

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from components import breadcrumb, catalog_explorer, sheet_actions, sheet_form, sheet_list, sheet_preview
+from components import breadcrumb
+from components.data import catalog_explorer, sheet_actions, sheet_form, sheet_list, sheet_preview
 from components.feedback import flash, show_flash, shown_errors
 from components.governance_badges import tag_badges
 from components.session import workbench
-from services.catalog_exploration import unity_catalog_url
-from services.sheets import SheetService
+from services.data.catalog_exploration import unity_catalog_url
+from services.data.sheets import SheetService
 
 wb = workbench()
 service = SheetService(wb)

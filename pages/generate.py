@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from components import breadcrumb, generation_form, job_progress, pair_preview, training_sheet_list
+from components import breadcrumb, job_progress
 from components.feedback import show_flash, shown_errors
+from components.generate import generation_form, pair_preview, training_sheet_list
 from components.navigation import built_page
 from components.session import workbench
-from services.generation import GenerationService
-from services.jobs import JobRunner
+from services.core.jobs import JobRunner
+from services.generate.generation import GenerationService
 
 wb = workbench()
 service, runner = GenerationService(wb), JobRunner(wb)

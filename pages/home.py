@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from components import breadcrumb, stage_cards
+from components import breadcrumb
+from components.home import stage_cards
 from components.session import workbench
-from services.pipeline_summary import pipeline_counts
+from services.core.pipeline_summary import pipeline_counts
 
 wb = workbench()
 counts = pipeline_counts(wb)

@@ -6,8 +6,9 @@ sheet (with a template of the same label type) gets the item pre-approved.
 
 import streamlit as st
 
-from components import (
-    breadcrumb,
+from components import breadcrumb
+from components.feedback import show_flash
+from components.review import (
     bulk_review,
     review_actions,
     review_card,
@@ -15,12 +16,11 @@ from components import (
     review_queue_filters,
     review_queue_table,
 )
-from components.feedback import show_flash
 from components.session import workbench
-from services.domain.qa_pair import TrainingSheet
-from services.generation import GenerationService
-from services.review import ReviewService
-from services.review_queue import ReviewQueue
+from services.core.domain.qa_pair import TrainingSheet
+from services.generate.generation import GenerationService
+from services.review.actions import ReviewService
+from services.review.queue import ReviewQueue
 
 TRAINING_SHEET_PARAM = "training_sheet"
 

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from components import (
-    breadcrumb,
+from components import breadcrumb
+from components.feedback import flash, show_flash, shown_errors
+from components.session import workbench
+from components.templates import (
     template_actions,
     template_details,
     template_editor,
@@ -11,11 +13,9 @@ from components import (
     template_test,
     version_diff,
 )
-from components.feedback import flash, show_flash, shown_errors
-from components.session import workbench
-from services.drafter_choice import configured_chat_model
-from services.sheets import SheetService
-from services.templates import TemplateService
+from services.data.sheets import SheetService
+from services.generate.drafter_choice import configured_chat_model
+from services.templates.prompt_templates import TemplateService
 
 wb = workbench()
 service = TemplateService(wb)

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pymupdf
 
-from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
-from services.workbench import Workbench
+from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.core.workbench import Workbench
 
 INVOICE_PDFS = "/Volumes/mirion_vital/raw/invoice_pdfs"
 

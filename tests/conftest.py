@@ -9,7 +9,7 @@ import pytest
 
 from data_access.settings import Settings, load_settings
 from data_access.sql.duckdb_engine import release_home
-from services.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
 from tests.builders import build_invoice_source
 
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from services.errors import ValidationError
-from services.jobs import JobContext, JobRunner, register_job_type
-from services.workbench import Workbench
+from services.core.errors import ValidationError
+from services.core.jobs import JobContext, JobRunner, register_job_type
+from services.core.workbench import Workbench
 
 COUNTING_JOB = "test_counting"
 ITEMS_TABLE = "job_test_items"

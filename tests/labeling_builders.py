@@ -6,11 +6,11 @@ import io
 
 from PIL import Image, ImageDraw
 
-from services.domain.sheet import SecondarySource, Sheet, SheetDraft, SourceKind
-from services.domain.template import FieldType, SchemaField, Template, TemplateDraft
-from services.sheets import SheetService
-from services.templates import TemplateService
-from services.workbench import Workbench
+from services.core.domain.sheet import SecondarySource, Sheet, SheetDraft, SourceKind
+from services.core.domain.template import FieldType, SchemaField, Template, TemplateDraft
+from services.core.workbench import Workbench
+from services.data.sheets import SheetService
+from services.templates.prompt_templates import TemplateService
 from tests.builders import INVOICE_PDFS, build_invoice_source
 
 PHOTOS = "/Volumes/mirion_vital/raw/photos"

@@ -7,10 +7,10 @@ fresh store; add `"canonical_labeling": canonical_labeling_flow` to that module'
 from __future__ import annotations
 
 from data_access.schema.migrate import migrate
-from services.domain.governance import UsageConstraints
-from services.label_import_export import LabelImportExport
-from services.labeling_session import BrowseFilter, LabelingSession, StatusFilter, Step
-from services.workbench import Workbench
+from services.core.domain.governance import UsageConstraints
+from services.core.workbench import Workbench
+from services.labels.import_export import LabelImportExport
+from services.labels.labeling_session import BrowseFilter, LabelingSession, StatusFilter, Step
 from tests.labeling_builders import URGENCY_FIELDS, invoice_sheet, published_template
 
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.canonical_labels import CanonicalLabelService
-from services.domain.canonical_label import LabelContent, LabelKey
-from services.domain.qa_pair import LabelingMode, TrainingSheet
-from services.domain.sheet import SecondarySource, Sheet, SheetDraft, SourceKind
-from services.domain.template import FieldType, SchemaField, Template, TemplateDraft
-from services.generation import GenerationRequest, GenerationService
-from services.jobs import JobRunner
-from services.sheets import SheetService
-from services.templates import TemplateService
-from services.workbench import Workbench
+from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.domain.qa_pair import LabelingMode, TrainingSheet
+from services.core.domain.sheet import SecondarySource, Sheet, SheetDraft, SourceKind
+from services.core.domain.template import FieldType, SchemaField, Template, TemplateDraft
+from services.core.jobs import JobRunner
+from services.core.workbench import Workbench
+from services.data.sheets import SheetService
+from services.generate.generation import GenerationRequest, GenerationService
+from services.labels.canonical_labels import CanonicalLabelService
+from services.templates.prompt_templates import TemplateService
 from tests.builders import INVOICE_PDFS, build_invoice_source
 
 GENERATION_WAIT_S = 120

@@ -29,17 +29,17 @@ from data_access.sql.databricks_engine import insert_statements
 from data_access.sql.duckdb_engine import release_home
 from data_access.sql.engine import Params, Row, SqlEngine
 from data_access.sql.transpile import to_duckdb
-from services.canonical_labels import CanonicalLabelService
-from services.domain.canonical_label import LabelContent, LabelKey
-from services.domain.qa_pair import LabelingMode
-from services.domain.sheet import SheetDraft
-from services.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
-from services.errors import StaleWriteError
-from services.generation import GenerationRequest, GenerationService
-from services.jobs import JobRunner
-from services.sheets import SheetService
-from services.templates import TemplateService
-from services.workbench import Workbench
+from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.domain.qa_pair import LabelingMode
+from services.core.domain.sheet import SheetDraft
+from services.core.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
+from services.core.errors import StaleWriteError
+from services.core.jobs import JobRunner
+from services.core.workbench import Workbench
+from services.data.sheets import SheetService
+from services.generate.generation import GenerationRequest, GenerationService
+from services.labels.canonical_labels import CanonicalLabelService
+from services.templates.prompt_templates import TemplateService
 from tests.builders import build_invoice_source, joined_invoice_draft
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow

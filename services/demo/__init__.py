@@ -8,14 +8,16 @@ others produce. Reset clears the steps in reverse order (dependents first) and r
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from data_access.settings import Settings
+from services.core.errors import ValidationError
+from services.core.workbench import Workbench, open_workbench
+from services.data.sheets import SheetService
 from services.demo.context import ONLY_EMBEDDED, DemoContext, SeedStep
-from services.errors import ValidationError
-from services.sheets import SheetService
-from services.workbench import Workbench
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,20 @@ class DemoSummary:
         counts = ", ".join(f"{name.replace('_', ' ')} {value:,}" for name, value in self.counts.items())
         steps = ", ".join(f"{t.step} {t.seconds:.1f}s" for t in self.timings)
         return [f"Demo data (seed {self.seed}): {counts}.", f"Took {self.seconds:.1f}s ({steps})."]
+
+
+# Two first sessions arriving together must not both seed an empty store.
+_seed_lock = threading.Lock()
+
+
+def open_demo_ready_workbench(settings: Settings | None = None, headers: Mapping[str, str] | None = None) -> Workbench:
+    """Open the workbench as the app does: an empty embedded store with demo data on gets the
+    demo first (a store that has any sheet costs one count query)."""
+    workbench = open_workbench(settings, headers)
+    if workbench.settings.load_demo_data and not workbench.settings.is_databricks:
+        with _seed_lock:
+            ensure_demo_data(workbench)
+    return workbench
 
 
 def ensure_demo_data(workbench: Workbench) -> DemoSummary | None:
@@ -88,4 +104,11 @@ def _require_embedded(workbench: Workbench) -> None:
         raise ValidationError(ONLY_EMBEDDED)
 
 
-__all__ = ["DemoSummary", "StepTiming", "ensure_demo_data", "reset_demo_data", "seed_steps"]
+__all__ = [
+    "DemoSummary",
+    "StepTiming",
+    "ensure_demo_data",
+    "open_demo_ready_workbench",
+    "reset_demo_data",
+    "seed_steps",
+]

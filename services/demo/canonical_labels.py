@@ -20,16 +20,16 @@ from typing import Any
 
 import pandas as pd
 
+from services.core.domain.canonical_label import ChangeKind, Confidence, LabelContent, LabelKey
+from services.core.domain.governance import ALL_USES, DataClassification, UsageConstraints, Use
+from services.core.governance import constraints_from_tags
 from services.demo import crystals, invoices, telemetry
 from services.demo.context import DemoContext, StepCounts
 from services.demo.invoice_records import Invoice, Notice, money
 from services.demo.sheets import CRYSTALS_SHEET, INVOICES_SHEET, TELEMETRY_SHEET, existing_demo_sheet_ids
-from services.domain.canonical_label import ChangeKind, Confidence, LabelContent, LabelKey
-from services.domain.governance import ALL_USES, DataClassification, UsageConstraints, Use
-from services.governance import constraints_from_tags
-from services.label_constraint_audit import ConstraintChange, audit_frame, governance_differs
-from services.stores.canonical_labels_store import content_params
-from services.stores.usage_audit_store import UsageAuditStore
+from services.labels.canonical_labels_store import content_params
+from services.labels.constraint_audit import ConstraintChange, audit_frame, governance_differs
+from services.labels.usage_audit_store import UsageAuditStore
 
 BILLING_EXPERT = "billing_expert@mirion.example"
 CLINICAL_EXPERT = "clinical_expert@mirion.example"

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from data_access.volumes import LocalVolumeFiles
-from services.errors import ValidationError
-from services.workbench import Workbench
+from services.core.errors import ValidationError
+from services.core.workbench import Workbench
 
 RAW_SCHEMA = "raw"
 ONLY_EMBEDDED = (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.data.sheets import SheetService
 from services.demo import crystals, invoices, telemetry
 from services.demo.context import DemoContext, StepCounts
-from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
-from services.sheets import SheetService
 
 INVOICES_SHEET = "Medical Invoices - January 2026"
 CRYSTALS_SHEET = "Defect Detection - Scintillator Crystals"

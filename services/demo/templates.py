@@ -3,11 +3,11 @@ one for the telemetry. Their prompts use the demo tables' real columns."""
 
 from __future__ import annotations
 
+from services.core.domain.template import FewShotExample, FieldType, SchemaField, TemplateDraft
+from services.data.sheets import SheetService
 from services.demo.context import DemoContext, StepCounts
 from services.demo.sheets import CRYSTALS_SHEET, INVOICES_SHEET, TELEMETRY_SHEET
-from services.domain.template import FewShotExample, FieldType, SchemaField, TemplateDraft
-from services.sheets import SheetService
-from services.templates import TemplateService
+from services.templates.prompt_templates import TemplateService
 
 _S, _N, _A, _B = FieldType.STRING, FieldType.NUMBER, FieldType.ARRAY, FieldType.BOOLEAN
 DEFECTS = ("inclusion", "crack", "delamination", "surface_contamination", "none")

@@ -7,14 +7,14 @@ those same labels); the telemetry sheet takes its answers from the failure_mode 
 
 from __future__ import annotations
 
+from services.core.domain.qa_pair import LabelingMode
+from services.core.domain.template import TemplateStatus
+from services.core.errors import WorkbenchError
+from services.core.jobs import JobRunner
 from services.demo.context import DemoContext, StepCounts
 from services.demo.templates import demo_sheet_ids
-from services.domain.qa_pair import LabelingMode
-from services.domain.template import TemplateStatus
-from services.errors import WorkbenchError
-from services.generation import GenerationRequest, GenerationService
-from services.jobs import JobRunner
-from services.templates import TemplateService
+from services.generate.generation import GenerationRequest, GenerationService
+from services.templates.prompt_templates import TemplateService
 
 GENERATION_TIMEOUT_S = 120  # the demo's largest sheet (10k telemetry rows) takes a few seconds
 

@@ -7,10 +7,11 @@ import pytest
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
+from services.core.workbench import forget_prepared_stores
+from services.data.sheets import SheetService
+from services.demo import open_demo_ready_workbench
 from services.demo.sheets import CRYSTALS_SHEET
-from services.labeling_session import BrowseFilter, LabelingSession, StatusFilter
-from services.sheets import SheetService
-from services.workbench import forget_prepared_stores, open_workbench
+from services.labels.labeling_session import BrowseFilter, LabelingSession, StatusFilter
 from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
 
 IMAGE_PIXELS = 384  # the demo's crystal images are square
@@ -21,7 +22,7 @@ def demo(tmp_path_factory):
     """The demo store, generated in-process first (to know its ids), then served."""
     home = tmp_path_factory.mktemp("canonical-labels") / "home"
     forget_prepared_stores()
-    wb = open_workbench(load_settings({"WORKBENCH_HOME": str(home)}))
+    wb = open_demo_ready_workbench(load_settings({"WORKBENCH_HOME": str(home)}))
     sheet = next(s for s in SheetService(wb).list() if s.name == CRYSTALS_SHEET)
     unlabeled = LabelingSession(wb, sheet, "localization").page(BrowseFilter(StatusFilter.UNLABELED), 0, 3).items
     forget_prepared_stores()

@@ -7,9 +7,9 @@ import pytest
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
-from services.canonical_labels import CanonicalLabelService
-from services.domain.canonical_label import LabelContent, LabelKey
-from services.workbench import forget_prepared_stores, open_workbench
+from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.workbench import forget_prepared_stores, open_workbench
+from services.labels.canonical_labels import CanonicalLabelService
 from tests.browser.conftest import choose, open_page, start_app, stop_app, wait_for_app
 from tests.labeling_builders import invoice_sheet
 

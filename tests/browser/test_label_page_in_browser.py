@@ -6,7 +6,7 @@ import pytest
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
-from services.workbench import forget_prepared_stores, open_workbench
+from services.core.workbench import forget_prepared_stores, open_workbench
 from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
 from tests.review_builders import build_review_setup
 

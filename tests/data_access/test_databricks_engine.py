@@ -20,10 +20,10 @@ from data_access.settings import Settings, load_settings
 from data_access.sql.databricks_engine import MAX_PARAMETERS_PER_STATEMENT, DatabricksSqlEngine, connection_arguments
 from data_access.sql.engine import SqlError
 from data_access.volumes_databricks import DatabricksVolumeFiles
-from services.domain.sheet import SheetDraft
-from services.errors import StaleWriteError
-from services.sheets import SheetService
-from services.workbench import Workbench
+from services.core.domain.sheet import SheetDraft
+from services.core.errors import StaleWriteError
+from services.core.workbench import Workbench
+from services.data.sheets import SheetService
 from tests.builders import INVOICE_PDFS, build_invoice_source, joined_invoice_draft
 from tests.fakes.databricks_rest import FakeDatabricksRest
 from tests.fakes.dbapi_fake import WAREHOUSE_PARAMETER_LIMIT, FakeWarehouse

@@ -1,9 +1,9 @@
 import pytest
 
-from components.box_drawer import value_key
-from services.canonical_labels import CanonicalLabelService
-from services.domain.canonical_label import LabelContent, LabelKey
-from services.domain.governance import UsageConstraints
+from components.labels.box_drawer import value_key
+from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.domain.governance import UsageConstraints
+from services.labels.canonical_labels import CanonicalLabelService
 from tests.labeling_builders import ENTITY_FIELDS, URGENCY_FIELDS, invoice_sheet, photo_sheet, published_template
 
 PAGE = "pages/canonical_labeling.py"

@@ -1,5 +1,5 @@
-from services.domain.sheet import SecondarySource, SheetDraft, SourceKind
-from services.sheets import SheetService
+from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.data.sheets import SheetService
 
 
 def _create_through_the_form(app, filter_text: str = ""):

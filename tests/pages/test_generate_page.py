@@ -1,13 +1,13 @@
 import pytest
 
-from services.canonical_labels import CanonicalLabelService
-from services.domain.canonical_label import LabelContent, LabelKey
-from services.domain.sheet import SheetDraft
-from services.domain.template import FieldType, SchemaField, TemplateDraft
-from services.generation import GenerationService
-from services.jobs import JobRunner
-from services.sheets import SheetService
-from services.templates import TemplateService
+from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.domain.sheet import SheetDraft
+from services.core.domain.template import FieldType, SchemaField, TemplateDraft
+from services.core.jobs import JobRunner
+from services.data.sheets import SheetService
+from services.generate.generation import GenerationService
+from services.labels.canonical_labels import CanonicalLabelService
+from services.templates.prompt_templates import TemplateService
 
 
 @pytest.fixture

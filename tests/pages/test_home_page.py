@@ -1,6 +1,6 @@
 def test_the_home_page_shows_live_counts_for_every_stage(open_page, invoice_source):
-    from services.domain.sheet import SheetDraft
-    from services.sheets import SheetService
+    from services.core.domain.sheet import SheetDraft
+    from services.data.sheets import SheetService
 
     SheetService(invoice_source).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id"))
     app = open_page("pages/home.py")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.domain.job import JobStatus
-from services.jobs import JobRunner
-from services.workbench import Workbench
+from services.core.domain.job import JobStatus
+from services.core.jobs import JobRunner
+from services.core.workbench import Workbench
 from tests.job_works import COUNTING_JOB, GATES, create_items_table, eventually, items_done, stop_all_jobs
 from tests.pages.conftest import PAGE_TIMEOUT_S
 
@@ -26,7 +26,7 @@ def _job_page(workbench, job_id):
     import streamlit as st
 
     from components import job_progress
-    from services.jobs import JobRunner
+    from services.core.jobs import JobRunner
 
     job = job_progress.show(JobRunner(workbench), job_id, key="job")
     st.caption(f"shown: {job.status if job else 'nothing'}")

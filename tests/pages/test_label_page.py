@@ -3,11 +3,11 @@ from dataclasses import replace
 import pytest
 
 from data_access.identity import User
-from services.canonical_labels import CanonicalLabelService
-from services.domain.canonical_label import LabelKey
-from services.generation import GenerationService
-from services.review import ReviewService
-from services.review_queue import ReviewQueue
+from services.core.domain.canonical_label import LabelKey
+from services.generate.generation import GenerationService
+from services.labels.canonical_labels import CanonicalLabelService
+from services.review.actions import ReviewService
+from services.review.queue import ReviewQueue
 from tests.review_builders import build_review_setup
 
 

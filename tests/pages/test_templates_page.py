@@ -2,10 +2,10 @@ from dataclasses import replace
 
 import pytest
 
-from services.domain.sheet import SheetDraft
-from services.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
-from services.sheets import SheetService
-from services.templates import TemplateService
+from services.core.domain.sheet import SheetDraft
+from services.core.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
+from services.data.sheets import SheetService
+from services.templates.prompt_templates import TemplateService
 
 PAGE = "pages/templates.py"
 DRAFT = TemplateDraft(

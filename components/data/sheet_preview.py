@@ -1,0 +1,45 @@
+"""A sheet's items as cards: the joined row beside a render of its PDF or image."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import source_preview
+from services.core.domain.sheet import Sheet
+from services.core.workbench import Workbench
+from services.data.sheet_items import SheetItem
+from services.data.sheets import SheetService
+
+PAGE_SIZE = 12  # cards per page: four rows of three, each with a render
+CARD_COLUMNS = 3
+FIELDS_ON_CARD = 6
+
+
+def show(wb: Workbench, service: SheetService, sheet: Sheet, key: str = "sheet_preview") -> None:
+    page_key = f"{key}_{sheet.id}_page"
+    page = st.session_state.get(page_key, 0)
+    result = service.items(sheet, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-result.total // PAGE_SIZE))
+    st.markdown(f"**{result.total:,} items** · page {page + 1} of {pages:,}")
+    for start in range(0, len(result.items), CARD_COLUMNS):
+        for column, item in zip(st.columns(CARD_COLUMNS), result.items[start : start + CARD_COLUMNS], strict=False):
+            with column.container(border=True):
+                _card(wb, item, expects_files=bool(sheet.volume_sources))
+    previous, _, following = st.columns([1, 4, 1])
+    if previous.button("◀ Previous", key=f"{page_key}_prev", disabled=page == 0):
+        st.session_state[page_key] = page - 1
+        st.rerun()
+    if following.button("Next ▶", key=f"{page_key}_next", disabled=page + 1 >= pages):
+        st.session_state[page_key] = page + 1
+        st.rerun()
+
+
+def _card(wb: Workbench, item: SheetItem, expects_files: bool) -> None:
+    st.markdown(f"**{item.item_ref}**")
+    for media in item.media[:1]:
+        source_preview.thumbnail(wb, media)
+    if expects_files and not item.media:
+        st.caption("No file in the sheet's volumes for this item.")
+    shown = {k: v for k, v in item.fields.items() if not isinstance(v, str) or len(v) < 120}
+    st.json(dict(list(shown.items())[:FIELDS_ON_CARD]), expanded=False)
+

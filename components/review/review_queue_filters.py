@@ -1,0 +1,44 @@
+"""The review queue's filters: status, labeling mode, AI confidence, usage, classification, text."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.core.domain.governance import ALL_USES, DataClassification
+from services.core.domain.qa_pair import LabelingMode, PairStatus
+from services.core.domain.review import QueueFilter
+from services.review.queue import MAX_SEARCH_LENGTH, NEEDS_REVIEW
+
+ANY = "Any"
+_USE_LABELS = {"training": "Training", "validation": "Validation", "evaluation": "Evaluation", "few_shot": "Few-shot", "testing": "Testing"}
+
+
+def show(key: str = "review_filters") -> QueueFilter:
+    """The filter the person set (by default: the pairs that still need a decision)."""
+    first, second, third = st.columns([3, 3, 2])
+    statuses = first.multiselect(
+        "Status", [s.value for s in PairStatus], default=list(NEEDS_REVIEW), key=f"{key}_status",
+        help="Empty means every status.",
+    )
+    modes = second.multiselect("Labeling mode", [m.value for m in LabelingMode], key=f"{key}_mode", help="Empty means every mode.")
+    low, high = third.slider("AI confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"{key}_confidence")
+    fourth, fifth, sixth, seventh = st.columns([2, 2, 2, 3])
+    uses = [ANY, *ALL_USES]
+    usable = fourth.selectbox("Usable for", uses, key=f"{key}_usable", format_func=lambda u: _USE_LABELS.get(u, u))
+    not_usable = fifth.selectbox("Not usable for", uses, key=f"{key}_not_usable", format_func=lambda u: _USE_LABELS.get(u, u))
+    classification = sixth.selectbox("Classification", [ANY, *(c.value for c in DataClassification)], key=f"{key}_classification")
+    search = seventh.text_input(
+        "Search", key=f"{key}_search", max_chars=MAX_SEARCH_LENGTH, placeholder="Text in the prompt or response, or an item ref"
+    )
+    # The full range means "no bound", so pairs without an AI confidence (manual, canonical) stay in.
+    full_range = low <= 0.0 and high >= 1.0
+    return QueueFilter(
+        statuses=tuple(statuses),
+        modes=tuple(modes),
+        confidence_min=None if full_range else low,
+        confidence_max=None if full_range else high,
+        permitted_use=None if usable == ANY else usable,
+        prohibited_use=None if not_usable == ANY else not_usable,
+        data_classification=None if classification == ANY else classification,
+        search=search.strip(),
+    )

@@ -1,0 +1,142 @@
+"""A sheet's items: rows of its primary table, filtered and sampled, joined to its tables and
+volumes. Paging happens in SQL, so a sheet over a large table stays fast."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_access.catalog.browser import TableInfo
+from data_access.sql.names import TableName, quote
+from data_access.volumes import VolumeFileError, VolumeFiles
+from services.core.domain.sheet import SheetDraft
+from services.data.sheet_filters import CheckedFilter, check_filter
+
+# A volume's listing is reused for this long, so paging through a preview lists it once.
+VOLUME_LISTING_TTL_SECONDS = 60.0
+MAX_PAGE_SIZE = 200  # a preview page; bulk work reads items through the job runner instead
+
+PDF_EXTENSIONS = frozenset({".pdf"})
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    path: str
+
+    @property
+    def extension(self) -> str:
+        name = self.path.rsplit("/", 1)[-1]
+        return "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+    @property
+    def kind(self) -> str:
+        if self.extension in PDF_EXTENSIONS:
+            return "pdf"
+        if self.extension in IMAGE_EXTENSIONS:
+            return "image"
+        return "file"
+
+
+@dataclass(frozen=True)
+class SheetItem:
+    item_ref: str
+    fields: dict[str, Any]
+    media: tuple[MediaRef, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    items: list[SheetItem]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """The SQL that selects a sheet's items, built from checked names and a checked filter."""
+
+    items_sql: str  # every item of the sheet (filtered, sampled), unordered
+    select_sql: str  # a page: LIMIT :page_size OFFSET :page_offset
+    after_sql: str  # the next :page_size items after item :after (keyset paging for full scans)
+    refs_sql: str  # the items whose ref is in :refs
+    count_sql: str
+    params: dict[str, Any]
+
+
+def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo]) -> ItemQuery:
+    checked: CheckedFilter | None = check_filter(draft.filter_condition, primary.column_names, qualifier="p")
+    table = TableName.parse(draft.primary_table).quoted
+    order = f"p.{quote(draft.item_ref_column)}"
+    columns = ["p.*"]
+    joins = []
+    for index, source in enumerate(draft.table_sources):
+        alias = f"j{index}"
+        info = joined[source.path]
+        target = source.target_key or source.join_key
+        joins.append(
+            f"LEFT JOIN {TableName.parse(source.path).quoted} AS {alias} "
+            f"ON p.{quote(source.join_key)} = {alias}.{quote(target)}"
+        )
+        columns += [
+            f"{alias}.{quote(c)} AS {quote(f'{info.name}__{c}')}" for c in info.column_names if c != target
+        ]
+    where = f"WHERE {checked.sql}" if checked else ""
+    params: dict[str, Any] = dict(checked.params) if checked else {}
+    base = f"SELECT {', '.join(columns)} FROM {table} AS p {' '.join(joins)} {where}"
+    # The sample is the first `sample_size` items in item order: stable across reruns and backends.
+    sampled = f"{base} ORDER BY {order} LIMIT :sample_size" if draft.sample_size else base
+    if draft.sample_size:
+        params["sample_size"] = draft.sample_size
+    ref = quote(draft.item_ref_column)
+    items = f"SELECT * FROM ({sampled}) AS items"
+    return ItemQuery(
+        items_sql=items,
+        select_sql=f"{items} ORDER BY {ref} LIMIT :page_size OFFSET :page_offset",
+        after_sql=f"{items} WHERE (:after IS NULL OR {ref} > :after) ORDER BY {ref} LIMIT :page_size",
+        refs_sql=f"{items} WHERE array_contains(:refs, CAST({ref} AS STRING)) ORDER BY {ref}",
+        count_sql=f"SELECT count(*) AS n FROM ({sampled}) AS items",
+        params=params,
+    )
+
+
+class VolumeIndex:
+    """File stem → path for each volume a sheet joins, listed once per TTL."""
+
+    def __init__(self, files: VolumeFiles) -> None:
+        self._files = files
+        self._cache: dict[str, tuple[float, dict[str, list[str]]]] = {}
+        self._lock = threading.Lock()
+
+    def stems(self, volume_path: str) -> dict[str, list[str]]:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(volume_path)
+            if cached and now - cached[0] < VOLUME_LISTING_TTL_SECONDS:
+                return cached[1]
+        try:
+            entries = self._files.list_directory(volume_path)
+        except VolumeFileError:
+            entries = []
+        index: dict[str, list[str]] = {}
+        for entry in entries:
+            if not entry.is_directory:
+                index.setdefault(entry.name.rsplit(".", 1)[0], []).append(entry.path)
+        with self._lock:
+            self._cache[volume_path] = (now, index)
+        return index
+
+
+def attach_media(draft: SheetDraft, rows: list[dict[str, Any]], volumes: VolumeIndex) -> list[SheetItem]:
+    indexes = [(source, volumes.stems(source.path)) for source in draft.volume_sources]
+    items = []
+    for row in rows:
+        media = []
+        for source, stems in indexes:
+            key = row.get(source.join_key)
+            media += [MediaRef(p) for p in stems.get(str(key), [])] if key is not None else []
+        items.append(SheetItem(str(row[draft.item_ref_column]), row, tuple(media)))
+    return items
+

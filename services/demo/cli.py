@@ -1,0 +1,46 @@
+"""`python -m services.demo.cli [--reset]`: generate the demo data into the embedded store.
+
+Without `--reset` it fills an empty store and leaves a used one alone; with `--reset` it
+removes the demo's tables, files and sheets and generates them again. The app must not be
+running on the same store: DuckDB lets only one process open it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from data_access.settings import load_settings
+from services.core.errors import WorkbenchError
+from services.core.workbench import open_workbench
+from services.demo import ensure_demo_data, reset_demo_data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.demo.cli", description=__doc__.splitlines()[0])
+    parser.add_argument("--reset", action="store_true", help="drop the demo data and generate it again")
+    args = parser.parse_args(argv)
+    # Opening must not seed on its own: this command decides what to generate.
+    settings = replace(load_settings(), load_demo_data=False)
+    try:
+        workbench = open_workbench(settings)
+    except Exception as error:  # any failure to open is reported the same way
+        print(f"Could not open the store at {settings.home.resolve()}: {error}", file=sys.stderr)
+        print("If the app is running on this store, stop it first (DuckDB allows one process).", file=sys.stderr)
+        return 1
+    try:
+        summary = reset_demo_data(workbench) if args.reset else ensure_demo_data(workbench)
+    except WorkbenchError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    if summary is None:
+        print(f"The store at {settings.home.resolve()} already has sheets; nothing generated. Use --reset.")
+        return 0
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

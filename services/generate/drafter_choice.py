@@ -1,0 +1,64 @@
+"""Which drafter proposes responses: a configured model, else the offline drafter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from data_access.llm.chat import ChatModel
+from services.core.domain.template import TemplateDraft
+from services.core.workbench import Workbench
+from services.data.source_previews import PreviewError, render_pdf_page
+from services.generate.drafting import Drafter, LabeledExample, ModelDrafter, NearestLabelDrafter
+
+
+def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> ChatModel | None:
+    """An OpenAI-compatible server when one is configured; Model Serving on Databricks; else none."""
+    settings = workbench.settings
+    if settings.llm_base_url:
+        from data_access.llm.openai_compatible import OpenAICompatibleChat
+
+        return OpenAICompatibleChat(settings.llm_base_url, settings.llm_api_key or None, default_model=settings.llm_model or template.base_model)
+    endpoint = template.base_model or settings.serving_endpoint
+    if settings.is_databricks and endpoint:
+        from data_access.databricks_client import workspace_client
+        from data_access.llm.databricks_serving import DatabricksServingChat
+
+        user = workbench.user
+        return DatabricksServingChat(lambda: workspace_client(user), endpoint)
+    return None
+
+
+PDF_PAGES_FOR_MODEL = 3  # the first pages carry an invoice's header and totals; more only add tokens
+
+
+def pdf_page_images(workbench: Workbench) -> Callable[[str], list[bytes]]:
+    """The first pages of a PDF as PNG, for vision models; a PDF that cannot open sends none."""
+
+    def render(path: str) -> list[bytes]:
+        pages: list[bytes] = []
+        for number in range(1, PDF_PAGES_FOR_MODEL + 1):
+            try:
+                page = render_pdf_page(workbench, path, number, zoom=1.0)
+            except PreviewError:
+                return pages
+            pages.append(page.png)
+            if page.page_number >= page.page_count:
+                return pages
+        return pages
+
+    return render
+
+
+def choose_drafter(
+    workbench: Workbench,
+    template: TemplateDraft,
+    labeled_examples: Callable[[], list[LabeledExample]],
+    attach_pdf_pages: bool = False,
+) -> Drafter:
+    model = configured_chat_model(workbench, template)
+    if model is not None:
+        pages = pdf_page_images(workbench) if attach_pdf_pages else None
+        return ModelDrafter(model, template, workbench.backend.files, workbench.settings.model_concurrency, pages)
+    from data_access.embeddings.factory import open_embedder
+
+    return NearestLabelDrafter(open_embedder(workbench.settings), labeled_examples())

@@ -1,0 +1,176 @@
+"""Drafting responses for items that have no canonical label yet (labeling mode ai_generated).
+
+Two drafters, chosen by configuration (services/generate/drafter_choice.py):
+- ModelDrafter: a chat model (Databricks Model Serving, or any OpenAI-compatible server),
+  called with bounded concurrency and retries; images travel as content parts.
+- NearestLabelDrafter: the offline drafter. It proposes, for an item, the label of the
+  most similar already-labeled item of the same label type (sentence-embedding similarity of
+  their prompts) with that similarity as its confidence. It is not a model and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from data_access.embeddings.embedder import Embedder
+from data_access.embeddings.vector_index import VectorIndex
+from data_access.llm.batch import run_batch
+from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, TextPart
+from data_access.volumes import VolumeFileError, VolumeFiles, VolumePathError
+from services.core.domain.template import TemplateDraft
+from services.templates.rendering import RenderedMessage
+
+IMAGE_MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
+MAX_IMAGE_BYTES_FOR_MODEL = 3 * 1024 * 1024  # Model Serving refuses requests over 4 MB
+EMBEDDING_BATCH = 256  # texts embedded per call; bounded so a large sheet streams
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    item_ref: str
+    messages: tuple[RenderedMessage, ...]
+    image_paths: tuple[str, ...] = ()
+    pdf_paths: tuple[str, ...] = ()  # sent as page images when the run attaches PDF pages
+
+    @property
+    def prompt_text(self) -> str:
+        return next((m.content for m in reversed(self.messages) if m.role == "user"), "")
+
+
+@dataclass(frozen=True)
+class Draft:
+    item_ref: str
+    text: str | None
+    error: str | None = None
+    confidence: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: float | None = None
+
+
+class Drafter(ABC):
+    name: str = "drafter"
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One sentence for the UI: what proposes the responses, and what its confidence means."""
+
+    @abstractmethod
+    def draft(self, requests: list[DraftRequest], should_stop: Callable[[], bool] | None = None) -> Iterator[Draft]:
+        """One Draft per request (in any order); a failure is a Draft with `error`, never an exception."""
+
+
+def confidence_from_output(text: str | None) -> float | None:
+    """A model's own confidence, when its JSON output carries one between 0 and 1."""
+    try:
+        value = json.loads(text or "")
+    except (json.JSONDecodeError, TypeError):
+        return None
+    score = value.get("confidence") if isinstance(value, dict) else None
+    return float(score) if isinstance(score, int | float) and 0 <= score <= 1 else None
+
+
+class ModelDrafter(Drafter):
+    def __init__(
+        self,
+        model: ChatModel,
+        template: TemplateDraft,
+        files: VolumeFiles,
+        concurrency: int = 8,
+        pdf_pages: Callable[[str], list[bytes]] | None = None,
+    ) -> None:
+        self._model = model
+        self._template = template
+        self._files = files
+        self._concurrency = concurrency
+        self._pdf_pages = pdf_pages  # renders a PDF's first pages as PNG, for vision models
+        self.name = model.name
+
+    def describe(self) -> str:
+        return f"{self._model.describe()} drafts each response; confidence is the model's own, where it gives one."
+
+    def _images(self, paths: Iterable[str]) -> tuple[ImagePart, ...]:
+        parts = []
+        for path in paths:
+            mime = IMAGE_MIME_TYPES.get("." + path.rsplit(".", 1)[-1].lower())
+            if mime is None:
+                continue
+            try:
+                parts.append(ImagePart(self._files.read_bytes(path, max_bytes=MAX_IMAGE_BYTES_FOR_MODEL), mime))
+            except (VolumeFileError, VolumePathError):
+                continue  # the prompt still goes out; the pair records what it was made from
+        return tuple(parts)
+
+    def _page_images(self, paths: Iterable[str]) -> tuple[ImagePart, ...]:
+        if self._pdf_pages is None:
+            return ()
+        return tuple(ImagePart(png, "image/png") for path in paths for png in self._pdf_pages(path))
+
+    def _request(self, request: DraftRequest) -> ChatRequest:
+        images = self._images(request.image_paths) + self._page_images(request.pdf_paths)
+        messages = []
+        for index, message in enumerate(request.messages):
+            is_item_prompt = index == len(request.messages) - 1 and images
+            content = (TextPart(message.content), *images) if is_item_prompt else message.content
+            messages.append(ChatMessage(message.role, content))
+        return ChatRequest(
+            tuple(messages), self._template.base_model, self._template.temperature, self._template.max_tokens, request.item_ref
+        )
+
+    def draft(self, requests: list[DraftRequest], should_stop: Callable[[], bool] | None = None) -> Iterator[Draft]:
+        chat_requests = (self._request(r) for r in requests)
+        for result in run_batch(self._model, chat_requests, concurrency=self._concurrency, should_stop=should_stop):
+            yield Draft(
+                result.request_id, result.text, result.error, confidence_from_output(result.text),
+                result.prompt_tokens, result.completion_tokens, result.latency_ms,
+            )
+
+
+@dataclass(frozen=True)
+class LabeledExample:
+    item_ref: str
+    prompt_text: str
+    response: str
+
+
+class NearestLabelDrafter(Drafter):
+    name = "offline-drafter"
+
+    def __init__(self, embedder: Embedder, examples: list[LabeledExample]) -> None:
+        self._embedder = embedder
+        self._examples = {e.item_ref: e for e in examples}
+        self._index = VectorIndex(embedder.dimension)
+        for start in range(0, len(examples), EMBEDDING_BATCH):
+            chunk = examples[start : start + EMBEDDING_BATCH]
+            self._index.add([e.item_ref for e in chunk], embedder.embed([e.prompt_text for e in chunk]))
+
+    def describe(self) -> str:
+        similarity = "sentence-embedding similarity (all-MiniLM-L6-v2)" if self._embedder.is_semantic else (
+            f"word-overlap similarity (the embedding model could not load: {self._embedder.fallback_reason})"
+        )
+        return (
+            "Offline drafter (no language model): proposes the label of the most similar item that already has a "
+            f"canonical label of this type, by {similarity}; its confidence is that similarity. "
+            f"{len(self._examples)} labeled item(s) to draw on."
+        )
+
+    def draft(self, requests: list[DraftRequest], should_stop: Callable[[], bool] | None = None) -> Iterator[Draft]:
+        if not self._examples:
+            for request in requests:
+                yield Draft(request.item_ref, None, "No item has a canonical label of this type yet, so the offline drafter has nothing to propose from.")
+            return
+        for start in range(0, len(requests), EMBEDDING_BATCH):
+            if should_stop is not None and should_stop():
+                return
+            chunk = requests[start : start + EMBEDDING_BATCH]
+            vectors = self._embedder.embed([r.prompt_text for r in chunk])
+            for request, vector in zip(chunk, vectors, strict=True):
+                hits = [(ref, score) for ref, score in self._index.search(vector, 2) if ref != request.item_ref]
+                if not hits:
+                    yield Draft(request.item_ref, None, "No other labeled item to propose from.")
+                    continue
+                ref, score = hits[0]
+                yield Draft(request.item_ref, self._examples[ref].response, None, round(max(0.0, min(1.0, score)), 4))

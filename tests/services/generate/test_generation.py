@@ -1,0 +1,237 @@
+from dataclasses import replace
+
+import pytest
+
+from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.domain.governance import UsageConstraints
+from services.core.domain.qa_pair import LabelingMode
+from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.core.domain.template import FieldType, SchemaField, TemplateDraft
+from services.core.errors import ValidationError
+from services.core.jobs import JobRunner
+from services.data.sheets import SheetService
+from services.generate.generation import GenerationRequest, GenerationService
+from services.labels.canonical_labels import CanonicalLabelService
+from services.templates.prompt_templates import TemplateService
+from tests.builders import INVOICE_PDFS
+from tests.fakes.chat_server import ChatScript, FakeChatServer, Outcome
+
+WAIT_S = 120
+
+
+def _template(workbench, label_type="classification", publish=True):
+    service = TemplateService(workbench)
+    draft = TemplateDraft(
+        name=f"Invoice {label_type}",
+        label_type=label_type,
+        system_prompt="You classify medical invoices.",
+        user_prompt_template="Invoice {{ invoice_id }} from {{ provider_name }} for {{ total_amount }}.",
+        output_schema=(SchemaField("urgency", FieldType.STRING, choices=("routine", "urgent")),),
+    )
+    template = service.create(draft)
+    return service.publish(template) if publish else template
+
+
+@pytest.fixture
+def setup(invoice_source):
+    wb = invoice_source
+    wb.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"PHI": "true"})
+    volume = SecondarySource(SourceKind.VOLUME, INVOICE_PDFS, "invoice_id")
+    sheet = SheetService(wb).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id", secondary_sources=(volume,), sample_size=40))
+    labels = CanonicalLabelService(wb)
+    cleared = UsageConstraints(usage_reason="Reviewed: no PHI in the classification")
+    for ref in ("INV-0001", "INV-0002", "INV-0003"):
+        labels.save(LabelKey(sheet.id, ref, "classification"), LabelContent({"urgency": "routine"}, constraints=cleared), 0)
+    labels.save(LabelKey(sheet.id, "INV-0004", "summarization"), LabelContent({"text": "A routine visit."}), 0)
+    return wb, sheet, _template(wb)
+
+
+def _generate(wb, request):
+    service = GenerationService(wb)
+    training_sheet = service.start(request)
+    job = JobRunner(wb).wait(training_sheet.job_id, WAIT_S)
+    assert job.status == "succeeded", job.error
+    return service.get(training_sheet.id), service.first_pairs(training_sheet.id, 100)
+
+
+def test_items_with_a_canonical_label_of_the_templates_type_arrive_pre_approved(setup):
+    wb, sheet, template = setup
+    training_sheet, pairs = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    by_ref = {p.item_ref: p for p in pairs}
+    reused = by_ref["INV-0002"]
+    assert (reused.status, reused.labeling_mode) == ("labeled", "canonical")
+    assert reused.canonical_label_id == LabelKey(sheet.id, "INV-0002", "classification").label_id
+    assert reused.response == '{"urgency": "routine"}'
+    assert reused.constraints.permits("training")  # the label's own governance, not the table's PHI tag
+    other_type = by_ref["INV-0004"]  # labeled, but for summarization
+    assert (other_type.status, other_type.labeling_mode) == ("unlabeled", "manual")
+    counts = training_sheet.counts
+    assert (counts.total, counts.canonical, counts.labeled, counts.unlabeled) == (40, 3, 3, 37)
+    assert training_sheet.status == "review"
+
+
+def test_manual_pairs_wait_for_an_expert_with_the_sources_governance(setup):
+    wb, sheet, template = setup
+    _, pairs = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    manual = next(p for p in pairs if p.item_ref == "INV-0010")
+    assert manual.response == "" and manual.status == "unlabeled"
+    assert [m.role for m in manual.messages] == ["system", "user", "assistant"]
+    assert manual.messages[1].content == "Invoice INV-0010 from City Medical Center for 100.00."
+    assert not manual.constraints.permits("training")
+    assert manual.constraints.data_classification == "restricted"
+    assert manual.constraints.usage_reason == "Source tagged PHI in Unity Catalog"
+    with_file = next(p for p in pairs if p.item_ref == "INV-0000")
+    assert with_file.media_refs == (f"{INVOICE_PDFS}/INV-0000.pdf",)
+
+
+def test_an_existing_column_becomes_the_response_and_can_be_trusted(setup):
+    wb, sheet, template = setup
+    request = GenerationRequest(sheet.id, template.id, LabelingMode.EXISTING_COLUMN, source_column="provider_name")
+    _, untrusted = _generate(wb, request)
+    assert next(p for p in untrusted if p.item_ref == "INV-0011").response == "Lakeside Clinic"
+    assert {p.status for p in untrusted if p.labeling_mode == "existing_column"} == {"unlabeled"}
+    _, trusted = _generate(wb, replace(request, trust_source_column=True))
+    assert {p.status for p in trusted if p.labeling_mode == "existing_column"} == {"labeled"}
+
+
+def test_a_model_drafts_the_other_items_and_a_failure_stays_on_its_item(setup):
+    wb, sheet, template = setup
+    script = ChatScript(seed=3, forced={"Invoice INV-0007 from Lakeside Clinic for 70.00.": (Outcome.BAD_REQUEST,)})
+    with FakeChatServer(script) as server:
+        wb2 = replace(wb, backend=replace(wb.backend, settings=replace(wb.settings, llm_base_url=server.base_url)))
+        training_sheet, pairs = _generate(wb2, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED))
+    drafted = [p for p in pairs if p.labeling_mode == "ai_generated"]
+    assert len(drafted) == 37 and training_sheet.counts.total == 40
+    failed = next(p for p in drafted if p.item_ref == "INV-0007")
+    assert failed.response == "" and "400" in failed.generation_error
+    good = next(p for p in drafted if p.item_ref == "INV-0008")
+    assert '"echo": "Invoice INV-0008' in good.response and good.generation_error is None
+
+
+def test_the_offline_drafter_proposes_the_nearest_labeled_items_label_with_its_similarity(setup):
+    wb, sheet, template = setup
+    training_sheet, pairs = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED))
+    drafted = [p for p in pairs if p.labeling_mode == "ai_generated"]
+    assert {p.response for p in drafted} == {'{"urgency": "routine"}'}
+    assert all(0 < p.ai_confidence <= 1 for p in drafted)
+    job = JobRunner(wb).get(training_sheet.job_id)
+    assert "Offline drafter (no language model)" in job.result["drafter"]
+
+
+def test_a_cancelled_generation_resumes_without_duplicating_any_pair(setup):
+    wb, sheet, template = setup
+    # A slow model until the cancel (37 drafts would take 37 s, so the cancel always lands
+    # mid-run however loaded the machine is), a fast one for the resume.
+    with FakeChatServer(ChatScript(latency_s=1.0)) as server:
+        wb2 = replace(wb, backend=replace(wb.backend, settings=replace(wb.settings, llm_base_url=server.base_url, model_concurrency=1)))
+        service, runner = GenerationService(wb2), JobRunner(wb2)
+        training_sheet = service.start(GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED))
+        runner.cancel(training_sheet.job_id)
+        cancelled = runner.wait(training_sheet.job_id, WAIT_S)
+        assert cancelled.status == "cancelled"
+        assert service.get(training_sheet.id).counts.total < 40
+        server.use(ChatScript())
+        runner.resume(training_sheet.job_id)
+        assert runner.wait(training_sheet.job_id, WAIT_S).status == "succeeded"
+    pairs = service.first_pairs(training_sheet.id, 100)
+    assert len(pairs) == 40 == len({p.item_ref for p in pairs})
+    assert [p.ordinal for p in pairs] == list(range(40))
+
+
+def test_a_preview_shows_the_first_pairs_and_writes_nothing(setup):
+    wb, sheet, template = setup
+    planned, drafter = GenerationService(wb).preview(GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    assert [p.item_ref for p in planned] == ["INV-0000", "INV-0001", "INV-0002", "INV-0003", "INV-0004"]
+    assert [p.labeling_mode for p in planned] == ["manual", "canonical", "canonical", "canonical", "manual"]
+    assert drafter is None
+    assert GenerationService(wb).count() == 0
+
+
+def test_a_draft_template_or_a_missing_answer_column_is_refused(setup):
+    wb, sheet, _ = setup
+    draft = _template(wb, "summarization", publish=False)
+    with pytest.raises(ValidationError, match="publish it before generating"):
+        GenerationService(wb).start(GenerationRequest(sheet.id, draft.id, LabelingMode.MANUAL))
+    published = TemplateService(wb).publish(draft)
+    with pytest.raises(ValidationError, match="column that holds"):
+        GenerationService(wb).start(GenerationRequest(sheet.id, published.id, LabelingMode.EXISTING_COLUMN, source_column="nope"))
+    assert GenerationService(wb).count() == 0
+
+
+def test_with_pdf_pages_attached_a_vision_model_receives_each_items_pages_as_images(setup):
+    wb, sheet, template = setup
+    with FakeChatServer(ChatScript()) as server:
+        wb2 = replace(wb, backend=replace(wb.backend, settings=replace(wb.settings, llm_base_url=server.base_url)))
+        _generate(wb2, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, attach_pdf_pages=True))
+        received = server.received
+    images = {}
+    for request in received:
+        user = request.body["messages"][-1]
+        content = user["content"] if isinstance(user["content"], list) else []
+        text = next((p["text"] for p in content if p.get("type") == "text"), user["content"] if isinstance(user["content"], str) else "")
+        images[text.split()[1]] = [p["image_url"]["url"][:22] for p in content if p.get("type") == "image_url"]
+    assert images["INV-0000"] == ["data:image/png;base64,"] * 2  # both pages of its PDF
+    assert images["INV-0005"] == []  # its PDF is corrupt: the prompt still goes, without pages
+    assert images["INV-0010"] == []  # no PDF at all
+
+
+def test_in_the_warehouse_one_statement_reuses_labels_and_asks_ai_query_for_the_rest(setup):
+    wb, sheet, template = setup
+    templates = TemplateService(wb)
+    endpoint_template = templates.publish(templates.create(replace(
+        template.as_draft(), name="Urgency via ai_query", base_model="databricks-meta-llama-3-3-70b-instruct",
+    )))
+    script = ChatScript(forced={"You classify medical invoices.\n\nInvoice INV-0009 from Lakeside Clinic for 90.00.": (Outcome.BAD_REQUEST,)})
+    with FakeChatServer(script) as server:
+        settings = replace(wb.settings, llm_base_url=server.base_url)
+        from data_access.backends import open_local_backend
+
+        wb2 = replace(wb, backend=open_local_backend(settings, wb.user))  # the emulator registers ai_query
+        request = GenerationRequest(sheet.id, endpoint_template.id, LabelingMode.AI_GENERATED, in_warehouse=True)
+        training_sheet, pairs = _generate(wb2, request)
+        models = {r.body["model"] for r in server.received}
+    by_ref = {p.item_ref: p for p in pairs}
+    assert (training_sheet.counts.total, training_sheet.counts.canonical) == (40, 3)
+    assert by_ref["INV-0002"].labeling_mode == "canonical" and by_ref["INV-0002"].response == '{"urgency": "routine"}'
+    drafted = by_ref["INV-0010"]
+    assert (drafted.labeling_mode, drafted.status) == ("ai_generated", "unlabeled")
+    assert '"echo": "You classify medical invoices.' in drafted.response
+    assert [m.content for m in drafted.messages[:2]] == ["You classify medical invoices.", "Invoice INV-0010 from City Medical Center for 100.00."]
+    assert not drafted.constraints.permits("training")  # the source's PHI tag
+    assert "400" in by_ref["INV-0009"].generation_error and by_ref["INV-0009"].response == ""
+    assert models == {"databricks-meta-llama-3-3-70b-instruct"}
+    assert sorted(p.ordinal for p in pairs) == list(range(40))
+
+
+def test_a_template_that_needs_jinja_is_refused_for_the_warehouse_path(setup):
+    wb, sheet, template = setup
+    templates = TemplateService(wb)
+    looped = templates.publish(templates.create(replace(
+        template.as_draft(), name="Looped", user_prompt_template="{% for w in provider_name.split() %}{{ w }} {% endfor %}",
+    )))
+    with pytest.raises(ValidationError, match="cannot run in the warehouse: its prompt uses Jinja"):
+        GenerationService(wb).start(GenerationRequest(sheet.id, looped.id, LabelingMode.AI_GENERATED, in_warehouse=True))
+
+
+def test_a_generation_killed_halfway_resumes_where_it_stopped_without_duplicates(setup):
+    wb, sheet, template = setup
+    training_sheet, _ = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    engine, pairs_table, jobs_table = wb.backend.engine, wb.table("qa_pairs"), wb.table("job_runs")
+    # What a process killed halfway leaves: the first half of the pairs, a job still "running"
+    # whose heartbeat stopped, and a Training Sheet still "generating".
+    engine.execute(f"DELETE FROM {pairs_table} WHERE training_sheet_id = :id AND ordinal >= 20", {"id": training_sheet.id})
+    engine.execute(
+        f"UPDATE {jobs_table} SET status = 'running', completed_at = NULL, processed_items = 20, "
+        "heartbeat_at = timestampadd(MINUTE, -10, current_timestamp()) WHERE id = :id",
+        {"id": training_sheet.job_id},
+    )
+    survivors = {p.item_ref: (p.id, p.updated_at) for p in GenerationService(wb).first_pairs(training_sheet.id, 100)}
+    runner = JobRunner(wb)
+    assert runner.recover_interrupted() == [training_sheet.job_id]
+    assert runner.get(training_sheet.job_id).status == "interrupted"
+    runner.resume(training_sheet.job_id)
+    assert runner.wait(training_sheet.job_id, WAIT_S).status == "succeeded"
+    pairs = GenerationService(wb).first_pairs(training_sheet.id, 100)
+    assert len(pairs) == 40 == len({p.item_ref for p in pairs})
+    assert all((p.id, p.updated_at) == survivors[p.item_ref] for p in pairs if p.item_ref in survivors)
+    assert GenerationService(wb).get(training_sheet.id).status == "review"
