@@ -1,13 +1,19 @@
-"""Governance rules: constraints inherited from Unity Catalog tags, and the dual gate.
+"""Governance rules: constraints from Unity Catalog tags, effective constraints, and the dual gate.
 
 The dual gate is one rule for every consumer (training export, validation split, example
-store, evaluation sets, DSPy sets): an item may be used for U only when it is approved
-(`status = 'labeled'`) and U is allowed and not prohibited.
+store, evaluation sets, DSPy sets, and every page that says a pair may be used for U): a pair
+may be used for U only when it is approved (`status = 'labeled'`) and U is allowed and not
+prohibited. `usable_for` is the rule in Python, `usable_for_sql` the same rule in a query.
+
+Governance only tightens by itself (invariant 9): a pair made from a canonical label carries
+the most restrictive combination of the label's constraints and the source's current tags
+(`effective_constraints`, and `effective_constraints_sql` for the warehouse path).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from services.core.domain.governance import (
     ALL_USES,
@@ -17,11 +23,11 @@ from services.core.domain.governance import (
     Use,
     normalised,
 )
+from services.core.domain.qa_pair import PairStatus
 from services.core.errors import ValidationError
 
 PERSONAL_DATA_TAGS = ("PHI", "PII")
 CONFIDENTIAL_TAGS = ("CONFIDENTIAL",)
-_TRUTHY = {"", "true", "yes", "1", "y"}
 
 # Personal data must never reach model weights (training, validation); it may still be
 # shown ephemerally, evaluated against or inspected by people.
@@ -37,34 +43,152 @@ _CONFIDENTIAL = UsageConstraints(
     prohibited_uses=(Use.FEW_SHOT, Use.EVALUATION),
     data_classification=DataClassification.CONFIDENTIAL,
 )
+_UNTAGGED = UsageConstraints(usage_reason="No governance tags on the source", data_classification=DataClassification.INTERNAL)
+# An unknown classification counts as the strictest: governance fails closed.
+_STRICTEST_RANK = max(CLASSIFICATION_RANK.values())
 
 
+# -- tags ------------------------------------------------------------------------------------
 def _tagged(tags: Mapping[str, str], names: tuple[str, ...]) -> list[str]:
-    upper = {k.upper(): (v or "").strip().lower() for k, v in tags.items()}
-    return [n for n in names if n in upper and upper[n] in _TRUTHY]
+    """The governance tags present, whatever their value: `PHI=restricted`, `PHI=HIPAA` and even
+    `PHI=false` all say the table holds PHI (fail closed); keys compare case-insensitively."""
+    present = {k.strip().upper() for k in tags}
+    return [n for n in names if n in present]
+
+
+def tag_rule(tags: Mapping[str, str]) -> UsageConstraints | None:
+    """What the source's governance tags impose, or None when it has none.
+
+    DESIGN invariant 8: PHI/PII → training and validation prohibited, `restricted`;
+    CONFIDENTIAL → training and validation only, `confidential`. Several combine to the strictest.
+    """
+    applied = [(found, rule) for found, rule in ((_tagged(tags, PERSONAL_DATA_TAGS), _PERSONAL), (_tagged(tags, CONFIDENTIAL_TAGS), _CONFIDENTIAL)) if found]
+    if not applied:
+        return None
+    names = ", ".join(name for found, _ in applied for name in found)
+    combined = applied[0][1]
+    for _, rule in applied[1:]:
+        combined = most_restrictive(combined, rule)
+    return UsageConstraints(combined.allowed_uses, combined.prohibited_uses, f"Source tagged {names} in Unity Catalog", combined.data_classification)
 
 
 def constraints_from_tags(tags: Mapping[str, str]) -> UsageConstraints:
-    """DESIGN invariant 8: PHI/PII → training prohibited, restricted; CONFIDENTIAL →
-    training and validation only, confidential. Several tags combine to the strictest."""
-    rules: list[tuple[list[str], UsageConstraints]] = [
-        (_tagged(tags, PERSONAL_DATA_TAGS), _PERSONAL),
-        (_tagged(tags, CONFIDENTIAL_TAGS), _CONFIDENTIAL),
-    ]
-    applied = [(found, rule) for found, rule in rules if found]
-    if not applied:
-        return UsageConstraints(usage_reason="No governance tags on the source", data_classification=DataClassification.INTERNAL)
-    allowed = set(ALL_USES)
-    prohibited: set[str] = set()
-    for _, rule in applied:
-        allowed &= set(rule.allowed_uses)
-        prohibited |= set(rule.prohibited_uses)
-    classification = max((rule.data_classification for _, rule in applied), key=CLASSIFICATION_RANK.__getitem__)
-    names = ", ".join(name for found, _ in applied for name in found)
-    reason = f"Source tagged {names} in Unity Catalog"
-    return normalised(UsageConstraints(tuple(allowed), tuple(prohibited), reason, classification))
+    """What a pair or label without a person's decision may be used for: the tag rule, or every
+    use (`internal`) when the source has no governance tag."""
+    return tag_rule(tags) or _UNTAGGED
 
 
+# -- combining ---------------------------------------------------------------------------------
+def rank(classification: str | None) -> int:
+    return CLASSIFICATION_RANK.get(str(classification or ""), _STRICTEST_RANK)
+
+
+def _known(classification: str | None) -> str:
+    return str(classification) if str(classification or "") in CLASSIFICATION_RANK else DataClassification.RESTRICTED.value
+
+
+def most_restrictive(first: UsageConstraints, second: UsageConstraints, reason: str | None = None) -> UsageConstraints:
+    """Both at once: allowed where both allow, prohibited where either prohibits, the stricter
+    classification (an unknown one reads as restricted). The reason is `reason`, else the first's."""
+    classification = _known(first.data_classification if rank(first.data_classification) >= rank(second.data_classification) else second.data_classification)
+    return normalised(
+        UsageConstraints(
+            tuple(set(first.allowed_uses) & set(second.allowed_uses)),
+            tuple(set(first.prohibited_uses) | set(second.prohibited_uses)),
+            first.usage_reason if reason is None else reason,
+            classification,
+        )
+    )
+
+
+def governance_changed(before: UsageConstraints, after: UsageConstraints) -> bool:
+    """Uses or classification differ (the reason alone is not a change of governance)."""
+    return (
+        set(before.allowed_uses) != set(after.allowed_uses)
+        or set(before.prohibited_uses) != set(after.prohibited_uses)
+        or str(before.data_classification) != str(after.data_classification)
+    )
+
+
+def effective_constraints(label: UsageConstraints, source_tags: Mapping[str, str]) -> UsageConstraints:
+    """What a pair made from a canonical label may be used for: the label's constraints tightened
+    by its source's current Unity Catalog tags, so a tag added after labeling still binds. When
+    the tags restrict more than the label did, the reason names the tag rule, then the label's."""
+    rule = tag_rule(source_tags)
+    if rule is None:
+        return label
+    combined = most_restrictive(label, rule)
+    if not governance_changed(label, combined):
+        return label
+    reason = f"{rule.usage_reason}; label: {label.usage_reason}" if label.usage_reason.strip() else rule.usage_reason
+    return UsageConstraints(combined.allowed_uses, combined.prohibited_uses, reason, combined.data_classification)
+
+
+def _rank_sql(column: str) -> str:
+    ranks = " ".join(f"WHEN '{name}' THEN {value}" for name, value in CLASSIFICATION_RANK.items())
+    return f"(CASE {column} {ranks} ELSE {_STRICTEST_RANK} END)"
+
+
+def effective_constraints_sql(alias: str) -> dict[str, str]:
+    """`effective_constraints` as SQL over a labels table `alias`: column name → expression.
+
+    Bind `effective_constraints_params(tags)`. Uses are filtered from the fixed list of uses, so
+    arrays come out in the same order as in Python; the reason needs the other three columns and
+    reads them as `e_allowed_uses`, `e_prohibited_uses`, `e_data_classification` of the same row,
+    so select the first three in an inner query and the reason over it.
+    """
+    a = alias
+    label_prohibited = f"array_contains(coalesce({a}.prohibited_uses, array()), u)"
+    prohibited = f"{label_prohibited} OR array_contains(:gov_tag_prohibited, u)"
+    allowed = f"array_contains(coalesce({a}.allowed_uses, array()), u) AND array_contains(:gov_tag_allowed, u) AND NOT ({prohibited})"
+    known = "', '".join(CLASSIFICATION_RANK)
+    label_class = f"(CASE WHEN {a}.data_classification IN ('{known}') THEN {a}.data_classification ELSE '{DataClassification.RESTRICTED.value}' END)"
+    return {
+        "e_allowed_uses": f"filter(:gov_all_uses, u -> {allowed})",
+        "e_prohibited_uses": f"filter(:gov_all_uses, u -> {prohibited})",
+        "e_data_classification": (
+            f"CASE WHEN :gov_tag_rank < 0 THEN {a}.data_classification "
+            f"WHEN {_rank_sql(f'{a}.data_classification')} >= :gov_tag_rank THEN {label_class} ELSE :gov_tag_classification END"
+        ),
+        "e_usage_reason": (
+            f"CASE WHEN size({a}.e_allowed_uses) <> size(coalesce({a}.allowed_uses, array())) "
+            f"OR size({a}.e_prohibited_uses) <> size(coalesce({a}.prohibited_uses, array())) "
+            f"OR {a}.e_data_classification <> coalesce({a}.data_classification, '') "
+            f"THEN (CASE WHEN trim(coalesce({a}.usage_reason, '')) <> '' THEN concat(:gov_tag_reason, '; label: ', {a}.usage_reason) "
+            f"ELSE :gov_tag_reason END) ELSE {a}.usage_reason END"
+        ),
+    }
+
+
+def effective_constraints_params(source_tags: Mapping[str, str]) -> dict[str, Any]:
+    """The parameters of `effective_constraints_sql` for a source's current tags."""
+    rule = tag_rule(source_tags)
+    return {
+        "gov_all_uses": list(ALL_USES),
+        "gov_tag_allowed": list(rule.allowed_uses if rule else ALL_USES),
+        "gov_tag_prohibited": list(rule.prohibited_uses if rule else ()),
+        "gov_tag_rank": rank(rule.data_classification) if rule else -1,
+        "gov_tag_classification": str(rule.data_classification) if rule else "",
+        "gov_tag_reason": rule.usage_reason if rule else "",
+    }
+
+
+# -- the dual gate -----------------------------------------------------------------------------
+def usable_for(status: str | None, constraints: UsageConstraints, use: str) -> bool:
+    """The dual gate: approved (`status = 'labeled'`) AND the use allowed AND not prohibited."""
+    return status == PairStatus.LABELED.value and constraints.permits(use)
+
+
+def usable_for_sql(alias: str = "", use_param: str = "use") -> str:
+    """The dual gate as a SQL predicate over a pairs table (parenthesised); bind `:<use_param>` to the Use."""
+    prefix = f"{alias}." if alias else ""
+    return (
+        f"({prefix}status = 'labeled' AND array_contains(coalesce({prefix}allowed_uses, array()), :{use_param}) "
+        f"AND NOT array_contains(coalesce({prefix}prohibited_uses, array()), :{use_param}))"
+    )
+
+
+# -- a person's change -------------------------------------------------------------------------
 def checked_constraints(constraints: UsageConstraints, reason_required: bool = True) -> UsageConstraints:
     """A person's change to constraints: known values only, and a reason for the audit."""
     unknown = (set(constraints.allowed_uses) | set(constraints.prohibited_uses)) - set(ALL_USES)
@@ -78,15 +202,6 @@ def checked_constraints(constraints: UsageConstraints, reason_required: bool = T
     if reason_required and not constraints.usage_reason.strip():
         raise ValidationError("Give a reason for the change; it is kept in the audit trail.")
     return normalised(constraints)
-
-
-def usable_for_sql(alias: str = "") -> str:
-    """The dual gate as a SQL predicate over a pairs table; bind `:use` to the Use."""
-    prefix = f"{alias}." if alias else ""
-    return (
-        f"{prefix}status = 'labeled' AND array_contains(coalesce({prefix}allowed_uses, array()), :use) "
-        f"AND NOT array_contains(coalesce({prefix}prohibited_uses, array()), :use)"
-    )
 
 
 def badge_texts(constraints: UsageConstraints) -> list[str]:

@@ -1,9 +1,10 @@
 """GENERATE: apply a published template to a sheet and make a Training Sheet of Q&A pairs.
 
 Invariant 2: an item with a canonical label for the template's label type becomes a pair
-with status `labeled`, mode `canonical`, linked to the label and carrying its governance;
-every other item follows the chosen mode and starts `unlabeled` (or `labeled` when a
-trusted column is the answer), with usage constraints from the source's Unity Catalog tags.
+with status `labeled`, mode `canonical`, linked to the label and carrying its governance
+tightened by the source's current Unity Catalog tags (invariant 9: a tag added after labeling
+still binds); every other item follows the chosen mode and starts `unlabeled` (or `labeled`
+when a trusted column is the answer), with usage constraints from those tags.
 The reuse lookup is one set-based query for the whole sheet.
 
 Generation runs as a job. Pair ids follow from (training sheet, item), and a resumed run
@@ -31,7 +32,7 @@ from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair, Train
 from services.core.domain.sheet import Sheet
 from services.core.domain.template import Template, TemplateStatus
 from services.core.errors import NotFoundError, ValidationError
-from services.core.governance import constraints_from_tags
+from services.core.governance import constraints_from_tags, effective_constraints
 from services.core.jobs import JobContext, JobRunner, register_job_type
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
@@ -110,6 +111,7 @@ class _Plan:
         self.default_constraints = constraints_from_tags(self.sheet.tags)
         self._labels = CanonicalLabelService(workbench)
         self._reuse: dict[str, ReusableLabel] | None = None
+        self._effective: dict[UsageConstraints, UsageConstraints] = {}  # labels share a handful of constraint sets
         self._workbench = workbench
         self._drafter: Drafter | None = None
 
@@ -154,7 +156,7 @@ class _Plan:
         wb = self._workbench
         sql = insert_statement(wb.table("qa_pairs"), wb.table("canonical_labels"), checked.query, self.sheet.item_ref_column, prompt, self.template)
         endpoint = self.template.base_model or self._settings.serving_endpoint
-        params = statement_params(training_sheet_id, self.sheet.id, self.template, endpoint, prompt, checked.query, self.default_constraints)
+        params = statement_params(training_sheet_id, self.sheet.id, self.template, endpoint, prompt, checked.query, self.sheet.tags)
         return sql, params
 
     @property
@@ -188,9 +190,17 @@ class _Plan:
         planned += self._drafted(to_draft, should_stop)
         return sorted(planned, key=lambda p: p.ordinal)
 
+    def effective(self, label_constraints: UsageConstraints) -> UsageConstraints:
+        """The label's constraints tightened by the source's tags as they are now."""
+        found = self._effective.get(label_constraints)
+        if found is None:
+            found = self._effective[label_constraints] = effective_constraints(label_constraints, self.sheet.tags)
+        return found
+
     def _canonical(self, ordinal: int, item: SheetItem, messages: tuple, media: tuple, label: ReusableLabel) -> PlannedPair:
         return PlannedPair(
-            item.item_ref, ordinal, messages, label.response, PairStatus.LABELED, LabelingMode.CANONICAL, label.constraints, media, label.id,
+            item.item_ref, ordinal, messages, label.response, PairStatus.LABELED, LabelingMode.CANONICAL,
+            self.effective(label.constraints), media, label.id,
         )
 
     def _from_mode(self, ordinal: int, item: SheetItem, messages: tuple, media: tuple) -> PlannedPair:

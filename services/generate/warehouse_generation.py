@@ -3,7 +3,9 @@
 At Databricks scale the app should not pull every item through itself. When a template's
 user prompt is plain text with `{{ column }}` placeholders, it compiles to a SQL `concat`
 (the template's text travels as parameters), and the whole Training Sheet is made by one
-statement: items with a canonical label reuse it (invariant 2); the others are answered by
+statement: items with a canonical label reuse it (invariant 2) with its constraints tightened
+by the source's current tags in SQL, by the same rule as the app path (invariant 9,
+`effective_constraints_sql`); the others are answered by
 `ai_query(endpoint, prompt, failOnError => false)`, whose error, if any, is kept on the pair.
 Items that already have a pair are skipped, so a rerun never duplicates. Templates with
 few-shot examples, filters, loops or conditions use the app-side path instead.
@@ -15,14 +17,15 @@ app path for text, integers, decimals and dates).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jinja2 import Environment, nodes
 
 from data_access.sql.names import quote
-from services.core.domain.governance import UsageConstraints
 from services.core.domain.template import Template
 from services.core.errors import ValidationError
+from services.core.governance import constraints_from_tags, effective_constraints_params, effective_constraints_sql
 from services.data.sheet_items import ItemQuery
 
 
@@ -76,11 +79,18 @@ def insert_statement(
         "WHERE q.training_sheet_id = :training_sheet_id AND q.item_ref = n.item_ref)"
     )
     label_match = "cl.sheet_id = :sheet_id AND cl.label_type = :label_type AND cl.item_ref = t.item_ref"
+    effective = effective_constraints_sql("cl")
+    governed = (  # the sheet's labels with their effective constraints (e_*), the reason over those
+        f"SELECT cl.*, {effective['e_usage_reason']} AS e_usage_reason FROM (SELECT cl.*, "
+        + ", ".join(f"{effective[c]} AS {c}" for c in ("e_allowed_uses", "e_prohibited_uses", "e_data_classification"))
+        + f" FROM {canonical_labels} AS cl WHERE cl.sheet_id = :sheet_id AND cl.label_type = :label_type) AS cl"
+    )
     reused = (
         "SELECT t.item_ref, t.ordinal, t.prompt, cl.id AS label_id, "
         "CASE WHEN startswith(cl.label_data, '{\"text\": ') THEN get_json_object(cl.label_data, '$.text') ELSE cl.label_data END AS response, "
-        "CAST(NULL AS STRING) AS error, cl.allowed_uses, cl.prohibited_uses, cl.usage_reason, cl.data_classification "
-        f"FROM ({todo}) AS t JOIN {canonical_labels} AS cl ON {label_match}"
+        "CAST(NULL AS STRING) AS error, cl.e_allowed_uses AS allowed_uses, cl.e_prohibited_uses AS prohibited_uses, "
+        "cl.e_usage_reason AS usage_reason, cl.e_data_classification AS data_classification "
+        f"FROM ({todo}) AS t JOIN ({governed}) AS cl ON {label_match}"
     )
     drafted = (
         "SELECT a.item_ref, a.ordinal, a.prompt, CAST(NULL AS STRING) AS label_id, a.answer.result AS response, "
@@ -107,8 +117,11 @@ def insert_statement(
 
 
 def statement_params(
-    training_sheet_id: str, sheet_id: str, template: Template, endpoint: str, prompt: PromptSql, items: ItemQuery, defaults: UsageConstraints,
+    training_sheet_id: str, sheet_id: str, template: Template, endpoint: str, prompt: PromptSql, items: ItemQuery, source_tags: Mapping[str, str],
 ) -> dict[str, object]:
+    """The statement's parameters: the source's current tags give both the drafted pairs'
+    constraints and what tightens the reused labels'."""
+    defaults = constraints_from_tags(source_tags)
     if not endpoint:
         raise ValidationError("Name the serving endpoint in the template's base model to generate in the warehouse.", "base_model")
     system = template.system_prompt.strip()
@@ -119,4 +132,5 @@ def statement_params(
         **({"system_prompt": template.system_prompt} if system else {}),
         "default_allowed_uses": list(defaults.allowed_uses), "default_prohibited_uses": list(defaults.prohibited_uses),
         "default_usage_reason": defaults.usage_reason, "default_classification": str(defaults.data_classification),
+        **effective_constraints_params(source_tags),
     }

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from services.core.domain.governance import UsageConstraints
+from services.core.governance import governance_changed
 from services.core.workbench import Workbench
 from services.labels.usage_audit_store import UsageAuditStore
 
@@ -27,13 +28,7 @@ class ConstraintChange:
 
 def governance_differs(before: UsageConstraints | None, after: UsageConstraints) -> bool:
     """A change the audit must record: uses or classification (the reason alone is not one)."""
-    if before is None:
-        return True
-    return (
-        set(before.allowed_uses) != set(after.allowed_uses)
-        or set(before.prohibited_uses) != set(after.prohibited_uses)
-        or before.data_classification != after.data_classification
-    )
+    return before is None or governance_changed(before, after)
 
 
 def audit_frame(changes: Sequence[ConstraintChange]) -> pd.DataFrame:

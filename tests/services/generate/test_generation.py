@@ -62,7 +62,9 @@ def test_items_with_a_canonical_label_of_the_templates_type_arrive_pre_approved(
     assert (reused.status, reused.labeling_mode) == ("labeled", "canonical")
     assert reused.canonical_label_id == LabelKey(sheet.id, "INV-0002", "classification").label_id
     assert reused.response == '{"urgency": "routine"}'
-    assert reused.constraints.permits("training")  # the label's own governance, not the table's PHI tag
+    # The label was cleared for training, but the table is tagged PHI now: the stricter rule binds.
+    assert not reused.constraints.permits("training") and reused.constraints.data_classification == "restricted"
+    assert reused.constraints.usage_reason == "Source tagged PHI in Unity Catalog; label: Reviewed: no PHI in the classification"
     other_type = by_ref["INV-0004"]  # labeled, but for summarization
     assert (other_type.status, other_type.labeling_mode) == ("unlabeled", "manual")
     counts = training_sheet.counts
@@ -235,3 +237,44 @@ def test_a_generation_killed_halfway_resumes_where_it_stopped_without_duplicates
     assert len(pairs) == 40 == len({p.item_ref for p in pairs})
     assert all((p.id, p.updated_at) == survivors[p.item_ref] for p in pairs if p.item_ref in survivors)
     assert GenerationService(wb).get(training_sheet.id).status == "review"
+
+
+def _untagged_then_tagged(wb):
+    """Items labeled while their table had no tag; then a privacy officer tags it PHI."""
+    engine = wb.backend.engine
+    engine.execute("DELETE FROM main.uc_table_tags WHERE table_name = 'invoices'")
+    sheet = SheetService(wb).create(SheetDraft("Invoices, relabeled", "mirion_vital.raw.invoices", "invoice_id", sample_size=40))
+    labels = CanonicalLabelService(wb)
+    for ref in ("INV-0001", "INV-0002"):
+        labels.save(LabelKey(sheet.id, ref, "classification"), LabelContent({"urgency": "routine"}), 0)
+    wb.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"PHI": "contains patient names"})
+    return sheet
+
+
+def test_a_tag_added_after_labeling_still_binds_the_pre_approved_pairs(setup):
+    wb, _, template = setup
+    sheet = _untagged_then_tagged(wb)
+    _, pairs = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    reused = next(p for p in pairs if p.item_ref == "INV-0001")
+    assert reused.labeling_mode == "canonical"
+    assert not any(p.constraints.permits("training") for p in pairs)
+    assert reused.constraints.data_classification == "restricted"
+    assert reused.constraints.usage_reason == "Source tagged PHI in Unity Catalog"
+    assert CanonicalLabelService(wb).find(LabelKey(sheet.id, "INV-0001", "classification")).constraints.permits("training")
+
+
+def test_in_the_warehouse_a_tag_added_after_labeling_binds_the_same_way(setup):
+    wb, _, template = setup
+    sheet = _untagged_then_tagged(wb)
+    templates = TemplateService(wb)
+    endpoint_template = templates.publish(templates.create(replace(template.as_draft(), name="Urgency in SQL", base_model="an-endpoint")))
+    with FakeChatServer(ChatScript()) as server:
+        from data_access.backends import open_local_backend
+
+        wb2 = replace(wb, backend=open_local_backend(replace(wb.settings, llm_base_url=server.base_url), wb.user))
+        _, pairs = _generate(wb2, GenerationRequest(sheet.id, endpoint_template.id, LabelingMode.AI_GENERATED, in_warehouse=True))
+    _, in_app = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    reused = next(p for p in pairs if p.item_ref == "INV-0001")
+    assert reused.labeling_mode == "canonical"
+    assert not any(p.constraints.permits("training") for p in pairs)
+    assert reused.constraints == next(p for p in in_app if p.item_ref == "INV-0001").constraints

@@ -5,6 +5,7 @@ import json
 
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import LabelingMode
+from services.core.governance import effective_constraints
 from services.core.jobs import JobRunner
 from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.label_schemas import LabelSchemaService, label_data_from_form
@@ -37,7 +38,10 @@ def test_an_item_labeled_in_the_tool_arrives_pre_approved_in_every_new_training_
     reused = pairs["INV-0007"]
     assert (reused.status, reused.labeling_mode, reused.canonical_label_id) == ("labeled", "canonical", label.id)
     assert json.loads(reused.response) == {"urgency": "urgent"}
-    assert reused.constraints == label.constraints and reused.constraints.permits("training")
+    # The label says what compliance cleared; the pair also answers to the table's PHI tag (invariant 9).
+    assert label.constraints.permits("training")
+    assert reused.constraints == effective_constraints(label.constraints, sheet.tags)
+    assert not reused.constraints.permits("training") and reused.constraints.usage_reason.startswith("Source tagged PHI")
     others = [p for ref, p in pairs.items() if ref != "INV-0007"]
     assert len(others) == 11 and {(p.status, p.labeling_mode) for p in others} == {("unlabeled", "manual")}
     assert not any(p.constraints.permits("training") for p in others)  # the rest keep the source's PHI rule
