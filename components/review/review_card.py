@@ -65,9 +65,11 @@ def _constraints(review: ReviewService, pair: QaPair, key: str) -> None:
         audit = review.constraint_audit(pair.id)
         for change in reversed(audit[-5:]):
             when = f"{change.modified_at:%Y-%m-%d %H:%M}" if change.modified_at else ""
+            old_allowed = ", ".join(change.old.allowed_uses) or "—" if change.old else "(new label)"
+            old_classification = change.old.data_classification if change.old else "—"
             st.caption(
-                f"{when} {change.modified_by}: allowed {', '.join(change.old.allowed_uses) or '—'} → "
-                f"{', '.join(change.new.allowed_uses) or '—'}; classification {change.old.data_classification} → "
+                f"{when} {change.modified_by}: allowed {old_allowed} → "
+                f"{', '.join(change.new.allowed_uses) or '—'}; classification {old_classification} → "
                 f"{change.new.data_classification}. “{change.reason}”"
             )
 

@@ -185,30 +185,28 @@ class QaPairsStore:
         return [ReviewerCount(r["reviewed_by"], int(r["labeled"]), int(r["rejected"]), int(r["flagged"])) for r in rows]
 
     # -- review writes -------------------------------------------------------------------
-    def write_review(self, pair_id: str, read_version: int, state: PairReviewState) -> bool:
-        """Set a pair's review fields if it is still at `read_version`; False if someone changed it."""
+    def write_review(self, pair_id: str, read_version: int, state: PairReviewState, constraints: UsageConstraints | None = None) -> bool:
+        """Set a pair's review fields (and, when given, its constraints) if it is still at
+        `read_version`; False if someone changed it."""
+        governance = _CONSTRAINT_SET if constraints is not None else ""
         return self._engine.execute(
             f"UPDATE {self.table} SET status = :status, messages = :messages, original_response = :original_response, "
-            "canonical_label_id = :canonical_label_id, reviewed_by = :reviewed_by, reviewed_at = :reviewed_at, "
+            f"canonical_label_id = :canonical_label_id, reviewed_by = :reviewed_by, reviewed_at = :reviewed_at, {governance}"
             "review_notes = :review_notes, updated_at = current_timestamp(), row_version = row_version + 1 "
             f"WHERE {_VERSION_CHECK.format(table=self.table)}",
             {
                 "id": pair_id, "read_version": read_version, "status": state.status, "messages": state.messages,
                 "original_response": state.original_response, "canonical_label_id": state.canonical_label_id,
                 "reviewed_by": state.reviewed_by, "reviewed_at": state.reviewed_at, "review_notes": state.review_notes,
+                **(_constraint_params(constraints) if constraints is not None else {}),
             },
         ) == 1
 
     def write_constraints(self, pair_id: str, read_version: int, constraints: UsageConstraints) -> bool:
         return self._engine.execute(
-            f"UPDATE {self.table} SET allowed_uses = :allowed_uses, prohibited_uses = :prohibited_uses, "
-            "usage_reason = :usage_reason, data_classification = :data_classification, updated_at = current_timestamp(), "
+            f"UPDATE {self.table} SET {_CONSTRAINT_SET}updated_at = current_timestamp(), "
             f"row_version = row_version + 1 WHERE {_VERSION_CHECK.format(table=self.table)}",
-            {
-                "id": pair_id, "read_version": read_version, "allowed_uses": list(constraints.allowed_uses),
-                "prohibited_uses": list(constraints.prohibited_uses), "usage_reason": constraints.usage_reason,
-                "data_classification": str(constraints.data_classification),
-            },
+            {"id": pair_id, "read_version": read_version, **_constraint_params(constraints)},
         ) == 1
 
     def bulk_reject(self, training_sheet_id: str, queue: QueueFilter, user: str, at: Any, note: str | None) -> int:
@@ -235,6 +233,19 @@ class QaPairsStore:
             )
             or 0
         )
+
+
+_CONSTRAINT_SET = (
+    "allowed_uses = :allowed_uses, prohibited_uses = :prohibited_uses, usage_reason = :usage_reason, "
+    "data_classification = :data_classification, "
+)
+
+
+def _constraint_params(constraints: UsageConstraints) -> dict[str, Any]:
+    return {
+        "allowed_uses": list(constraints.allowed_uses), "prohibited_uses": list(constraints.prohibited_uses),
+        "usage_reason": constraints.usage_reason, "data_classification": str(constraints.data_classification),
+    }
 
 
 def _qualified(alias: str) -> str:

@@ -16,14 +16,16 @@ _COLUMNS = ", ".join(AUDIT_COLUMNS)
 
 
 def _to_audit(row: Row) -> ConstraintAudit:
-    def constraints(prefix: str) -> UsageConstraints:
+    def constraints(prefix: str) -> UsageConstraints | None:
+        if row[f"{prefix}_allowed_uses"] is None and row[f"{prefix}_data_classification"] is None:
+            return None
         return UsageConstraints(
             tuple(row[f"{prefix}_allowed_uses"] or ()), tuple(row[f"{prefix}_prohibited_uses"] or ()), "",
             row[f"{prefix}_data_classification"] or "",
         )
 
     return ConstraintAudit(
-        row["id"], row["qa_pair_id"], row["canonical_label_id"], constraints("old"), constraints("new"), row["reason"] or "",
+        row["id"], row["qa_pair_id"], row["canonical_label_id"], constraints("old"), constraints("new") or UsageConstraints(), row["reason"] or "",
         row["modified_by"] or "", row["modified_at"],
     )
 
@@ -34,15 +36,16 @@ class UsageAuditStore:
         self._table = table
 
     def add(self, audit: ConstraintAudit) -> None:
+        old = audit.old
         self._engine.execute(
             f"INSERT INTO {self._table} ({_COLUMNS}) VALUES (:id, :qa_pair_id, :canonical_label_id, :old_allowed, "
             ":new_allowed, :old_prohibited, :new_prohibited, :old_classification, :new_classification, :reason, :user, "
             ":modified_at)",
             {
                 "id": audit.id, "qa_pair_id": audit.qa_pair_id, "canonical_label_id": audit.canonical_label_id,
-                "old_allowed": list(audit.old.allowed_uses), "new_allowed": list(audit.new.allowed_uses),
-                "old_prohibited": list(audit.old.prohibited_uses), "new_prohibited": list(audit.new.prohibited_uses),
-                "old_classification": str(audit.old.data_classification),
+                "old_allowed": list(old.allowed_uses) if old else None, "new_allowed": list(audit.new.allowed_uses),
+                "old_prohibited": list(old.prohibited_uses) if old else None, "new_prohibited": list(audit.new.prohibited_uses),
+                "old_classification": str(old.data_classification) if old else None,
                 "new_classification": str(audit.new.data_classification), "reason": audit.reason,
                 "user": audit.modified_by, "modified_at": audit.modified_at,
             },

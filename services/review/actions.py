@@ -2,7 +2,10 @@
 
 Approving (or editing, then approving) upserts the canonical label of the pair's item and
 label type and links the pair to it (invariant 3), so the next Training Sheet made from the
-same sheet with a template of that label type gets the item pre-approved.
+same sheet with a template of that label type gets the item pre-approved. A review writes label
+data, never a label's governance (invariant 9): an existing label keeps its constraints and the
+approved pair takes them on (the most restrictive of both, audited when that tightens the pair);
+a new label takes the pair's constraints, and its creation is audited too.
 
 Every single-pair action carries the pair's row_version the reviewer read; a stale action is
 refused naming who changed the pair and when, and changes nothing (invariant 7). Each action
@@ -41,7 +44,7 @@ from services.core.domain.review import (
 )
 from services.core.domain.template import Template
 from services.core.errors import NotFoundError, StaleWriteError, ValidationError
-from services.core.governance import checked_constraints
+from services.core.governance import checked_constraints, governance_changed, most_restrictive
 from services.core.workbench import Workbench
 from services.generate.qa_pairs_store import QaPairsStore
 from services.labels.canonical_labels import CanonicalLabelService
@@ -49,7 +52,7 @@ from services.labels.usage_audit_store import UsageAuditStore
 from services.review.bulk import BulkPlan, BulkResult, BulkReview
 from services.review.review_events_store import ReviewEventsStore
 from services.review.review_labels_store import ReviewLabelsStore
-from services.review.rules import checked_note, label_data_for, template_of, with_response
+from services.review.rules import checked_note, label_data_for, new_label_reason, template_of, with_response
 
 _VERBS = {
     ReviewAction.APPROVE: "approved", ReviewAction.EDIT: "edited and approved", ReviewAction.REJECT: "rejected",
@@ -65,6 +68,12 @@ _NOUNS = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _bound_by_label(pair: UsageConstraints, label: UsageConstraints) -> UsageConstraints:
+    """An approved pair answers to its label: the stricter of both, with the label's reason."""
+    combined = most_restrictive(pair, label, label.usage_reason or pair.usage_reason)
+    return combined if governance_changed(pair, combined) else pair
 
 
 def _written(pair: QaPair, state: PairReviewState) -> QaPair:
@@ -86,7 +95,8 @@ class ReviewService:
         self._audit = UsageAuditStore(engine, workbench.table("usage_constraint_audit"))
         self._labels = CanonicalLabelService(workbench)
         self._review_labels = ReviewLabelsStore(
-            engine, workbench.table("qa_pairs"), workbench.table("canonical_labels"), workbench.table("canonical_label_versions")
+            engine, workbench.table("qa_pairs"), workbench.table("canonical_labels"), workbench.table("canonical_label_versions"),
+            workbench.table("usage_constraint_audit"),
         )
 
     @property
@@ -144,7 +154,8 @@ class ReviewService:
         existing = self._labels.find(key)
         version_before = existing.version if existing else 0
         notes = note or (existing.content.notes if existing else "")
-        content = LabelContent(label_data, Confidence.HIGH.value, notes, current.constraints)
+        content = LabelContent(label_data, Confidence.HIGH.value, notes, existing.constraints if existing else current.constraints)
+        bound = _bound_by_label(current.constraints, existing.constraints) if existing else current.constraints
         original = (current.original_response if current.original_response is not None else current.response) if edited else current.original_response
         now = _now()
         after = PairReviewState(
@@ -154,20 +165,34 @@ class ReviewService:
         action = ReviewAction.EDIT if edited else ReviewAction.APPROVE
         record = UndoRecord(PairReviewState.of(current, messages_to_json(current.messages)), read_version + 1, LabelChange(key.label_id, version_before, version_before + 1))
         event = self._event(current, action, PairStatus.LABELED, note, record, now)
+        audit = self._approval_audit(current, key.label_id, existing is None, bound, now)
+        tightened = bound if existing is not None and audit is not None else None
         try:
             with self._engine.transaction():
-                if not self._pairs.write_review(current.id, read_version, after):
+                if not self._pairs.write_review(current.id, read_version, after, tightened):
                     raise self._stale(current.id, action)
                 try:
                     label = self._labels.save(key, content, version_before, ChangeKind.REVIEW, source_qa_pair_id=current.id, current=existing)
                 except StaleWriteError:
-                    # Where transactions are a no-op (a SQL warehouse), put the pair back by hand.
+                    # Where transactions are a no-op (a SQL warehouse), put the pair back by hand
+                    # (a tightened pair stays tightened: governance fails closed).
                     self._pairs.write_review(current.id, read_version + 1, record.pair)
                     raise
                 self._events.add(event)
+                if audit is not None:
+                    self._audit.add(audit)
         except WriteConflictError as error:
             raise self._stale(current.id, action) from error
-        return ReviewOutcome(_written(current, after), event.id, label)
+        return ReviewOutcome(replace(_written(current, after), constraints=bound), event.id, label)
+
+    def _approval_audit(self, pair: QaPair, label_id: str, creates_label: bool, bound: UsageConstraints, now: datetime) -> ConstraintAudit | None:
+        """The audit row an approval owes: the label it creates, or the pair it tightens."""
+        if creates_label:
+            return ConstraintAudit(str(uuid.uuid4()), pair.id, label_id, None, bound, new_label_reason(bound.usage_reason), self._user, now)
+        if not governance_changed(pair.constraints, bound):
+            return None
+        reason = f"Approved: the canonical label's constraints apply ({bound.usage_reason or 'no reason recorded'})"
+        return ConstraintAudit(str(uuid.uuid4()), pair.id, label_id, pair.constraints, bound, reason, self._user, now)
 
     def reject(self, pair: QaPair, read_version: int, note: str | None = None) -> ReviewOutcome:
         return self._decide(pair, read_version, ReviewAction.REJECT, PairStatus.REJECTED, checked_note(note))

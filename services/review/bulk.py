@@ -27,7 +27,7 @@ from services.generate.qa_pairs_store import QaPairsStore, queue_predicate
 from services.review.queue import checked_filter
 from services.review.review_events_store import ReviewEventsStore
 from services.review.review_labels_store import ReviewLabelsStore, staged_params
-from services.review.rules import checked_note, label_data_for, response_of, template_of
+from services.review.rules import NEW_LABEL_REASON, checked_note, label_data_for, response_of, template_of
 
 # Pairs per set-based bulk statement: each staged array parameter stays around 1 MB, well
 # inside what a SQL warehouse accepts; larger queues take several such statements.
@@ -93,7 +93,8 @@ class BulkReview:
         self._pairs = QaPairsStore(engine, workbench.table("qa_pairs"))
         self._events = ReviewEventsStore(engine, workbench.table("review_events"))
         self._labels = ReviewLabelsStore(
-            engine, workbench.table("qa_pairs"), workbench.table("canonical_labels"), workbench.table("canonical_label_versions")
+            engine, workbench.table("qa_pairs"), workbench.table("canonical_labels"), workbench.table("canonical_label_versions"),
+            workbench.table("usage_constraint_audit"),
         )
 
     def plan(self, training_sheet_id: str, queue: QueueFilter, action: ReviewAction) -> BulkPlan:
@@ -152,6 +153,7 @@ class BulkReview:
                 for batch in staged.batches(BULK_BATCH):
                     self._labels.create_labels(batch, training_sheet_id, user, now, BULK_LABEL_CONFIDENCE.value, notes)
                     self._labels.add_created_versions(batch, user, now)
+                    self._labels.audit_created_labels(batch, user, now, NEW_LABEL_REASON)
                     approved += self._labels.approve_pairs(batch, user, now, note)
                 self._events.add(self._event(event_id, training_sheet_id, ReviewAction.BULK_APPROVE, queue, approved, note, now))
         except WriteConflictError as error:

@@ -28,11 +28,12 @@ def staged_params(pair_ids: list[str], label_ids: list[str], read_versions: list
 
 
 class ReviewLabelsStore:
-    def __init__(self, engine: SqlEngine, pairs_table: str, labels_table: str, versions_table: str) -> None:
+    def __init__(self, engine: SqlEngine, pairs_table: str, labels_table: str, versions_table: str, audit_table: str) -> None:
         self._engine = engine
         self._pairs = pairs_table
         self._labels = labels_table
         self._versions = versions_table
+        self._audit = audit_table
 
     def approval_candidates(self, where: str, params: dict[str, Any]) -> list[Row]:
         """The undecided pairs of a filtered queue (`where` over alias p), and whether each
@@ -73,6 +74,21 @@ class ReviewLabelsStore:
             "WHERE l.version = 1 AND l.labeled_by = :user AND l.labeled_at = :at "
             f"AND NOT EXISTS (SELECT 1 FROM {self._versions} AS v WHERE v.canonical_label_id = l.id)",
             {**staged, "user": user, "at": at, "change_kind": str(ChangeKind.REVIEW)},
+        )
+
+    def audit_created_labels(self, staged: dict[str, Any], user: str, at: datetime, reason_prefix: str) -> int:
+        """One INSERT: the audit row of each label `create_labels` just made (no constraints
+        before; the pair's after), so a label's governance is on record from its first version."""
+        return self._engine.execute(
+            f"INSERT INTO {self._audit} (id, qa_pair_id, canonical_label_id, old_allowed_uses, new_allowed_uses, "
+            "old_prohibited_uses, new_prohibited_uses, old_data_classification, new_data_classification, reason, "
+            "modified_by, modified_at) SELECT CAST(uuid() AS STRING), s.pair_id, l.id, CAST(NULL AS ARRAY<STRING>), "
+            "l.allowed_uses, CAST(NULL AS ARRAY<STRING>), l.prohibited_uses, CAST(NULL AS STRING), l.data_classification, "
+            "CASE WHEN trim(coalesce(l.usage_reason, '')) <> '' THEN concat(:reason_prefix, ': ', l.usage_reason) "
+            "ELSE :reason_prefix END, :user, :at "
+            f"FROM {self._labels} AS l JOIN {_STAGED} AS s ON l.id = s.label_id "
+            "WHERE l.version = 1 AND l.labeled_by = :user AND l.labeled_at = :at",
+            {**staged, "user": user, "at": at, "reason_prefix": reason_prefix},
         )
 
     def approve_pairs(self, staged: dict[str, Any], user: str, at: datetime, note: str | None) -> int:

@@ -18,6 +18,7 @@ from services.templates.prompt_templates import TemplateService
 # Label types whose answer is prose: a one-text-field schema takes any text as the answer.
 FREE_TEXT_LABEL_TYPES = frozenset({"qa", "generation", "summarization"})
 MAX_NOTE_LENGTH = 2000
+NEW_LABEL_REASON = "New canonical label from an approved pair"  # the audit row of a label a review creates
 _TEMPLATE_CACHE_ENTRIES = 256
 
 # A Training Sheet's template never changes (published versions are immutable), so each
@@ -73,6 +74,10 @@ def label_data_for(response: str, template: Template) -> dict[str, Any]:
     if not parsed.ok or parsed.value is None:
         raise ValidationError(f"The response does not match the output schema of {template.title}: {' '.join(parsed.errors)}", "response")
     return parsed.value
+
+
+def new_label_reason(constraints_reason: str) -> str:
+    return f"{NEW_LABEL_REASON}: {constraints_reason}" if constraints_reason.strip() else NEW_LABEL_REASON
 
 
 def checked_note(note: str | None, required: bool = False, what: str = "") -> str | None:

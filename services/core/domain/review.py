@@ -152,7 +152,7 @@ class ConstraintAudit:
     id: str
     qa_pair_id: str | None
     canonical_label_id: str | None
-    old: UsageConstraints
+    old: UsageConstraints | None  # None: the change made a new label, which had no constraints before
     new: UsageConstraints
     reason: str
     modified_by: str

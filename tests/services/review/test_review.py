@@ -8,9 +8,13 @@ from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import LabelingMode
 from services.core.domain.review import QueueFilter, ReviewAction
 from services.core.errors import StaleWriteError, ValidationError
+from services.core.governance import usable_for
 from services.core.jobs import JobRunner
+from services.data.sheets import SheetService
 from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
+from services.labels.constraint_audit import LabelConstraintAudit
+from services.labels.labeling_session import LabelingSession
 from services.review.actions import ReviewService
 from services.review.bulk import BULK_LABEL_CONFIDENCE
 from services.review.queue import ReviewQueue
@@ -152,7 +156,8 @@ def test_changing_usage_constraints_writes_the_audit_and_updates_the_linked_labe
     assert not changed.constraints.permits("training") and changed.constraints.data_classification == "restricted"
     label = CanonicalLabelService(invoice_source).get(pair.canonical_label_id)
     assert label.constraints == changed.constraints and label.version == 2
-    [audit] = review.constraint_audit(pair.id)
+    [created, audit] = review.constraint_audit(pair.id)
+    assert (created.old, created.new) == (None, replace(pair.constraints, usage_reason=""))  # the approval made the label
     assert (audit.qa_pair_id, audit.canonical_label_id, audit.modified_by) == (pair.id, label.id, "tester@example.com")
     assert audit.old.allowed_uses == pair.constraints.allowed_uses and audit.new.prohibited_uses == ("training", "validation")
     assert (audit.old.data_classification, audit.new.data_classification, audit.reason) == ("internal", "restricted", "Contains PHI")
@@ -224,6 +229,7 @@ def test_bulk_actions_are_set_based_whatever_the_number_of_pairs(invoice_source,
     assert writes == [
         "MERGE INTO mirion_vital.workbench.canonical_labels AS t",
         "INSERT INTO mirion_vital.workbench.canonical_label_versions",
+        "INSERT INTO mirion_vital.workbench.usage_constraint_audit",
         "MERGE INTO mirion_vital.workbench.qa_pairs AS t",
         "INSERT INTO mirion_vital.workbench.review_events",
     ]
@@ -279,3 +285,48 @@ def test_an_approved_item_arrives_pre_approved_in_the_next_training_sheet(invoic
     with pytest.raises(ValidationError, match="already reused by 1 pair"):
         review.undo_last(setup.training_sheet.id)
     assert _pair(invoice_source, setup, "INV-0010").status == "labeled"
+
+
+def test_approving_an_older_pair_never_loosens_its_items_restricted_label(invoice_source, setup, review):
+    """A privacy officer restricts a label; a reviewer then approves the item's pair from an older
+    Training Sheet: the label keeps its restriction, the pair takes it on, and both are on record."""
+    older = _pair(invoice_source, setup, "INV-0003")  # pre-approved when the label allowed every use
+    assert older.constraints.permits("training")
+    officer = LabelingSession(_as(invoice_source, "privacy@mirion.example"), SheetService(invoice_source).with_tags(setup.sheet), "classification")
+    label = officer.label("INV-0003")
+    officer.save("INV-0003", label.label_data, label.version, constraints=PHI)
+
+    outcome = review.approve(older, older.row_version, response='{"urgency": "routine"}')
+    assert outcome.label.label_data == {"urgency": "routine"}  # a review writes label data
+    assert outcome.label.constraints == PHI  # and never the label's governance
+    assert outcome.pair.constraints.prohibited_uses == ("training", "validation")
+    assert outcome.pair.constraints.data_classification == "restricted"
+    stored = ReviewQueue(invoice_source).pair(older.id)
+    assert stored.constraints == outcome.pair.constraints and not usable_for(stored.status, stored.constraints, "training")
+    audits = LabelConstraintAudit(invoice_source).for_label(label.id)
+    assert [a.modified_by for a in audits] == ["privacy@mirion.example", "tester@example.com"]
+    assert "training" not in audits[-1].after.split(";")[0]  # the pair's change only tightens
+    regenerated = generate(invoice_source, setup.sheet.id, publish_template(invoice_source, name="Urgency v2").id, LabelingMode.MANUAL)
+    again = next(p for p in GenerationService(invoice_source).first_pairs(regenerated.id, 100) if p.item_ref == "INV-0003")
+    assert (again.labeling_mode, again.response) == ("canonical", '{"urgency": "routine"}')
+    assert not again.constraints.permits("training")
+
+
+def test_a_label_an_approval_creates_takes_the_pairs_constraints_on_the_record(invoice_source, setup, review):
+    pair = _pair(invoice_source, setup, "INV-0011")
+    label = review.approve(pair, pair.row_version).label
+    assert label.constraints == pair.constraints
+    [created] = LabelConstraintAudit(invoice_source).for_label(label.id)
+    assert (created.before, created.modified_by) == ("(none)", "tester@example.com")
+    assert created.reason.startswith("New canonical label from an approved pair")
+    [row] = review.constraint_audit(pair.id)
+    assert (row.old, row.new, row.canonical_label_id) == (None, replace(pair.constraints, usage_reason=""), label.id)
+
+
+def test_every_label_a_bulk_approval_creates_is_audited_in_one_statement(invoice_source, setup, review):
+    ts = setup.training_sheet.id
+    result = review.bulk_approve(ts, QueueFilter(confidence_min=0.95))
+    assert result.changed > 0
+    linked = _count(invoice_source, "qa_pairs", "training_sheet_id = :ts AND reviewed_by IS NOT NULL", {"ts": ts})
+    audited = _count(invoice_source, "usage_constraint_audit", "old_allowed_uses IS NULL AND modified_by = 'tester@example.com'")
+    assert audited == linked == result.changed
