@@ -47,6 +47,6 @@ if selected is not None:
         rows = service.pre_approved(selected.id)
         st.dataframe(
             pd.DataFrame({"Item": [r.item_ref for r in rows], "Canonical label": [r.canonical_label_id for r in rows],
-                          "Training allowed": [r.constraints.permits("training") for r in rows]}),
+                          "Training allowed": [r.training_allowed for r in rows], "Why not": [r.why_not_for_training for r in rows]}),
             hide_index=True, width="stretch",
         )

@@ -24,8 +24,14 @@ def show(key: str = "review_filters") -> QueueFilter:
     low, high = third.slider("AI confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"{key}_confidence")
     fourth, fifth, sixth, seventh = st.columns([2, 2, 2, 3])
     uses = [ANY, *ALL_USES]
-    usable = fourth.selectbox("Usable for", uses, key=f"{key}_usable", format_func=lambda u: _USE_LABELS.get(u, u))
-    not_usable = fifth.selectbox("Not usable for", uses, key=f"{key}_not_usable", format_func=lambda u: _USE_LABELS.get(u, u))
+    usable = fourth.selectbox(
+        "Usable for", uses, key=f"{key}_usable", format_func=lambda u: _USE_LABELS.get(u, u),
+        help="Approved pairs whose usage constraints permit this use (both gates).",
+    )
+    not_usable = fifth.selectbox(
+        "Not usable for", uses, key=f"{key}_not_usable", format_func=lambda u: _USE_LABELS.get(u, u),
+        help="Pairs not approved yet, or whose usage constraints do not permit this use.",
+    )
     classification = sixth.selectbox("Classification", [ANY, *(c.value for c in DataClassification)], key=f"{key}_classification")
     search = seventh.text_input(
         "Search", key=f"{key}_search", max_chars=MAX_SEARCH_LENGTH, placeholder="Text in the prompt or response, or an item ref"

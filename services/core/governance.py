@@ -179,6 +179,15 @@ def usable_for(status: str | None, constraints: UsageConstraints, use: str) -> b
     return status == PairStatus.LABELED.value and constraints.permits(use)
 
 
+def why_not_usable(status: str | None, constraints: UsageConstraints, use: str) -> str:
+    """Which gate refuses the use, in a person's words ("" when the pair may be used)."""
+    if status != PairStatus.LABELED.value:
+        return f"Status: {status or 'unknown'}"
+    if not constraints.permits(use):
+        return constraints.usage_reason or f"Not allowed for {use}"
+    return ""
+
+
 def usable_for_sql(alias: str = "", use_param: str = "use") -> str:
     """The dual gate as a SQL predicate over a pairs table (parenthesised); bind `:<use_param>` to the Use."""
     prefix = f"{alias}." if alias else ""

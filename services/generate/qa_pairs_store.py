@@ -10,6 +10,7 @@ from data_access.sql.engine import Row, SqlEngine
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import QaPair, messages_from_json
 from services.core.domain.review import PairReviewState, QueueFilter, ReviewerCount
+from services.core.governance import usable_for_sql
 
 PAIR_COLUMNS = (
     "id, training_sheet_id, sheet_id, item_ref, ordinal, label_type, messages, original_response, media_refs, "
@@ -58,15 +59,12 @@ def queue_predicate(training_sheet_id: str, queue: QueueFilter, alias: str = "")
     if queue.confidence_max is not None:
         clauses.append(f"{p}ai_confidence <= :confidence_max")
         params["confidence_max"] = float(queue.confidence_max)
-    permits = (
-        f"(array_contains(coalesce({p}allowed_uses, array()), {{use}}) "
-        f"AND NOT array_contains(coalesce({p}prohibited_uses, array()), {{use}}))"
-    )
+    # "Usable for U" is the dual gate (approved AND U permitted), never governance alone.
     if queue.permitted_use:
-        clauses.append(permits.format(use=":permitted_use"))
+        clauses.append(usable_for_sql(alias, "permitted_use"))
         params["permitted_use"] = queue.permitted_use
     if queue.prohibited_use:
-        clauses.append("NOT " + permits.format(use=":prohibited_use"))
+        clauses.append("NOT " + usable_for_sql(alias, "prohibited_use"))
         params["prohibited_use"] = queue.prohibited_use
     if queue.data_classification:
         clauses.append(f"{p}data_classification = :data_classification")

@@ -1,12 +1,14 @@
 import pytest
 
 from services.core.domain.canonical_label import LabelContent, LabelKey
+from services.core.domain.qa_pair import LabelingMode
 from services.core.domain.sheet import SheetDraft
 from services.core.domain.template import FieldType, SchemaField, TemplateDraft
 from services.core.jobs import JobRunner
 from services.data.sheets import SheetService
-from services.generate.generation import GenerationService
+from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
+from services.review.actions import ReviewService
 from services.templates.prompt_templates import TemplateService
 
 
@@ -50,3 +52,18 @@ def test_generating_from_the_page_runs_the_job_and_lists_the_pre_approved_pairs(
     app.run()
     assert any("30 pairs · **1 pre-approved from canonical labels**" in m.value for m in app.markdown)
     assert app.dataframe[-1].value["Item"].tolist() == ["INV-0003"]
+
+
+def test_a_pre_approved_pair_rejected_later_is_not_listed_as_training_allowed(open_page, ready):
+    wb, sheet, template = ready
+    CanonicalLabelService(wb).save(LabelKey(sheet.id, "INV-0004", "classification"), LabelContent({"urgency": "routine"}), 0)
+    training_sheet = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+    rejected = next(p for p in GenerationService(wb).first_pairs(training_sheet.id, 10) if p.item_ref == "INV-0003")
+    ReviewService(wb).reject(rejected, rejected.row_version, note="Not an invoice")
+    app = open_page("pages/generate.py", {"training_sheet": training_sheet.id})
+    assert not app.exception
+    table = app.dataframe[-1].value
+    assert table["Item"].tolist() == ["INV-0003", "INV-0004"]
+    assert table["Training allowed"].tolist() == [False, True]
+    assert table["Why not"].tolist() == ["Status: rejected", ""]

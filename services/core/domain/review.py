@@ -36,8 +36,8 @@ class QueueFilter:
     modes: tuple[str, ...] = ()  # labeling modes
     confidence_min: float | None = None  # a bound excludes pairs without an AI confidence
     confidence_max: float | None = None
-    permitted_use: str | None = None  # pairs the dual gate's governance half lets be used for this
-    prohibited_use: str | None = None  # pairs that may NOT be used for this (not allowed, or prohibited)
+    permitted_use: str | None = None  # pairs the dual gate lets be used for this: approved AND permitted
+    prohibited_use: str | None = None  # pairs the dual gate refuses for this: not approved, or not permitted
     data_classification: str | None = None
     search: str = ""  # in the prompt, the response and the item ref, case-insensitively
 

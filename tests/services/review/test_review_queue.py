@@ -62,13 +62,27 @@ def test_filters_by_status_mode_confidence_use_classification_and_text(invoice_s
     high = {p.item_ref for p in pairs if p.ai_confidence is not None and p.ai_confidence >= 0.95}
     assert refs(confidence_min=0.95) == high
     assert refs(confidence_min=0.0, confidence_max=1.0) == {p.item_ref for p in pairs if p.ai_confidence is not None}
-    assert refs(prohibited_use="training") == {"INV-0011"}
-    assert len(refs(permitted_use="training")) == 39
+    assert refs(permitted_use="training") == {"INV-0001", "INV-0002", "INV-0003"}  # approved and permitted
+    assert len(refs(prohibited_use="training")) == 37 and "INV-0011" in refs(prohibited_use="training")
     assert refs(data_classification="restricted") == {"INV-0011"}
     assert refs(search="inv-0039") == {"INV-0039"}
     assert refs(search="Lakeside", statuses=("unlabeled",), confidence_max=0.9) == {
         p.item_ref for p in pairs if p.ai_confidence is not None and p.ai_confidence <= 0.9 and int(p.item_ref[-2:]) % 2
     }
+
+
+def test_usable_for_lists_only_approved_pairs_whose_governance_permits_the_use(invoice_source, setup, queue):
+    ts = setup.training_sheet.id
+    pairs = {p.item_ref: p for p in _pairs(invoice_source, setup)}
+    review = ReviewService(invoice_source)
+    review.reject(pairs["INV-0001"], pairs["INV-0001"].row_version, note="Wrong invoice")  # pre-approved, then rejected
+    review.flag(pairs["INV-0002"], pairs["INV-0002"].row_version, note="Check the amount")
+    approved = review.approve(pairs["INV-0004"], 1).pair
+    review.change_constraints(approved, approved.row_version, PHI)
+    usable = queue.page(ts, QueueFilter(permitted_use="training"), limit=100)
+    assert {p.item_ref for p in usable.pairs} == {"INV-0003"} and usable.total == 1
+    assert queue.count(ts, QueueFilter(permitted_use="evaluation")) == 2  # INV-0003, and INV-0004 under PHI
+    assert queue.count(ts, QueueFilter(prohibited_use="training")) == 39
 
 
 def test_search_takes_wildcards_literally(setup, queue):
