@@ -5,7 +5,9 @@ its item (one query for all refs), its label against the label type's schema, an
 within the file. The check returns a report (row, item, error). Nothing is written from a
 file with errors unless the person asks to import only its valid rows. Writes go through
 `CanonicalLabelService.save` (change kind `import`) with the version each label had when
-the import read it, so a label someone changes during the import is reported, not lost.
+the file was checked, so a label someone changes between the check and the apply is
+reported as a conflict, not overwritten. JSON in a row is read strictly: a repeated key or
+nesting deeper than MAX_JSON_DEPTH refuses that row (never a traceback, never a silent pick).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +45,7 @@ from services.labels.labeling_session import item_image_size
 MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a file bigger than this is a bulk migration, not an upload
 MAX_IMPORT_ROWS = 10_000  # each row is a versioned MERGE (about 2 ms): an import stays well under a minute
 HEADER_ROW = 1  # issues about the file's columns point at its first line
+MAX_JSON_DEPTH = 32  # a label is a few levels deep (boxes: a list of objects); deeper is hostile or broken
 
 LABEL_DATA = "label_data"
 REQUIRED_COLUMNS = ("item_ref", "label_type")
@@ -65,6 +68,7 @@ class ImportCandidate:
     row: int
     key: LabelKey
     content: LabelContent
+    read_version: int = 0  # the label's version when the file was checked (0: no label then)
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,8 @@ class LabelImportExport:
                 unchanged += 1
                 continue
             try:
-                saved = self._labels.save(candidate.key, candidate.content, existing.version if existing else 0, ChangeKind.IMPORT)
+                # The version the row was checked against: a label changed since is a conflict.
+                saved = self._labels.save(candidate.key, candidate.content, candidate.read_version, ChangeKind.IMPORT)
             except StaleWriteError as error:
                 conflicts.append(ImportIssue(candidate.row, candidate.key.item_ref, str(error)))
                 continue
@@ -181,6 +186,8 @@ class LabelImportExport:
             problems: list[str] = []
             existing = current.get(LabelKey(self._sheet.id, row.item_ref, row.label_type))
             candidate = self._candidate(row, schemas, defaults, existing.constraints if existing else None, problems)
+            if candidate is not None and existing is not None:
+                candidate = replace(candidate, read_version=existing.version)
             if row.item_ref and row.item_ref not in items:
                 problems.append(f"{row.item_ref} is not an item of '{self._sheet.name}'.")
             if candidate is not None and not problems:
@@ -250,6 +257,43 @@ class _Row:
         return value is not None and not (isinstance(value, str) and not value.strip())
 
 
+class JsonRefused(ValueError):
+    """JSON that parses but is refused: a repeated key, or nesting deeper than MAX_JSON_DEPTH."""
+
+
+def _without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise JsonRefused(f"the key '{key}' appears more than once; keep one")
+        found[key] = value
+    return found
+
+
+def _depth(value: Any) -> int:
+    """How many levels of arrays and objects `value` nests (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def strict_json(text: str) -> Any:
+    """json.loads that refuses a repeated key (JSON would silently keep the last) and deep nesting;
+    raises json.JSONDecodeError for malformed text, JsonRefused for the rest."""
+    too_deep = JsonRefused(f"too deeply nested (JSON may nest at most {MAX_JSON_DEPTH} levels)")
+    try:
+        value = json.loads(text, object_pairs_hook=_without_repeated_keys)
+    except RecursionError:
+        raise too_deep from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    return value
+
+
 def _decoded(data: bytes, file_name: str) -> str:
     try:
         return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
@@ -302,9 +346,12 @@ def _jsonl_rows(text: str) -> _Parsed:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = strict_json(line)
         except json.JSONDecodeError as error:
             issues.append(ImportIssue(number, "", f"Not valid JSON: {error.msg} at column {error.colno}."))
+            continue
+        except JsonRefused as error:
+            issues.append(ImportIssue(number, "", f"{str(error)[:1].upper()}{str(error)[1:]}."))
             continue
         if not isinstance(value, dict):
             issues.append(ImportIssue(number, "", "Each line must be one JSON object (one label)."))
@@ -375,9 +422,12 @@ def _label_data(row: _Row, schema: LabelSchema, problems: list[str]) -> dict[str
         value = row.values[LABEL_DATA]
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = strict_json(value)
             except json.JSONDecodeError as error:
                 problems.append(f"label_data is not valid JSON: {error.msg} at column {error.colno}.")
+                return None
+            except JsonRefused as error:
+                problems.append(f"label_data: {error}.")
                 return None
         if not isinstance(value, dict):
             problems.append("label_data must be a JSON object ({…}).")
@@ -390,9 +440,12 @@ def _label_data(row: _Row, schema: LabelSchema, problems: list[str]) -> dict[str
     if schema.kind is FormKind.BOXES:
         boxes_text = row.text("boxes")
         try:
-            raw["boxes"] = json.loads(boxes_text) if boxes_text else None
+            raw["boxes"] = strict_json(boxes_text) if boxes_text else None
         except json.JSONDecodeError as error:
             problems.append(f"boxes is not valid JSON: {error.msg} at column {error.colno}.")
+            return None
+        except JsonRefused as error:
+            problems.append(f"boxes: {error}.")
             return None
         if raw["boxes"] is None:
             problems.append("Give the boxes (a JSON list) or label_data.")
@@ -415,9 +468,9 @@ def _uses(value: Any) -> tuple[str, ...]:
     text = str(value).strip()
     if text.startswith("["):
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            parsed = None
+            parsed = strict_json(text)
+        except (json.JSONDecodeError, JsonRefused):
+            parsed = None  # then read as separated words; an unknown use is reported by name
         if isinstance(parsed, list):
             return tuple(str(v).strip() for v in parsed if str(v).strip())
     separator = next((s for s in _USE_SEPARATORS if s in text), None)

@@ -1,11 +1,13 @@
 import json
+from dataclasses import replace
 
 import pytest
 
+from data_access.identity import User
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.errors import ValidationError
 from services.labels.canonical_labels import CanonicalLabelService
-from services.labels.import_export import LabelImportExport
+from services.labels.import_export import MAX_JSON_DEPTH, LabelImportExport
 from tests.labeling_builders import ENTITY_FIELDS, URGENCY_FIELDS, invoice_sheet, photo_sheet, published_template
 
 
@@ -131,3 +133,61 @@ def test_imported_boxes_are_checked_against_each_items_image(workbench):
     ]
     report = transfer.check("\n".join(json.dumps(r) for r in rows).encode(), "boxes.jsonl")
     assert [(i.row, i.error) for i in report.issues] == [(2, "Box 1: reaches outside the 320×240 image.")]
+
+
+def _as(workbench, email):
+    return replace(workbench, backend=replace(workbench.backend, user=User(email, email.split("@")[0])))
+
+
+def test_a_label_edited_between_the_check_and_the_apply_is_a_conflict_not_overwritten(workbench, sheet, transfer):
+    labels = CanonicalLabelService(workbench)
+    key = LabelKey(sheet.id, "INV-0001", "classification")
+    labels.save(key, LabelContent({"urgency": "routine"}), 0)
+    csv = b'item_ref,label_type,label_data\nINV-0001,classification,"{""urgency"": ""urgent""}"\nINV-0002,classification,"{""urgency"": ""urgent""}"\n'
+    report = transfer.check(csv, "labels.csv")
+    assert report.ok
+    # Meanwhile another expert changes one label and creates the other.
+    other = CanonicalLabelService(_as(workbench, "dana@mirion.example"))
+    other.save(key, LabelContent({"urgency": "priority"}), 1)
+    other.save(LabelKey(sheet.id, "INV-0002", "classification"), LabelContent({"urgency": "routine"}), 0)
+    result = transfer.apply(report)
+    assert (result.created, result.updated, len(result.conflicts)) == (0, 0, 2)
+    assert [c.item_ref for c in result.conflicts] == ["INV-0001", "INV-0002"]
+    assert "dana@mirion.example" in result.conflicts[0].error
+    assert labels.find(key).label_data == {"urgency": "priority"}
+    assert labels.find(LabelKey(sheet.id, "INV-0002", "classification")).label_data == {"urgency": "routine"}
+
+
+def _nested(depth):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [60, 100_000])
+def test_deeply_nested_json_in_a_row_is_refused_for_that_row(workbench, transfer, depth):
+    deep = json.dumps({"urgency": "routine", "extra": "PLACEHOLDER"}).replace('"PLACEHOLDER"', _nested(depth))
+    jsonl = (
+        '{"item_ref": "INV-0001", "label_type": "classification", "label_data": {"urgency": "routine"}}\n'
+        f'{{"item_ref": "INV-0002", "label_type": "classification", "label_data": {deep}}}\n'
+    ).encode()
+    report = transfer.check(jsonl, "labels.jsonl")
+    assert [(i.row, i.error) for i in report.issues] == [(2, f"Too deeply nested (JSON may nest at most {MAX_JSON_DEPTH} levels).")]
+    assert len(report.valid) == 1
+    cell = _nested(min(depth, 5000))  # a CSV cell past 128 kB is refused by the CSV reader itself
+    csv = f'item_ref,label_type,label_data\nINV-0003,classification,"{cell}"\n'.encode()
+    assert [i.error for i in transfer.check(csv, "labels.csv").issues] == [f"label_data: too deeply nested (JSON may nest at most {MAX_JSON_DEPTH} levels)."]
+
+
+def test_a_row_with_a_repeated_json_key_is_refused_not_silently_taken(workbench, transfer):
+    jsonl = (
+        b'{"item_ref": "INV-0001", "label_type": "classification", "label_data": {"urgency": "routine", "urgency": "urgent"}}\n'
+        b'{"item_ref": "INV-0002", "label_type": "classification", "label_data": {"urgency": "routine"}, "item_ref": "INV-0003"}\n'
+        b'{"item_ref": "INV-0004", "label_type": "classification", "label_data": {"urgency": "routine"}}\n'
+    )
+    report = transfer.check(jsonl, "labels.jsonl")
+    assert [(i.row, i.error) for i in report.issues] == [
+        (1, "The key 'urgency' appears more than once; keep one."),
+        (2, "The key 'item_ref' appears more than once; keep one."),
+    ]
+    assert [c.key.item_ref for c in report.valid] == ["INV-0004"]
+    csv = b'item_ref,label_type,label_data\nINV-0005,classification,"{""urgency"": ""routine"", ""urgency"": ""urgent""}"\n'
+    assert [i.error for i in transfer.check(csv, "labels.csv").issues] == ["label_data: the key 'urgency' appears more than once; keep one."]
