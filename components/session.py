@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.core.workbench import Workbench, session_cache_key
+from services.core.workbench import MissingIdentityError, Workbench, session_cache_key
 from services.demo import open_demo_ready_workbench
 
 
@@ -16,5 +16,12 @@ def _open(cache_key: str, _headers: dict[str, str]) -> Workbench:
 
 
 def workbench() -> Workbench:
+    """The workbench acting for this session's user; on Databricks without a forwarded identity,
+    a page saying so (and nothing else: the app acts for nobody it cannot name)."""
     headers = dict(st.context.headers or {})
-    return _open(session_cache_key(headers), headers)
+    try:
+        key = session_cache_key(headers)
+    except MissingIdentityError as error:
+        st.error(str(error), icon=":material/no_accounts:")
+        st.stop()
+    return _open(key, headers)

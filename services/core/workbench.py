@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from data_access.backends import Backend, open_backend
+from data_access.identity import MissingIdentityError as MissingIdentityError  # for pages: who is asking is unknown
 from data_access.identity import User, current_user
 from data_access.schema.migrate import migrate
 from data_access.settings import Settings, load_settings

@@ -22,14 +22,16 @@ NEW_LABEL_REASON = "New canonical label from an approved pair"  # the audit row 
 _TEMPLATE_CACHE_ENTRIES = 256
 
 # A Training Sheet's template never changes (published versions are immutable), so each
-# process looks it up once per Training Sheet instead of on every review action.
-_templates: dict[tuple[str, str], Template] = {}
+# process looks it up once per Training Sheet and user instead of on every review action.
+# Keyed by the user too (email and token digest): a template's few-shot examples may hold PHI,
+# and only the warehouse, asked with that user's credentials, decides who may read it.
+_templates: dict[tuple[str, str, str], Template] = {}
 _templates_lock = threading.Lock()
 
 
 def template_of(workbench: Workbench, training_sheet_id: str) -> Template:
     settings = workbench.settings
-    key = (settings.warehouse_id if settings.is_databricks else str(settings.home), training_sheet_id)
+    key = (settings.warehouse_id if settings.is_databricks else str(settings.home), workbench.user.cache_key, training_sheet_id)
     with _templates_lock:
         cached = _templates.get(key)
     if cached is not None:

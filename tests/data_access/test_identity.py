@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from data_access.databricks_client import forget_clients, workspace_client
-from data_access.identity import User, current_user
+from data_access.identity import MissingIdentityError, User, current_user
 from data_access.settings import load_settings
 from tests.fakes.databricks_rest import FakeDatabricksRest
 
@@ -29,9 +29,11 @@ def test_on_a_laptop_forwarded_headers_are_ignored_and_the_local_user_is_used():
     assert (user.email, user.access_token) == ("analyst@lab.org", None)
 
 
-def test_without_forwarded_headers_databricks_falls_back_to_the_configured_user():
+@pytest.mark.parametrize("headers", [{}, None, {"X-Forwarded-Email": "  "}])
+def test_on_databricks_without_a_forwarded_identity_nobody_is_assumed(headers):
     settings = load_settings({"WORKBENCH_BACKEND": "databricks", "WORKBENCH_USER": "app@example.com"})
-    assert current_user(settings, {}).email == "app@example.com"
+    with pytest.raises(MissingIdentityError, match="did not say who you are"):
+        current_user(settings, headers)
 
 
 def test_cache_keys_differ_per_token_and_never_contain_the_token():

@@ -10,3 +10,13 @@ def test_the_home_page_shows_live_counts_for_every_stage(open_page, invoice_sour
     figures = [m.value for m in app.markdown if m.value.startswith("### ")]
     assert figures[:2] == ["### 1", "### 0"]  # one sheet, no Training Sheet yet
     assert "Not part of this build yet" in " ".join(c.value for c in app.caption)
+
+
+def test_on_databricks_a_request_without_a_forwarded_identity_gets_a_refusal_page(open_page, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_BACKEND", "databricks")
+    monkeypatch.setenv("DATABRICKS_WAREHOUSE_ID", "abc123")
+    app = open_page("pages/home.py")
+    assert not app.exception
+    [error] = app.error
+    assert "did not say who you are" in error.value
+    assert not [m for m in app.markdown if m.value == "**DATA**"]  # nothing of the workbench is shown

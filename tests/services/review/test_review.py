@@ -3,6 +3,7 @@ from dataclasses import replace
 import pytest
 
 from data_access.identity import User
+from data_access.sql.engine import SqlError
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import LabelingMode
@@ -18,6 +19,7 @@ from services.labels.labeling_session import LabelingSession
 from services.review.actions import ReviewService
 from services.review.bulk import BULK_LABEL_CONFIDENCE
 from services.review.queue import ReviewQueue
+from services.review.rules import template_of
 from tests.review_builders import build_review_setup, generate, publish_template
 from tests.test_sql_statements_parse_as_databricks import RecordingEngine
 
@@ -330,3 +332,22 @@ def test_every_label_a_bulk_approval_creates_is_audited_in_one_statement(invoice
     linked = _count(invoice_source, "qa_pairs", "training_sheet_id = :ts AND reviewed_by IS NOT NULL", {"ts": ts})
     audited = _count(invoice_source, "usage_constraint_audit", "old_allowed_uses IS NULL AND modified_by = 'tester@example.com'")
     assert audited == linked == result.changed
+
+
+class _WarehouseRefusingTemplates(RecordingEngine):
+    """A warehouse as one user sees it: their grants do not include the templates table."""
+
+    def query(self, sql, params=None):
+        if "workbench.templates" in sql:
+            raise SqlError("[INSUFFICIENT_PERMISSIONS] User does not have SELECT on Table 'mirion_vital.workbench.templates'.")
+        return super().query(sql, params)
+
+
+def test_a_template_looked_up_for_one_user_is_never_served_to_a_user_the_warehouse_refuses(invoice_source, setup):
+    ts = setup.training_sheet.id
+    assert template_of(invoice_source, ts).id == setup.template.id  # cached for tester
+    mallory = _as(invoice_source, "mallory@example.com")
+    refused = replace(mallory, backend=replace(mallory.backend, engine=_WarehouseRefusingTemplates(invoice_source.backend.engine)))
+    with pytest.raises(SqlError, match="INSUFFICIENT_PERMISSIONS"):
+        template_of(refused, ts)
+    assert template_of(invoice_source, ts).id == setup.template.id
