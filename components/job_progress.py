@@ -37,6 +37,8 @@ def _panel(runner: JobRunner, job_id: str, key: str, polling: bool) -> None:
     if polling and job.is_finished:
         st.rerun(scope="app")
     st.progress(job.progress, text=progress_text(job))
+    if who := actors_text(job):
+        st.caption(who)
     if not job.is_finished:
         st.button(
             "Cancelling…" if job.cancel_requested else "Cancel",
@@ -55,6 +57,19 @@ def _panel(runner: JobRunner, job_id: str, key: str, polling: bool) -> None:
         with shown_errors():
             runner.resume(job_id)
             st.rerun(scope="app")  # the full run renders the bar again, polling
+
+
+def actors_text(job: JobRun) -> str:
+    """Who stopped or restarted the job, when someone did ("" otherwise)."""
+    if not job.cancelled_by and not job.resumed_by:
+        return ""
+    parts = [f"Started by {job.created_by or 'someone'}"]
+    if job.cancelled_by:
+        parts.append(f"cancelled by {job.cancelled_by}")
+    if job.resumed_by:
+        when = f" at {job.resumed_at:%Y-%m-%d %H:%M} UTC" if job.resumed_at else ""
+        parts.append(f"resumed by {job.resumed_by}{when}")
+    return " · ".join(parts)
 
 
 def progress_text(job: JobRun) -> str:

@@ -18,7 +18,7 @@ from services.core.domain.job import JobRun, JobStatus
 
 _COLUMNS = (
     "id, job_type, training_sheet_id, target_id, status, progress, processed_items, total_items, params, result, "
-    "error, cancel_requested, created_by, heartbeat_at, started_at, completed_at"
+    "error, cancel_requested, created_by, heartbeat_at, started_at, completed_at, cancelled_by, resumed_by, resumed_at"
 )
 _UNFINISHED = "('queued', 'running')"
 _RESUMABLE = "('interrupted', 'failed', 'cancelled')"
@@ -49,6 +49,9 @@ def _to_job(row: Row) -> JobRun:
         training_sheet_id=row["training_sheet_id"],
         target_id=row["target_id"],
         created_by=row["created_by"] or "",
+        cancelled_by=row["cancelled_by"],
+        resumed_by=row["resumed_by"],
+        resumed_at=row["resumed_at"],
         heartbeat_at=row["heartbeat_at"],
         started_at=row["started_at"],
         completed_at=row["completed_at"],
@@ -100,7 +103,7 @@ class JobRunsStore:
         with _row_lock(job_id):
             self._engine.execute(
                 f"INSERT INTO {self._table} ({_COLUMNS}) VALUES (:id, :job_type, :training_sheet_id, :target_id, "
-                "'queued', 0.0, 0, NULL, :params, NULL, NULL, false, :user, current_timestamp(), NULL, NULL)",
+                "'queued', 0.0, 0, NULL, :params, NULL, NULL, false, :user, current_timestamp(), NULL, NULL, NULL, NULL, NULL)",
                 {
                     "id": job_id,
                     "job_type": job_type,
@@ -136,15 +139,15 @@ class JobRunsStore:
                 {"id": job_id},
             )
 
-    def request_cancel(self, job_id: str) -> bool:
+    def request_cancel(self, job_id: str, user: str) -> bool:
         """A queued job is cancelled at once; a running one is asked to stop. False if already finished."""
         with _row_lock(job_id):
             changed = self._engine.execute(
-                f"UPDATE {self._table} SET cancel_requested = true, "
+                f"UPDATE {self._table} SET cancel_requested = true, cancelled_by = :user, "
                 "completed_at = CASE WHEN status = 'queued' THEN current_timestamp() ELSE completed_at END, "
                 "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END "
                 f"WHERE id = :id AND status IN {_UNFINISHED}",
-                {"id": job_id},
+                {"id": job_id, "user": user},
             )
         return changed == 1
 
@@ -174,13 +177,14 @@ class JobRunsStore:
                 },
             )
 
-    def requeue(self, job_id: str) -> bool:
+    def requeue(self, job_id: str, user: str) -> bool:
         """Interrupted, failed or cancelled → queued again, keeping its params and progress."""
         with _row_lock(job_id):
             changed = self._engine.execute(
                 f"UPDATE {self._table} SET status = 'queued', cancel_requested = false, result = NULL, error = NULL, "
-                f"completed_at = NULL, heartbeat_at = current_timestamp() WHERE id = :id AND status IN {_RESUMABLE}",
-                {"id": job_id},
+                "completed_at = NULL, heartbeat_at = current_timestamp(), resumed_by = :user, resumed_at = current_timestamp() "
+                f"WHERE id = :id AND status IN {_RESUMABLE}",
+                {"id": job_id, "user": user},
             )
         return changed == 1
 

@@ -209,7 +209,7 @@ class JobRunner:
             raise ValidationError(f"This job is {job.status}; only an interrupted, failed or cancelled job can be resumed.")
         work = _work_for(self._wb, job.job_type, job.params)
         live, previous = _register_live(job_id)
-        if not self._store.requeue(job_id):
+        if not self._store.requeue(job_id, self._wb.user.email):
             _forget_live(job_id, live, previous)
             raise StaleWriteError("Someone else resumed this job a moment ago; it is running again.")
         self._start(job_id, job.job_type, work, live)
@@ -290,7 +290,7 @@ class JobRunner:
     def cancel(self, job_id: str) -> JobRun:
         """A queued job is cancelled at once; a running one stops at its next check. A finished job is left as is."""
         self.get(job_id)
-        if self._store.request_cancel(job_id):
+        if self._store.request_cancel(job_id, self._wb.user.email):
             live = _live_job(job_id)
             if live is not None:
                 live.cancel_event.set()

@@ -75,6 +75,7 @@ def test_a_failed_job_shows_its_error_and_resume_finishes_it_without_duplicates(
     app = app.run()
     assert [p.text for p in app.progress] == ["8 of 8 items · succeeded"]
     assert app.error == [] and [b.key for b in app.button] == []
+    assert any(c.value.startswith("Started by tester@example.com · resumed by tester@example.com at ") for c in app.caption)
 
 
 def test_a_running_job_can_be_cancelled_from_its_bar(runner, workbench):
@@ -93,6 +94,7 @@ def test_a_running_job_can_be_cancelled_from_its_bar(runner, workbench):
     app = app.run()
     assert [p.text for p in app.progress] == ["3 of 8 items · cancelled"]
     assert [b.label for b in app.button] == ["Resume"]
+    assert "Started by tester@example.com · cancelled by tester@example.com" in [c.value for c in app.caption]
 
 
 def test_a_job_that_does_not_exist_says_so(runner, workbench):

@@ -36,6 +36,9 @@ class JobRun:
     training_sheet_id: str | None = None
     target_id: str | None = None
     created_by: str = ""
+    cancelled_by: str | None = None  # who asked it to stop (last cancel)
+    resumed_by: str | None = None  # who ran it again (last resume): its work ran with their credentials
+    resumed_at: datetime | None = None
     heartbeat_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None

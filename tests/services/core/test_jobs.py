@@ -6,10 +6,12 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
+from data_access.identity import User
 from services.core.domain.job import JobStatus
 from services.core.errors import NotFoundError, ValidationError
 from services.core.job_runs_store import JobRunsStore
@@ -43,6 +45,11 @@ def _gate() -> str:
     name = str(uuid.uuid4())
     GATES[name] = threading.Event()
     return name
+
+
+def _as(workbench: Workbench, email: str) -> Workbench:
+    """The same store, as another person (their own session)."""
+    return replace(workbench, backend=replace(workbench.backend, user=User(email, email.split("@")[0])))
 
 
 def _finished(runner: JobRunner, job_id: str):
@@ -110,7 +117,7 @@ def test_a_cancel_written_by_another_process_is_seen_by_the_running_job(runner, 
     gate = _gate()
     job_id = runner.submit(COUNTING_JOB, {"items": ITEMS, "gate": gate, "gate_after": 2})
     eventually(lambda: runner.get(job_id), lambda job: job.status is JobStatus.RUNNING)
-    assert JobRunsStore(workbench.backend.engine, workbench.table("job_runs")).request_cancel(job_id)
+    assert JobRunsStore(workbench.backend.engine, workbench.table("job_runs")).request_cancel(job_id, "ops@mirion.example")
     assert _finished(runner, job_id).status is JobStatus.CANCELLED
     assert items_done(workbench, job_id) == [0, 1]
 
@@ -251,3 +258,18 @@ def test_heartbeats_progress_and_cancel_writing_one_row_at_once_never_conflict(r
     job = _finished(runner, job_id)
     assert (job.status, job.error) == (JobStatus.CANCELLED, None)
     assert 30 <= job.processed_items < 60
+
+
+def test_a_job_cancelled_and_resumed_by_other_people_records_who(runner, workbench):
+    gate = _gate()
+    job_id = runner.submit(COUNTING_JOB, {"items": ITEMS, "gate": gate, "gate_after": 2})
+    eventually(lambda: items_done(workbench, job_id), lambda done: len(done) == 2)
+    JobRunner(_as(workbench, "dana@mirion.example")).cancel(job_id)
+    cancelled = _finished(runner, job_id)
+    assert (cancelled.status, cancelled.created_by, cancelled.cancelled_by) == (JobStatus.CANCELLED, "tester@example.com", "dana@mirion.example")
+    GATES[gate].set()
+    JobRunner(_as(workbench, "erin@mirion.example")).resume(job_id)
+    resumed = _finished(runner, job_id)
+    assert resumed.status is JobStatus.SUCCEEDED
+    assert (resumed.created_by, resumed.cancelled_by, resumed.resumed_by) == ("tester@example.com", "dana@mirion.example", "erin@mirion.example")
+    assert resumed.resumed_at is not None
