@@ -16,7 +16,8 @@ is a `review_events` row holding the pair's previous state, so "Undo" takes back
   version, so the history keeps both); the undo is itself a `review_events` row.
 Changing a pair's usage constraints writes `usage_constraint_audit` (invariant 5) and, when the
 pair is linked to a canonical label, changes the label's constraints too: the label is the
-ground truth that later Training Sheets inherit.
+ground truth that later Training Sheets inherit. The pair itself keeps answering to its source's
+current tags.
 
 Bulk actions (plan, approve, reject a filtered queue) live in services/review/bulk.py.
 """
@@ -28,7 +29,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from data_access.sql.engine import WriteConflictError
-from services.core.domain.canonical_label import ChangeKind, Confidence, LabelContent, LabelKey
+from services.core.domain.canonical_label import CanonicalLabel, ChangeKind, Confidence, LabelContent, LabelKey
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import PairStatus, QaPair, messages_from_json, messages_to_json
 from services.core.domain.review import (
@@ -44,8 +45,9 @@ from services.core.domain.review import (
 )
 from services.core.domain.template import Template
 from services.core.errors import NotFoundError, StaleWriteError, ValidationError
-from services.core.governance import checked_constraints, governance_changed, most_restrictive
+from services.core.governance import checked_constraints, effective_constraints, governance_changed, most_restrictive
 from services.core.workbench import Workbench
+from services.data.sheets import SheetService
 from services.generate.qa_pairs_store import QaPairsStore
 from services.labels.canonical_labels import CanonicalLabelService
 from services.labels.usage_audit_store import UsageAuditStore
@@ -74,6 +76,11 @@ def _bound_by_label(pair: UsageConstraints, label: UsageConstraints) -> UsageCon
     """An approved pair answers to its label: the stricter of both, with the label's reason."""
     combined = most_restrictive(pair, label, label.usage_reason or pair.usage_reason)
     return combined if governance_changed(pair, combined) else pair
+
+
+def _same(first: UsageConstraints, second: UsageConstraints) -> bool:
+    """Nothing to save: the same uses, classification and reason."""
+    return not governance_changed(first, second) and first.usage_reason == second.usage_reason
 
 
 def _written(pair: QaPair, state: PairReviewState) -> QaPair:
@@ -290,32 +297,52 @@ class ReviewService:
 
     # -- usage constraints -----------------------------------------------------------
     def change_constraints(self, pair: QaPair, read_version: int, constraints: UsageConstraints) -> QaPair:
-        """A person's change to what the pair (and its canonical label) may be used for, with a reason."""
+        """A person's change to what the pair (and its canonical label) may be used for, with a reason.
+
+        The label takes the constraints as the person gave them (an explicit, audited edit: the
+        one way a label's governance loosens); the pair takes them tightened by its source's
+        current tags, as every pair does (invariant 9), so the badges say which rule still binds.
+        """
         new = checked_constraints(constraints, reason_required=True)
         current = self._current(pair.id)
         if current.row_version != read_version:
             raise self._stale(current.id, None)
         old = current.constraints
-        if (old.allowed_uses, old.prohibited_uses, str(old.data_classification), old.usage_reason) == (
-            new.allowed_uses, new.prohibited_uses, str(new.data_classification), new.usage_reason,
-        ):
-            raise ValidationError("The usage constraints are unchanged; nothing was saved.")
         label = self._labels.find(self._key(current)) if current.canonical_label_id else None
-        audit = ConstraintAudit(str(uuid.uuid4()), current.id, label.id if label else None, old, new, new.usage_reason, self._user, _now())
+        bound = effective_constraints(new, self._source_tags(current.sheet_id))
+        label_changes = label is not None and not _same(label.constraints, new)
+        if _same(old, bound) and not label_changes:
+            raise ValidationError("The usage constraints are unchanged; nothing was saved.")
+        audits = self._constraint_audits(current, label, bound, new)
         try:
             with self._engine.transaction():
-                if not self._pairs.write_constraints(current.id, read_version, new):
+                if not self._pairs.write_constraints(current.id, read_version, bound):
                     raise self._stale(current.id, None)
-                if label is not None:
+                if label is not None and label_changes:
                     try:
                         self._labels.save(label.key, replace(label.content, constraints=new), label.version, ChangeKind.EDIT, current.id)
                     except StaleWriteError:
                         self._pairs.write_constraints(current.id, read_version + 1, old)  # no transaction on a warehouse
                         raise
-                self._audit.add(audit)
+                for audit in audits:
+                    self._audit.add(audit)
         except WriteConflictError as error:
             raise self._stale(current.id, None) from error
         return self._current(current.id)
+
+    def _constraint_audits(self, pair: QaPair, label: CanonicalLabel | None, bound: UsageConstraints, new: UsageConstraints) -> list[ConstraintAudit]:
+        """The pair's change; and the label's, when the pair's row does not already say it."""
+        now, label_id = _now(), label.id if label else None
+        audits = [ConstraintAudit(str(uuid.uuid4()), pair.id, label_id, pair.constraints, bound, new.usage_reason, self._user, now)]
+        if label is not None and not _same(label.constraints, new) and (
+            governance_changed(label.constraints, pair.constraints) or governance_changed(new, bound)
+        ):
+            audits.append(ConstraintAudit(str(uuid.uuid4()), pair.id, label.id, label.constraints, new, new.usage_reason, self._user, now))
+        return audits
+
+    def _source_tags(self, sheet_id: str) -> dict[str, str]:
+        sheets = SheetService(self._wb)
+        return sheets.with_tags(sheets.get(sheet_id)).tags
 
     # -- bulk actions (services/review/bulk.py) ----------------------------------------
     def plan_bulk(self, training_sheet_id: str, queue: QueueFilter, action: ReviewAction) -> BulkPlan:

@@ -5,7 +5,7 @@ import pytest
 from data_access.identity import User
 from data_access.sql.engine import SqlError
 from services.core.domain.canonical_label import LabelContent, LabelKey
-from services.core.domain.governance import UsageConstraints
+from services.core.domain.governance import ALL_USES, UsageConstraints
 from services.core.domain.qa_pair import LabelingMode
 from services.core.domain.review import QueueFilter, ReviewAction
 from services.core.errors import StaleWriteError, ValidationError
@@ -351,3 +351,19 @@ def test_a_template_looked_up_for_one_user_is_never_served_to_a_user_the_warehou
     with pytest.raises(SqlError, match="INSUFFICIENT_PERMISSIONS"):
         template_of(refused, ts)
     assert template_of(invoice_source, ts).id == setup.template.id
+
+
+def test_a_constraint_edit_on_a_pair_still_answers_to_its_sources_current_tags(invoice_source, setup, review):
+    approved = review.approve(_pair(invoice_source, setup, "INV-0019"), 1).pair
+    invoice_source.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"PHI": "restricted"})
+    cleared = UsageConstraints(usage_reason="De-identified by billing")
+    changed = review.change_constraints(approved, approved.row_version, cleared)
+    label = CanonicalLabelService(invoice_source).get(approved.canonical_label_id)
+    assert label.constraints == cleared  # the label records what the person decided
+    assert not changed.constraints.permits("training") and changed.constraints.data_classification == "restricted"
+    assert changed.constraints.usage_reason == "Source tagged PHI in Unity Catalog; label: De-identified by billing"
+    created, *edits = review.constraint_audit(approved.id)
+    assert created.old is None and len(edits) == 2  # the pair's change, and the label's (written together)
+    pair_row, label_row = sorted(edits, key=lambda a: len(a.new.prohibited_uses), reverse=True)
+    assert (pair_row.new.prohibited_uses, pair_row.canonical_label_id) == (("training", "validation"), label.id)
+    assert (label_row.old.allowed_uses, label_row.new.allowed_uses, label_row.reason) == (ALL_USES, ALL_USES, "De-identified by billing")
