@@ -120,7 +120,8 @@ def bench_queue_page(wb: Workbench, sheet: _Sheet) -> Measurement:
     from services.review.queue import ReviewQueue
 
     queue = ReviewQueue(wb)
-    filtered = QueueFilter(statuses=("unlabeled", "flagged"), confidence_min=0.3, confidence_max=0.95, permitted_use="training")
+    # "Not usable for training" (the dual gate, negated): undecided pairs never pass the gate.
+    filtered = QueueFilter(statuses=("unlabeled", "flagged"), confidence_min=0.3, confidence_max=0.95, prohibited_use="training")
     offsets = iter(range(0, 10**9, 50 * 37))
     total = queue.count(sheet.training_sheet_id, filtered)
 
@@ -131,7 +132,7 @@ def bench_queue_page(wb: Workbench, sheet: _Sheet) -> Measurement:
     searched = timings_ms(lambda: queue.page(sheet.training_sheet_id, QueueFilter(search="Provider 17 for 4"), 0, 50), repeat=20)
     return at_most(
         f"Review queue page (50 of {total:,} filtered pairs, with the count), p95", p95(samples), 25, "ms",
-        f"median {median(samples):.1f} ms; status + confidence range + usable-for filters; "
+        f"median {median(samples):.1f} ms; status + confidence range + not-usable-for filters; "
         f"a text search over all {PAIRS:,} prompts: median {median(searched):.1f} ms",
     )
 
