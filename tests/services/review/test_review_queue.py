@@ -12,6 +12,7 @@ from services.core.domain.review import QueueFilter, ReviewAction
 from services.core.errors import ValidationError
 from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
 from services.generate.generation import GenerationService
+from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
 from tests.review_builders import build_review_setup
@@ -173,6 +174,8 @@ def test_every_review_statement_is_one_databricks_statement_that_runs_on_duckdb(
     review.undo_last(ts)
     review.undo_last(ts)
     canonical = queue.first(ts, QueueFilter(modes=("canonical",)))
+    restricted = CanonicalLabelService(wb).get(canonical.canonical_label_id)  # an approval then tightens the pair
+    CanonicalLabelService(wb).save(restricted.key, replace(restricted.content, constraints=PHI), restricted.version)
     review.approve(canonical, canonical.row_version, response='{"urgency": "urgent"}')
     review.undo_last(ts)
     linked = review.approve(pairs[4], 1).pair
