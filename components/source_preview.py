@@ -10,13 +10,14 @@ from services.data.sheet_items import MediaRef
 from services.data.source_previews import image_thumbnail, render_pdf_page
 
 THUMBNAIL_SIDE = 220
+PDF_THUMBNAIL_SIDE = 400  # an A4 page at 40% is 238 × 337; a poster-sized page is scaled to this
 
 
 def thumbnail(workbench: Workbench, media: MediaRef) -> None:
     """A small render of the file: the first page of a PDF, or the image scaled down."""
     try:
         if media.kind == "pdf":
-            page = render_pdf_page(workbench, media.path, 1, zoom=0.4)
+            page = render_pdf_page(workbench, media.path, 1, zoom=0.4, max_side=PDF_THUMBNAIL_SIDE)
             st.image(page.png, caption=f"{_name(media)} · {page.page_count} page(s)")
         elif media.kind == "image":
             st.image(image_thumbnail(workbench, media.path, THUMBNAIL_SIDE).png, caption=_name(media))

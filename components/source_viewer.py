@@ -14,6 +14,8 @@ from services.data.source_previews import Box, image_with_boxes, render_pdf_page
 
 ZOOM_LEVELS = (0.75, 1.0, 1.25, 1.5, 2.0)
 LONG_TEXT = 200  # longer field values are shown folded, not in the fields table
+# A poster-sized page is scaled to this many pixels across; an A4 page at 200% is 1190 × 1684.
+PAGE_MAX_SIDE = 4096
 
 
 def show(
@@ -40,7 +42,7 @@ def _pdf(wb: Workbench, media: MediaRef, key: str) -> None:
     page_key, zoom_key = f"{key}_page", f"{key}_zoom"
     number = st.session_state.get(page_key, 1)
     zoom = st.session_state.get(zoom_key, 1.0)
-    rendered = render_pdf_page(wb, media.path, number, zoom)
+    rendered = render_pdf_page(wb, media.path, number, zoom, max_side=PAGE_MAX_SIDE)
     back, where, forward, zoom_column = st.columns([1, 2, 1, 2], vertical_alignment="center")
     if back.button("◀", key=f"{key}_back", disabled=rendered.page_number <= 1, help="Previous page"):
         st.session_state[page_key] = rendered.page_number - 1
@@ -50,6 +52,8 @@ def _pdf(wb: Workbench, media: MediaRef, key: str) -> None:
         st.session_state[page_key] = rendered.page_number + 1
         st.rerun()
     zoom_column.select_slider("Zoom", ZOOM_LEVELS, value=zoom if zoom in ZOOM_LEVELS else 1.0, key=zoom_key, format_func=lambda z: f"{z:.0%}")
+    if rendered.note:
+        st.caption(rendered.note)
     st.image(rendered.png, caption=media.path.rsplit("/", 1)[-1], width="content")
 
 

@@ -13,6 +13,11 @@ from pathlib import Path
 
 # Built model files (the ONNX graph of the embedding model) are shared by every store.
 DEFAULT_MODEL_CACHE = Path("~/.cache/vital-workbench/models")
+# The most pixels one image or rendered PDF page may hold: a 60-megapixel photo decodes to
+# about 180 MB, so a few at once still fit a small app container. Checked from the file's
+# header before anything is decoded; WORKBENCH_MAX_IMAGE_PIXELS moves it within these bounds.
+DEFAULT_MAX_IMAGE_PIXELS = 60_000_000
+MAX_IMAGE_PIXELS_RANGE = (1_000_000, 1_000_000_000)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -46,6 +51,7 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
     model_concurrency: int = 8
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -79,7 +85,7 @@ def _bounded_int(text: str, variable: str, low: int, high: int) -> int:
     except ValueError:
         raise SettingsError(f"{variable}={text!r} is not a whole number.") from None
     if not low <= value <= high:
-        raise SettingsError(f"{variable} must be between {low} and {high}.")
+        raise SettingsError(f"{variable} must be between {low:,} and {high:,}.")
     return value
 
 
@@ -110,4 +116,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         llm_model=env.get("WORKBENCH_LLM_MODEL", ""),
         llm_api_key=env.get("WORKBENCH_LLM_API_KEY", ""),
         model_concurrency=_bounded_int(env.get("WORKBENCH_MODEL_CONCURRENCY", "8"), "WORKBENCH_MODEL_CONCURRENCY", 1, 64),
+        max_image_pixels=_bounded_int(
+            env.get("WORKBENCH_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_IMAGE_PIXELS)), "WORKBENCH_MAX_IMAGE_PIXELS", *MAX_IMAGE_PIXELS_RANGE
+        ),
     )

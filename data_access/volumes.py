@@ -3,14 +3,20 @@
 Locally the same paths are mirrored under `WORKBENCH_HOME/volumes/`; on Databricks they go
 through `WorkspaceClient().files`. Every path is parsed before use, so `..`, absolute
 escapes and paths outside the volumes a caller allows are refused, never resolved.
+Locally a path must also stay in its own volume once links are followed: a volume's grants
+cover its own files, so a link into another catalog's volume, or a volume that is itself a
+link, is not served.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import posixpath
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +25,9 @@ _FILE_PART = re.compile(r"^[^/\\\x00]+$")
 
 # A preview never needs more than this; larger files are refused before they are read.
 MAX_READ_BYTES = 64 * 1024 * 1024
+# What file systems (and the Files API) accept: longer names fail with ENAMETOOLONG.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
 
 
 class VolumePathError(ValueError):
@@ -42,7 +51,11 @@ class VolumePath:
             raise VolumePathError(f"{path!r} is not a /Volumes/<catalog>/<schema>/<volume>/… path.")
         if "\\" in path or "\x00" in path:
             raise VolumePathError(f"{path!r} contains characters a volume path cannot have.")
+        if len(path.encode()) > MAX_PATH_BYTES:
+            raise VolumePathError(f"{_shortened(path)} is too long: a path may have at most {MAX_PATH_BYTES:,} bytes.")
         parts = path[len("/Volumes/") :].split("/")
+        if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
+            raise VolumePathError(f"{_shortened(path)} is too long: a file or folder name may have at most {MAX_NAME_BYTES} bytes.")
         if any(part in ("..", ".") for part in parts):
             raise VolumePathError(f"{path!r} uses '.' or '..'; give the path inside the volume directly.")
         parts = [p for p in parts if p]
@@ -68,6 +81,10 @@ class VolumePath:
         if not other.relative:
             return True
         return self.relative == other.relative or self.relative.startswith(other.relative + "/")
+
+
+def _shortened(path: str, keep: int = 80) -> str:
+    return path if len(path) <= keep else f"{path[:keep]}…"
 
 
 def check_allowed(path: str, allowed_roots: Iterable[str]) -> VolumePath:
@@ -115,6 +132,29 @@ class VolumeFiles(ABC):
         return True
 
 
+def _os_error_message(path: str, error: OSError) -> str:
+    if error.errno == errno.ENAMETOOLONG:
+        return f"{_shortened(path)} is too long for the file system."
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{path}: permission denied."
+    if error.errno == errno.ELOOP:
+        return f"{path} is a link that leads round in a loop."
+    return f"{path}: {error.strerror or error}."
+
+
+@contextmanager
+def _os_errors(path: str) -> Iterator[None]:
+    """Whatever the file system says about one path becomes a VolumeFileError about that path."""
+    try:
+        yield
+    except VolumeFileError:
+        raise
+    except OSError as error:
+        raise VolumeFileError(_os_error_message(path, error)) from error
+    except RuntimeError as error:  # pathlib's word for a symlink loop met while resolving
+        raise VolumeFileError(f"{path} is a link that leads round in a loop.") from error
+
+
 class LocalVolumeFiles(VolumeFiles):
     """The laptop mirror: `/Volumes/c/s/v/x` lives at `<home>/volumes/c/s/v/x`."""
 
@@ -122,48 +162,70 @@ class LocalVolumeFiles(VolumeFiles):
         self.root = (home / "volumes").resolve()
 
     def local_path(self, path: str) -> Path:
+        """Where `path` lives once links are followed; refused unless that is inside its own volume."""
         parsed = VolumePath.parse(path)
-        local = self.root.joinpath(parsed.catalog, parsed.schema, parsed.volume, *filter(None, parsed.relative.split("/")))
-        # Symlinks inside the mirror could still point elsewhere; resolve and re-check.
-        resolved = local.resolve()
-        if resolved != self.root and self.root not in resolved.parents:
-            raise VolumePathError(f"{path!r} resolves outside the volumes.")
-        return resolved
+        volume = self.root.joinpath(parsed.catalog, parsed.schema, parsed.volume)
+        local = volume.joinpath(*filter(None, parsed.relative.split("/")))
+        with _os_errors(path):
+            resolved = local.resolve()
+            if resolved == volume or volume in resolved.parents:
+                return resolved
+            volume_is_a_link = volume.resolve() != volume  # only worth a second look when refusing
+        if volume_is_a_link:
+            raise VolumePathError(
+                f"Volume {parsed.volume_root} is a link to a folder elsewhere; a volume must be a folder of the store, so it is not served."
+            )
+        raise VolumePathError(f"{parsed} is a link that leads out of its volume, so it is not served.")
 
     def read_bytes(self, path: str, max_bytes: int = MAX_READ_BYTES) -> bytes:
         local = self.local_path(path)
         size = self.size(path)
         if size > max_bytes:
             raise VolumeFileError(f"{path} is {size / 1e6:.1f} MB; the limit here is {max_bytes / 1e6:.0f} MB.")
-        return local.read_bytes()
+        with _os_errors(path):
+            return local.read_bytes()
 
     def write_bytes(self, path: str, data: bytes) -> None:
         local = self.local_path(path)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(data)
+        with _os_errors(path):
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(data)
 
     def list_directory(self, path: str) -> list[VolumeEntry]:
         local = self.local_path(path)
-        if not local.is_dir():
-            raise VolumeFileError(f"{path} is not a directory.")
         base = str(VolumePath.parse(path))
-        entries = []
-        for child in sorted(local.iterdir()):
-            is_dir = child.is_dir()
-            entries.append(VolumeEntry(f"{base}/{child.name}", child.name, is_dir, None if is_dir else child.stat().st_size))
-        return entries
+        with _os_errors(path):
+            if not local.is_dir():
+                raise VolumeFileError(f"{path} is not a directory.")
+            with os.scandir(local) as listing:
+                children = sorted(listing, key=lambda child: child.name)
+            return [self._entry(f"{base}/{child.name}", child) for child in children]
+
+    def _entry(self, path: str, child: os.DirEntry[str]) -> VolumeEntry:
+        """A listed file; a link that cannot be served is listed without a size, and says why when read."""
+        if child.is_symlink():
+            try:
+                target = self.local_path(path)
+            except (VolumePathError, VolumeFileError):
+                return VolumeEntry(path, child.name, False, None)
+            is_dir = target.is_dir()
+            return VolumeEntry(path, child.name, is_dir, None if is_dir or not target.is_file() else target.stat().st_size)
+        is_dir = child.is_dir(follow_symlinks=False)
+        return VolumeEntry(path, child.name, is_dir, None if is_dir else child.stat(follow_symlinks=False).st_size)
 
     def size(self, path: str) -> int:
         local = self.local_path(path)
-        if not local.is_file():
-            raise VolumeFileError(f"{path} does not exist.")
-        return local.stat().st_size
+        with _os_errors(path):
+            if not local.is_file():
+                raise VolumeFileError(f"{path} does not exist.")
+            return local.stat().st_size
 
     def fingerprint(self, path: str) -> str:
         local = self.local_path(path)
-        if not local.is_file():
-            raise VolumeFileError(f"{path} does not exist.")
-        stat = local.stat()
+        with _os_errors(path):
+            if not local.is_file():
+                raise VolumeFileError(f"{path} does not exist.")
+            stat = local.stat()
         return f"{stat.st_size}:{stat.st_mtime_ns}"
 
     def volume_names(self, catalog: str, schema: str) -> list[str]:
@@ -172,5 +234,7 @@ class LocalVolumeFiles(VolumeFiles):
 
     def create_volume(self, catalog: str, schema: str, volume: str) -> str:
         path = VolumePath.parse(f"/Volumes/{catalog}/{schema}/{volume}")
-        self.local_path(str(path)).mkdir(parents=True, exist_ok=True)
+        local = self.local_path(str(path))
+        with _os_errors(str(path)):
+            local.mkdir(parents=True, exist_ok=True)
         return str(path)

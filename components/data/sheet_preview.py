@@ -21,6 +21,8 @@ def show(wb: Workbench, service: SheetService, sheet: Sheet, key: str = "sheet_p
     result = service.items(sheet, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-result.total // PAGE_SIZE))
     st.markdown(f"**{result.total:,} items** · page {page + 1} of {pages:,}")
+    for problem in result.volume_problems:
+        st.warning(problem, icon=":material/link_off:")
     for start in range(0, len(result.items), CARD_COLUMNS):
         for column, item in zip(st.columns(CARD_COLUMNS), result.items[start : start + CARD_COLUMNS], strict=False):
             with column.container(border=True):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from data_access.catalog.browser import TableInfo
 from data_access.sql.names import TableName, quote
-from data_access.volumes import VolumeFileError, VolumeFiles
+from data_access.volumes import VolumeFileError, VolumeFiles, VolumePathError
 from services.core.domain.sheet import SheetDraft
 from services.data.sheet_filters import CheckedFilter, check_filter
 
@@ -52,6 +53,7 @@ class ItemsPage:
     items: list[SheetItem]
     total: int
     offset: int
+    volume_problems: tuple[str, ...] = ()  # why a volume of the sheet is not served (its items show no file)
 
 
 @dataclass(frozen=True)
@@ -102,31 +104,49 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
     )
 
 
+@dataclass(frozen=True)
+class _Listing:
+    listed_at: float
+    stems: dict[str, list[str]]
+    problem: str | None  # why the volume is not served, when it is not
+
+
 class VolumeIndex:
     """File stem → path for each volume a sheet joins, listed once per TTL."""
 
     def __init__(self, files: VolumeFiles) -> None:
         self._files = files
-        self._cache: dict[str, tuple[float, dict[str, list[str]]]] = {}
+        self._cache: dict[str, _Listing] = {}
         self._lock = threading.Lock()
 
     def stems(self, volume_path: str) -> dict[str, list[str]]:
+        return self._listing(volume_path).stems
+
+    def problems(self, volume_paths: Iterable[str]) -> tuple[str, ...]:
+        """Why any of these volumes is not served (a link out of the store, say)."""
+        return tuple(p for p in (self._listing(path).problem for path in volume_paths) if p)
+
+    def _listing(self, volume_path: str) -> _Listing:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(volume_path)
-            if cached and now - cached[0] < VOLUME_LISTING_TTL_SECONDS:
-                return cached[1]
+            if cached and now - cached.listed_at < VOLUME_LISTING_TTL_SECONDS:
+                return cached
+        problem = None
         try:
             entries = self._files.list_directory(volume_path)
         except VolumeFileError:
             entries = []
+        except VolumePathError as error:
+            entries, problem = [], str(error)
         index: dict[str, list[str]] = {}
         for entry in entries:
             if not entry.is_directory:
                 index.setdefault(entry.name.rsplit(".", 1)[0], []).append(entry.path)
+        listing = _Listing(now, index, problem)
         with self._lock:
-            self._cache[volume_path] = (now, index)
-        return index
+            self._cache[volume_path] = listing
+        return listing
 
 
 def attach_media(draft: SheetDraft, rows: list[dict[str, Any]], volumes: VolumeIndex) -> list[SheetItem]:

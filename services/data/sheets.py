@@ -107,6 +107,8 @@ class SheetService:
         volumes = self._wb.backend.catalog.list_volumes(parsed.catalog, parsed.schema)
         if parsed.volume not in {v.name for v in volumes}:
             raise ValidationError(f"Volume {path} does not exist or you cannot see it.", "secondary_sources")
+        if problem := self._volumes.problems([str(parsed)]):
+            raise ValidationError(problem[0], "secondary_sources")
 
     # -- writing ---------------------------------------------------------------------
     def create(self, draft: SheetDraft) -> Sheet:
@@ -150,7 +152,7 @@ class SheetService:
             total = int(engine.scalar(checked.query.count_sql, checked.query.params) or 0)
         except SqlError as error:
             raise ValidationError(f"The sheet's data could not be read: {error}") from error
-        return ItemsPage(attach_media(checked.draft, rows, self._volumes), total, offset)
+        return self._page(checked.draft, rows, total, offset)
 
     def iter_items(self, sheet: SheetDraft, batch_size: int = 5000) -> Iterator[list[SheetItem]]:
         """Every item in item order, in batches, one keyset query each (no OFFSET rescans)."""
@@ -208,7 +210,11 @@ class SheetService:
             {**params, "page_size": max(1, min(limit, MAX_PAGE_SIZE)), "page_offset": max(0, offset)},
         )
         total = int(engine.scalar(f"SELECT count(*) AS n FROM ({checked.query.items_sql}) AS items WHERE {condition}", params) or 0)
-        return ItemsPage(attach_media(checked.draft, rows, self._volumes), total, offset)
+        return self._page(checked.draft, rows, total, offset)
+
+    def _page(self, draft: SheetDraft, rows: list[dict[str, Any]], total: int, offset: int) -> ItemsPage:
+        items = attach_media(draft, rows, self._volumes)
+        return ItemsPage(items, total, offset, self._volumes.problems(s.path for s in draft.volume_sources))
 
     def neighbours(self, sheet: Sheet, item_ref: str, without_label_type: str | None = None) -> tuple[str | None, str | None]:
         """The items just before and after `item_ref` in item order (only those with no label of

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from data_access.llm.chat import ChatModel
 from services.core.domain.template import TemplateDraft
 from services.core.workbench import Workbench
-from services.data.source_previews import PreviewError, render_pdf_page
-from services.generate.drafting import Drafter, LabeledExample, ModelDrafter, NearestLabelDrafter
+from services.data.source_previews import PreviewError, image_for_model, render_pdf_page
+from services.generate.drafting import (
+    MAX_IMAGE_BYTES_FOR_MODEL,
+    Drafter,
+    LabeledExample,
+    ModelDrafter,
+    NearestLabelDrafter,
+)
 
 
 def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> ChatModel | None:
@@ -29,17 +36,21 @@ def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> Chat
 
 
 PDF_PAGES_FOR_MODEL = 3  # the first pages carry an invoice's header and totals; more only add tokens
+PDF_PAGE_SIDE_FOR_MODEL = 2048  # vision models scale larger images down; an A4 page at 100% is 595 × 842
 
 
 def pdf_page_images(workbench: Workbench) -> Callable[[str], list[bytes]]:
-    """The first pages of a PDF as PNG, for vision models; a PDF that cannot open sends none."""
+    """The first pages of a PDF as PNG, for vision models. A PDF that cannot be opened raises
+    PreviewError (its item is not sent); a later page that fails ends the pages sent."""
 
     def render(path: str) -> list[bytes]:
         pages: list[bytes] = []
         for number in range(1, PDF_PAGES_FOR_MODEL + 1):
             try:
-                page = render_pdf_page(workbench, path, number, zoom=1.0)
+                page = render_pdf_page(workbench, path, number, zoom=1.0, max_side=PDF_PAGE_SIDE_FOR_MODEL)
             except PreviewError:
+                if not pages:
+                    raise
                 return pages
             pages.append(page.png)
             if page.page_number >= page.page_count:
@@ -58,7 +69,8 @@ def choose_drafter(
     model = configured_chat_model(workbench, template)
     if model is not None:
         pages = pdf_page_images(workbench) if attach_pdf_pages else None
-        return ModelDrafter(model, template, workbench.backend.files, workbench.settings.model_concurrency, pages)
+        image = functools.partial(image_for_model, workbench, max_bytes=MAX_IMAGE_BYTES_FOR_MODEL)
+        return ModelDrafter(model, template, image, workbench.settings.model_concurrency, pages)
     from data_access.embeddings.factory import open_embedder
 
     return NearestLabelDrafter(open_embedder(workbench.settings), labeled_examples())

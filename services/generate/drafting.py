@@ -2,7 +2,8 @@
 
 Two drafters, chosen by configuration (services/generate/drafter_choice.py):
 - ModelDrafter: a chat model (Databricks Model Serving, or any OpenAI-compatible server),
-  called with bounded concurrency and retries; images travel as content parts.
+  called with bounded concurrency and retries; images travel as content parts. An item whose
+  file cannot be sent (damaged, encrypted, too large) is not sent at all: its draft says why.
 - NearestLabelDrafter: the offline drafter. It proposes, for an item, the label of the
   most similar already-labeled item of the same label type (sentence-embedding similarity of
   their prompts) with that similarity as its confidence. It is not a model and says so.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -19,11 +21,10 @@ from data_access.embeddings.embedder import Embedder
 from data_access.embeddings.vector_index import VectorIndex
 from data_access.llm.batch import run_batch
 from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, TextPart
-from data_access.volumes import VolumeFileError, VolumeFiles, VolumePathError
 from services.core.domain.template import TemplateDraft
+from services.data.source_previews import PreviewError
 from services.templates.rendering import RenderedMessage
 
-IMAGE_MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 MAX_IMAGE_BYTES_FOR_MODEL = 3 * 1024 * 1024  # Model Serving refuses requests over 4 MB
 EMBEDDING_BATCH = 256  # texts embedded per call; bounded so a large sheet streams
 
@@ -78,31 +79,22 @@ class ModelDrafter(Drafter):
         self,
         model: ChatModel,
         template: TemplateDraft,
-        files: VolumeFiles,
+        image: Callable[[str], ImagePart],
         concurrency: int = 8,
         pdf_pages: Callable[[str], list[bytes]] | None = None,
     ) -> None:
         self._model = model
         self._template = template
-        self._files = files
+        self._image = image  # an image file as a model takes it; PreviewError when it cannot be sent
         self._concurrency = concurrency
-        self._pdf_pages = pdf_pages  # renders a PDF's first pages as PNG, for vision models
+        self._pdf_pages = pdf_pages  # renders a PDF's first pages as PNG, for vision models (or PreviewError)
         self.name = model.name
 
     def describe(self) -> str:
         return f"{self._model.describe()} drafts each response; confidence is the model's own, where it gives one."
 
     def _images(self, paths: Iterable[str]) -> tuple[ImagePart, ...]:
-        parts = []
-        for path in paths:
-            mime = IMAGE_MIME_TYPES.get("." + path.rsplit(".", 1)[-1].lower())
-            if mime is None:
-                continue
-            try:
-                parts.append(ImagePart(self._files.read_bytes(path, max_bytes=MAX_IMAGE_BYTES_FOR_MODEL), mime))
-            except (VolumeFileError, VolumePathError):
-                continue  # the prompt still goes out; the pair records what it was made from
-        return tuple(parts)
+        return tuple(map(self._image, paths))
 
     def _page_images(self, paths: Iterable[str]) -> tuple[ImagePart, ...]:
         if self._pdf_pages is None:
@@ -121,12 +113,23 @@ class ModelDrafter(Drafter):
         )
 
     def draft(self, requests: list[DraftRequest], should_stop: Callable[[], bool] | None = None) -> Iterator[Draft]:
-        chat_requests = (self._request(r) for r in requests)
-        for result in run_batch(self._model, chat_requests, concurrency=self._concurrency, should_stop=should_stop):
+        not_sent: deque[Draft] = deque()  # filled as run_batch reads the requests, in this thread
+
+        def chat_requests() -> Iterator[ChatRequest]:
+            for request in requests:
+                try:
+                    yield self._request(request)
+                except PreviewError as error:
+                    not_sent.append(Draft(request.item_ref, None, f"Not sent to the model: {error}"))
+
+        for result in run_batch(self._model, chat_requests(), concurrency=self._concurrency, should_stop=should_stop):
+            while not_sent:
+                yield not_sent.popleft()
             yield Draft(
                 result.request_id, result.text, result.error, confidence_from_output(result.text),
                 result.prompt_tokens, result.completion_tokens, result.latency_ms,
             )
+        yield from not_sent
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,9 @@ page it shows. Saving checks the label against its schema before anything is wri
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-from PIL import Image, UnidentifiedImageError
 
 from services.core.domain.canonical_label import CanonicalLabel, ChangeKind, LabelContent, LabelKey, LabelVersion
 from services.core.domain.governance import UsageConstraints
@@ -25,7 +22,7 @@ from services.core.governance import checked_constraints, constraints_from_tags
 from services.core.workbench import Workbench
 from services.data.sheet_items import MediaRef, SheetItem
 from services.data.sheets import SheetService
-from services.data.source_previews import Box, PreviewError, image_thumbnail, read_image
+from services.data.source_previews import Box, image_size, image_thumbnail
 from services.labels.canonical_labels import CanonicalLabelService, LabelingProgress
 from services.labels.constraint_audit import AuditEntry, ConstraintChange, LabelConstraintAudit, governance_differs
 from services.labels.label_schemas import (
@@ -257,13 +254,7 @@ class LabelingSession:
 def item_image_size(workbench: Workbench, item: SheetItem) -> ImageSize | None:
     """The size in pixels of the item's first image (boxes are in these pixels), if it has one."""
     media = _first_image(item)
-    if media is None:
-        return None
-    try:
-        with Image.open(io.BytesIO(read_image(workbench, media.path))) as image:
-            return ImageSize(*image.size)
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise PreviewError(f"{media.path.rsplit('/', 1)[-1]} cannot be opened: the file is damaged or is not an image.") from error
+    return None if media is None else ImageSize(*image_size(workbench, media.path))
 
 
 def _first_image(item: SheetItem) -> MediaRef | None:

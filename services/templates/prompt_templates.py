@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, ModelError, TextPart
 from data_access.sql.engine import SqlError
-from data_access.volumes import VolumeFileError
 from services.core.domain.sheet import Sheet
 from services.core.domain.template import (
     FIRST_VERSION,
@@ -30,7 +29,9 @@ from services.core.domain.template import (
 )
 from services.core.errors import NotFoundError, StaleWriteError, ValidationError
 from services.core.workbench import Workbench
+from services.data.sheet_items import MediaRef
 from services.data.sheets import SheetService
+from services.data.source_previews import PreviewError, image_for_model
 from services.templates.output_parsing import ParsedOutput, parse_output
 from services.templates.rendering import (
     RESERVED_NAMES,
@@ -49,7 +50,6 @@ MAX_EXAMPLES = 20  # few-shot beyond this crowds the context; the Example Store 
 MAX_TEST_ROWS = 20  # a test is a glance at a few items; whole sheets go through generation jobs
 TEST_TIMEOUT_S = 60.0  # one attempt per item: a test shows what the model does, it does not retry
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # what vision endpoints accept per image
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -305,20 +305,14 @@ class TemplateService:
                 request_id=result.item_ref,
             )
             reply = model.complete(request, timeout_s=TEST_TIMEOUT_S)
-        except (ModelError, VolumeFileError, ValueError) as error:  # ValueError: an empty image file
+        except (ModelError, PreviewError, ValueError) as error:  # PreviewError: an image that cannot be sent
             return replace(result, model_error=str(error) or type(error).__name__)
         if reply.text is None:
             return replace(result, model_error=reply.error or "The model returned no text.")
         return replace(result, raw_output=reply.text, parsed=parse_output(reply.text, template.output_schema))
 
     def _images(self, media: tuple[str, ...]) -> tuple[ImagePart, ...]:
-        files = self._wb.backend.files
-        parts = []
-        for path in media:
-            mime_type = _IMAGE_TYPES.get("." + path.rsplit(".", 1)[-1].lower()) if "." in path else None
-            if mime_type:
-                parts.append(ImagePart(files.read_bytes(path, MAX_IMAGE_BYTES), mime_type))
-        return tuple(parts)
+        return tuple(image_for_model(self._wb, path, MAX_IMAGE_BYTES) for path in media if MediaRef(path).kind == "image")
 
 
 def _chat_messages(messages: tuple[RenderedMessage, ...], images: tuple[ImagePart, ...]) -> tuple[ChatMessage, ...]:

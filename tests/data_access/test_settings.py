@@ -24,3 +24,11 @@ def test_a_catalog_name_that_is_not_an_identifier_is_refused():
 def test_the_local_user_comes_from_workbench_user():
     settings = load_settings({"WORKBENCH_USER": "ana@mirion.example"})
     assert current_user(settings, {"X-Forwarded-Email": "someone@else"}).email == "ana@mirion.example"
+
+
+def test_the_image_pixel_limit_is_a_setting_with_a_safe_default():
+    assert load_settings({}).max_image_pixels == 60_000_000
+    assert load_settings({"WORKBENCH_MAX_IMAGE_PIXELS": "120000000"}).max_image_pixels == 120_000_000
+    for bad in ("lots", "0", "5000000000"):
+        with pytest.raises(SettingsError, match="WORKBENCH_MAX_IMAGE_PIXELS"):
+            load_settings({"WORKBENCH_MAX_IMAGE_PIXELS": bad})

@@ -1,9 +1,12 @@
+import re
+
 import pytest
 
 from components.labels.box_drawer import value_key
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.governance import UsageConstraints
 from services.labels.canonical_labels import CanonicalLabelService
+from tests import hostile_files as corpus
 from tests.labeling_builders import ENTITY_FIELDS, URGENCY_FIELDS, invoice_sheet, photo_sheet, published_template
 
 PAGE = "pages/canonical_labeling.py"
@@ -177,3 +180,46 @@ def test_a_label_changed_by_someone_else_meanwhile_is_not_overwritten(open_page,
     assert labels.find(key).label_data == {"urgency": "priority"} and labels.find(key).version == 2
     app.run()  # the next run shows their label, ready to edit
     assert app.radio(key=f"{form_key(sheet.id, 'INV-0005', 'classification', version=2)}_urgency").value == "priority"
+
+
+def _shown_refs(app):
+    return [m.strip("*") for m in markdown(app) if re.fullmatch(r"\*\*(DOC|IMG|OK)-[\w-]+\*\*", m)]
+
+
+def test_the_grid_shows_a_hostile_files_message_on_its_card_and_pages_on(open_page, workbench):
+    files = (*corpus.HOSTILE_IMAGES, *corpus.AWKWARD_IMAGES)
+    sheet = corpus.corpus_sheet(workbench, files)
+    expected = {corpus.stem(f.name): f"{f.name} {f.message}" for f in files if f.message}
+    refs = sorted([corpus.stem(f.name) for f in files] + [f"OK-{i:02d}" for i in range(corpus.GOOD_ITEMS)])
+    app = open_page(PAGE, {"sheet": sheet.id, "label_type": "classification"})
+    browse = f"browse_{sheet.id}_classification"
+    for number, page_refs in enumerate((refs[:12], refs[12:])):
+        assert not app.exception
+        assert _shown_refs(app) == page_refs
+        warnings = [w.value for w in app.warning]
+        assert len(warnings) == sum(r in expected for r in page_refs)
+        assert all(w.startswith(expected[r]) for w, r in zip(warnings, [r for r in page_refs if r in expected], strict=True))
+        assert len(app.image) == sum(r not in expected for r in page_refs)
+        assert all(app.button(key=f"{browse}_open_{r}").label == "Label" for r in page_refs)
+        if number == 0:
+            app.button(key=f"{browse}_page_unlabeled_None_next").click().run()
+
+
+def test_a_hostile_image_to_draw_boxes_on_says_why_and_the_form_and_next_still_work(open_page, workbench):
+    names = ("IMG-gif-bomb.gif", "IMG-huge.png", "IMG-sixteen-bit-tiff.tif")
+    sheet = corpus.corpus_sheet(workbench, [corpus.named(n) for n in names])
+    app = open_page(PAGE, {"sheet": sheet.id, "label_type": "localization", "item": "IMG-gif-bomb"})
+    nav = f"nav_browse_{sheet.id}_localization"
+    seen = {}
+    for _ in names:
+        assert not app.exception
+        ref = app.query_params["item"]
+        key = form_key(sheet.id, ref, "localization")
+        assert app.button(key=f"FormSubmitter:{key}-Save label") and app.button(key=f"{nav}_next")
+        seen[ref] = [w.value for w in app.warning]
+        app.button(key=f"{nav}_next").click().run()
+    assert seen == {
+        "IMG-gif-bomb": ["IMG-gif-bomb.gif is too large to open: above the limit of 60,000,000 pixels."],
+        "IMG-huge": ["IMG-huge.png is too large to open: 10,950 × 10,950 pixels, above the limit of 60,000,000 pixels."],
+        "IMG-sixteen-bit-tiff": [],  # drawn on, in 8 bits
+    }

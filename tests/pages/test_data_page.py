@@ -1,5 +1,10 @@
+import os
+import re
+import shutil
+
 from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.data.sheets import SheetService
+from tests import hostile_files as corpus
 
 
 def _create_through_the_form(app, filter_text: str = ""):
@@ -54,3 +59,53 @@ def test_the_catalog_explorer_shows_a_tables_rows_and_columns(open_page, invoice
     app.selectbox(key="explorer_table").select("invoices").run()
     assert not app.exception
     assert any("**mirion_vital.raw.invoices** · 200 rows · 3 columns" in m.value for m in app.markdown)
+
+
+def _cards(app):
+    return [m.value.strip("*") for m in app.markdown if re.fullmatch(r"\*\*(DOC|IMG|OK)-[\w-]+\*\*", m.value)]
+
+
+def test_hostile_files_each_show_their_message_while_the_other_cards_and_paging_render(open_page, workbench):
+    files = (*corpus.HOSTILE_IMAGES, *corpus.AWKWARD_IMAGES, *corpus.HOSTILE_PDFS, *corpus.AWKWARD_PDFS)
+    sheet = corpus.corpus_sheet(workbench, files)
+    expected = {corpus.stem(f.name): f"{f.name} {f.message}" for f in files if f.message}
+    refs = sorted([corpus.stem(f.name) for f in files] + [f"OK-{i:02d}" for i in range(corpus.GOOD_ITEMS)])
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    for number, page_refs in enumerate([refs[:12], refs[12:24], refs[24:]]):
+        assert not app.exception
+        assert _cards(app) == page_refs
+        warnings = [w.value for w in app.warning]
+        assert len(warnings) == sum(ref in expected for ref in page_refs)
+        for warning, ref in zip(warnings, [r for r in page_refs if r in expected], strict=True):
+            assert warning.startswith(expected[ref]), (warning, expected[ref])
+        assert len(app.image) == sum(ref not in expected for ref in page_refs)  # every other card rendered its file
+        assert any(f"page {number + 1} of 3" in m.value for m in app.markdown)
+        if number < 2:
+            app.button(key=f"sheet_preview_{sheet.id}_page_next").click().run()
+
+
+def test_a_file_linked_into_another_catalogs_volume_shows_why_on_its_card(open_page, workbench):
+    sheet = corpus.corpus_sheet(workbench, ())
+    workbench.backend.files.write_bytes("/Volumes/other/secret/vault/x.png", corpus.good_png())
+    volumes = workbench.settings.home / "volumes"
+    (volumes / "mirion_vital/raw/corpus/OK-01.png").unlink()
+    os.symlink(volumes / "other/secret/vault/x.png", volumes / "mirion_vital/raw/corpus/OK-01.png")
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    assert not app.exception
+    assert [w.value for w in app.warning] == [
+        "/Volumes/mirion_vital/raw/corpus/OK-01.png is a link that leads out of its volume, so it is not served."
+    ]
+    assert len(app.image) == corpus.GOOD_ITEMS - 1
+
+
+def test_a_volume_that_is_a_link_out_of_the_store_is_not_served_and_the_page_says_so(open_page, workbench, tmp_path):
+    sheet = corpus.corpus_sheet(workbench, ())
+    volume = workbench.settings.home / "volumes/mirion_vital/raw/corpus"
+    shutil.move(volume, tmp_path / "outside")
+    os.symlink(tmp_path / "outside", volume)
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    assert not app.exception
+    assert [w.value for w in app.warning] == [
+        "Volume /Volumes/mirion_vital/raw/corpus is a link to a folder elsewhere; a volume must be a folder of the store, so it is not served."
+    ]
+    assert _cards(app) == [f"OK-{i:02d}" for i in range(corpus.GOOD_ITEMS)] and not app.image

@@ -4,11 +4,15 @@ import pytest
 
 from data_access.identity import User
 from services.core.domain.canonical_label import LabelKey
+from services.core.domain.qa_pair import LabelingMode
+from services.core.domain.template import FieldType, SchemaField, TemplateDraft
 from services.generate.generation import GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
-from tests.review_builders import build_review_setup
+from services.templates.prompt_templates import TemplateService
+from tests import hostile_files as corpus
+from tests.review_builders import build_review_setup, generate
 
 
 @pytest.fixture
@@ -155,3 +159,30 @@ def test_without_training_sheets_the_page_says_where_to_make_one(open_page, invo
     app = open_page("pages/label.py")
     assert not app.exception
     assert [i.value for i in app.info] == ["No Training Sheets yet. Generate one on the GENERATE page, then review it here."]
+
+
+def test_a_hostile_file_beside_a_pair_shows_its_message_while_the_card_and_next_keep_working(open_page, workbench, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MAX_IMAGE_PIXELS", "4000000")
+    names = ("DOC-encrypted.pdf", "DOC-huge-page.pdf", "IMG-apng.png", "IMG-bmp-bomb.bmp", "IMG-one-bit.png")
+    sheet = corpus.corpus_sheet(workbench, [corpus.named(n) for n in names])
+    template = TemplateService(workbench).publish(TemplateService(workbench).create(TemplateDraft(
+        "Corpus", "classification", user_prompt_template="Item {{ item_id }}.", output_schema=(SchemaField("defect", FieldType.STRING),),
+    )))
+    training_sheet = generate(workbench, sheet.id, template.id, LabelingMode.MANUAL)
+    first = next(p for p in GenerationService(workbench).first_pairs(training_sheet.id, 100) if p.item_ref == "DOC-encrypted")
+    app = open_page("pages/label.py", {"training_sheet": training_sheet.id, "pair": first.id})
+    seen = {}
+    for _ in names:
+        assert not app.exception
+        ref = next(m.value for m in app.markdown if m.value.startswith(("**DOC-", "**IMG-"))).split("**")[1]
+        assert {b.label for b in app.button} >= {"Approve", "Save edit & approve", "Reject", "Flag", "Previous", "Next", "Undo"}
+        about_files = [w.value for w in app.warning if w.value.startswith(ref)]  # the empty response is warned about too
+        seen[ref] = (about_files, len(app.image), [c.value for c in app.caption if c.value.startswith("This page is")])
+        app.button(key="review_actions_N").click().run()
+    assert seen == {
+        "DOC-encrypted": (["DOC-encrypted.pdf is encrypted and needs a password; it cannot be shown here."], 0, []),
+        "DOC-huge-page": ([], 1, ["This page is 200 × 200 in; it is shown at 14% zoom."]),
+        "IMG-apng": (["IMG-apng.png cannot be opened: the file is damaged or is not an image."], 0, []),
+        "IMG-bmp-bomb": (["IMG-bmp-bomb.bmp is too large to open: above the limit of 4,000,000 pixels."], 0, []),
+        "IMG-one-bit": ([], 1, []),
+    }

@@ -1,4 +1,6 @@
+import os
 import re
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -152,3 +154,28 @@ def test_stored_media_paths_are_only_accepted_inside_the_sheets_volumes(service)
         service.media_for(sheet, ["/Volumes/mirion_vital/raw/other_volume/secret.pdf"])
     with pytest.raises(ValidationError, match=re.escape("'..'")):
         service.media_for(sheet, [f"{PDFS}/../other_volume/secret.pdf"])
+
+
+LINKED = "Volume /Volumes/mirion_vital/raw/invoice_pdfs is a link to a folder elsewhere; a volume must be a folder of the store, so it is not served."
+
+
+def _volume_becomes_a_link_out_of_the_store(workbench, tmp_path):
+    volume = workbench.settings.home / "volumes/mirion_vital/raw/invoice_pdfs"
+    shutil.move(volume, tmp_path / "outside")
+    os.symlink(tmp_path / "outside", volume)
+
+
+def test_a_volume_that_is_a_link_out_of_the_store_cannot_join_a_sheet(service, invoice_source, tmp_path):
+    _volume_becomes_a_link_out_of_the_store(invoice_source, tmp_path)
+    with pytest.raises(ValidationError) as raised:
+        service.create(_draft())
+    assert str(raised.value) == LINKED
+    assert service.count() == 0
+
+
+def test_a_sheet_whose_volume_became_a_link_says_so_and_still_shows_its_rows(service, invoice_source, tmp_path):
+    sheet = service.create(_draft())
+    _volume_becomes_a_link_out_of_the_store(invoice_source, tmp_path)
+    page = SheetService(invoice_source).items(sheet, offset=0, limit=10)
+    assert page.volume_problems == (LINKED,)
+    assert len(page.items) == 10 and all(item.media == () for item in page.items)

@@ -13,6 +13,7 @@ from services.data.sheets import SheetService
 from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
+from tests import hostile_files as corpus
 from tests.builders import INVOICE_PDFS
 from tests.fakes.chat_server import ChatScript, FakeChatServer, Outcome
 
@@ -164,7 +165,7 @@ def test_with_pdf_pages_attached_a_vision_model_receives_each_items_pages_as_ima
     wb, sheet, template = setup
     with FakeChatServer(ChatScript()) as server:
         wb2 = replace(wb, backend=replace(wb.backend, settings=replace(wb.settings, llm_base_url=server.base_url)))
-        _generate(wb2, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, attach_pdf_pages=True))
+        _, pairs = _generate(wb2, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, attach_pdf_pages=True))
         received = server.received
     images = {}
     for request in received:
@@ -173,8 +174,52 @@ def test_with_pdf_pages_attached_a_vision_model_receives_each_items_pages_as_ima
         text = next((p["text"] for p in content if p.get("type") == "text"), user["content"] if isinstance(user["content"], str) else "")
         images[text.split()[1]] = [p["image_url"]["url"][:22] for p in content if p.get("type") == "image_url"]
     assert images["INV-0000"] == ["data:image/png;base64,"] * 2  # both pages of its PDF
-    assert images["INV-0005"] == []  # its PDF is corrupt: the prompt still goes, without pages
+    assert "INV-0005" not in images  # its PDF is corrupt: the model is not asked without it
     assert images["INV-0010"] == []  # no PDF at all
+    assert next(p for p in pairs if p.item_ref == "INV-0005").generation_error == (
+        "Not sent to the model: INV-0005.pdf cannot be opened: the file is damaged or is not a PDF."
+    )
+
+
+def _corpus_generation(wb, files, attach_pdf_pages=False):
+    sheet = corpus.corpus_sheet(wb, files)
+    service = TemplateService(wb)
+    template = service.publish(service.create(TemplateDraft(
+        "Corpus", "classification", user_prompt_template="Item {{ item_id }}.",
+        output_schema=(SchemaField("defect", FieldType.STRING),),
+    )))
+    with FakeChatServer(ChatScript()) as server:
+        wb2 = replace(wb, backend=replace(wb.backend, settings=replace(wb.settings, llm_base_url=server.base_url, max_image_pixels=4_000_000)))
+        _, pairs = _generate(wb2, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, attach_pdf_pages=attach_pdf_pages))
+        sent = {}
+        for request in server.received:
+            content = request.body["messages"][-1]["content"]
+            text = next(p["text"] for p in content if p["type"] == "text") if isinstance(content, list) else content
+            sent[text.split()[1].rstrip(".")] = [p["image_url"]["url"][:22] for p in content if p.get("type") == "image_url"] if isinstance(content, list) else []
+    return {p.item_ref: p for p in pairs}, sent
+
+
+def test_a_hostile_image_is_not_sent_to_the_model_and_its_pair_says_why(workbench):
+    pairs, sent = _corpus_generation(workbench, (*corpus.HOSTILE_IMAGES, *corpus.AWKWARD_IMAGES))
+    for file in corpus.HOSTILE_IMAGES:
+        ref = corpus.stem(file.name)
+        assert ref not in sent
+        assert pairs[ref].generation_error.startswith(f"Not sent to the model: {file.name} {file.message}")
+    # Awkward but valid images in a format a model takes go as they are (a TIFF is not a model's format).
+    kinds = {"IMG-one-bit": "png", "IMG-sixteen-bit": "png", "IMG-palette": "png", "IMG-cmyk": "jpeg", "IMG-animated": "gif", "OK-00": "png"}
+    for ref, kind in kinds.items():
+        assert sent[ref] == [f"data:image/{kind};base64,"[:22]]
+        assert pairs[ref].generation_error is None and '"echo"' in pairs[ref].response
+
+
+def test_a_hostile_pdf_is_not_sent_to_the_model_and_a_huge_page_goes_scaled(workbench):
+    pairs, sent = _corpus_generation(workbench, (*corpus.HOSTILE_PDFS, *corpus.AWKWARD_PDFS), attach_pdf_pages=True)
+    for file in corpus.HOSTILE_PDFS:
+        ref = corpus.stem(file.name)
+        assert ref not in sent
+        assert pairs[ref].generation_error.startswith(f"Not sent to the model: {file.name} {file.message}")
+    assert sent["DOC-huge-page"] == sent["DOC-owner-only"] == ["data:image/png;base64,"]
+    assert pairs["DOC-huge-page"].generation_error is None
 
 
 def test_in_the_warehouse_one_statement_reuses_labels_and_asks_ai_query_for_the_rest(setup):

@@ -10,6 +10,7 @@ from services.core.errors import StaleWriteError, ValidationError
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
 from services.templates.prompt_templates import TemplateService
+from tests import hostile_files as corpus
 
 OUTPUT = (
     SchemaField("defect_type", FieldType.STRING, choices=("crack", "inclusion")),
@@ -262,7 +263,7 @@ def test_with_a_model_the_raw_answer_and_its_parse_are_shown(service, sheet):
 
 
 def test_an_items_images_go_to_the_model_beside_its_prompt(workbench, service, sheet):
-    png = b"\x89PNG\r\n\x1a\n fake pixels"
+    png = corpus.good_png()
     workbench.backend.files.write_bytes("/Volumes/mirion_vital/raw/crystal_images/C-0.png", png)
     volume = SecondarySource(SourceKind.VOLUME, "/Volumes/mirion_vital/raw/crystal_images", "crystal_id")
     with_images = SheetService(workbench).update(
@@ -273,3 +274,17 @@ def test_an_items_images_go_to_the_model_beside_its_prompt(workbench, service, s
     assert result.media == ("/Volumes/mirion_vital/raw/crystal_images/C-0.png",)
     content = model.requests[0].messages[-1].content
     assert content == (TextPart("Crystal C-0 from batch B0.\nClassify the defect."), ImagePart(png, "image/png"))
+
+
+def test_a_hostile_image_fails_only_its_own_row_of_a_test_on_a_sheet(workbench, service, sheet):
+    files = workbench.backend.files
+    files.write_bytes("/Volumes/mirion_vital/raw/crystal_images/C-0.gif", corpus.gif_claiming_billions_of_pixels())
+    files.write_bytes("/Volumes/mirion_vital/raw/crystal_images/C-1.tif", corpus.sixteen_bit_tiff())
+    volume = SecondarySource(SourceKind.VOLUME, "/Volumes/mirion_vital/raw/crystal_images", "crystal_id")
+    with_images = SheetService(workbench).update(sheet.id, replace(sheet.as_draft(), secondary_sources=(volume,)), read_version=sheet.row_version)
+    model = ScriptedModel({"C-0": "{}", "C-1": '{"defect_type": "crack", "severity": 1}'})
+    bomb, tiff = service.test_on_sheet(DRAFT, with_images.id, n_rows=2, model=model)
+    assert bomb.model_error == "C-0.gif is too large to open: above the limit of 60,000,000 pixels."
+    assert tiff.model_error is None and tiff.parsed.ok
+    [sent] = [part for part in model.requests[0].messages[-1].content if isinstance(part, ImagePart)]
+    assert sent.mime_type == "image/png"  # a TIFF goes to the model as PNG, a format it takes
