@@ -178,8 +178,12 @@ class ExportService:
         return _result(self.get(run.export_id))
 
     # -- export versions ---------------------------------------------------------------
-    def versions(self, training_sheet_id: str | None = None) -> list[ExportVersion]:
-        return self._store.list(training_sheet_id)
+    def versions(self, training_sheet_ids: list[str] | None = None) -> list[ExportVersion]:
+        """Newest first; with Training Sheets, the exports that include any of them."""
+        if not training_sheet_ids:
+            return self._store.list()
+        wanted = set(training_sheet_ids)
+        return [v for v in self._store.list() if wanted.intersection(v.training_sheet_ids)]
 
     def get(self, export_id: str) -> ExportVersion:
         found = self._store.get(export_id)

@@ -18,6 +18,7 @@ _COLUMNS = (
     "id, version, training_sheet_ids, directory, split_config, gate_counts, train_count, validation_count, train_lines, "
     "skipped_count, train_sha256, validation_sha256, manifest_sha256, job_id, created_by, created_at"
 )
+RECENT_EXPORTS = 200  # the page lists these; older versions stay in the table and on the volume
 PAIR_COLUMNS = ("export_id", "qa_pair_id", "training_sheet_id", "position", "split", "content_sha256", "copies")
 
 
@@ -62,13 +63,10 @@ class TrainingExportsStore:
         row = self._engine.query_one(f"SELECT {_COLUMNS} FROM {self._exports} WHERE id = :id", {"id": export_id})
         return _to_version(row) if row else None
 
-    def list(self, training_sheet_id: str | None = None, limit: int = 200) -> list[ExportVersion]:
-        """Newest first; with a Training Sheet, the exports that include it."""
+    def list(self, limit: int = RECENT_EXPORTS) -> list[ExportVersion]:
+        """Newest first."""
         rows = self._engine.query(
-            f"SELECT {_COLUMNS} FROM {self._exports} "
-            "WHERE (:training_sheet_id IS NULL OR array_contains(training_sheet_ids, :training_sheet_id)) "
-            "ORDER BY created_at DESC, version DESC LIMIT :limit",
-            {"training_sheet_id": training_sheet_id, "limit": limit},
+            f"SELECT {_COLUMNS} FROM {self._exports} ORDER BY created_at DESC, version DESC LIMIT :limit", {"limit": limit}
         )
         return [_to_version(r) for r in rows]
 
