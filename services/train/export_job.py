@@ -39,13 +39,14 @@ def export_directory(volume_path: str, export_id: str) -> str:
 
 
 def candidate_pages(engine: SqlEngine, pairs_table: str, training_sheet_ids: list[str], config: SplitConfig,
-                    page_rows: int = EXPORT_PAGE_ROWS) -> Iterator[list[ExportCandidate]]:
+                    page_rows: int | None = None) -> Iterator[list[ExportCandidate]]:
     """Every pair passing a gate, one page at a time: Training Sheets in id order, each by (ordinal, id).
 
     The next page is read in the background while the caller works on this one: the engine
     runs it without Python's lock, so reading and writing overlap.
     """
     sql, params = page_sql(pairs_table, config), keyed_params(config)
+    page_rows = page_rows or EXPORT_PAGE_ROWS
 
     def read(sheet_id: str, after_ordinal: int, after_id: str) -> list[dict[str, Any]]:
         return engine.query(sql, {**params, "training_sheet_id": sheet_id, "after_ordinal": after_ordinal, "after_id": after_id, "page_rows": page_rows})
