@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from data_access.volumes import VolumeFileError
 from services.core.domain.qa_pair import TrainingSheet, TrainingSheetStatus
-from services.core.errors import NotFoundError, ValidationError
+from services.core.errors import NotFoundError, ValidationError, WorkbenchError
 from services.core.jobs import JobContext, JobRunner
 from services.core.workbench import Workbench
 from services.generate.generation import GenerationService
@@ -163,8 +164,11 @@ class ExportService:
             self.summary(request.training_sheet_ids), export_directory(self._wb.settings.export_volume_path, request.export_id),
         )
         writer = ExportWriter(self._engine, self._wb.backend.files, self._pairs, self._store)
-        writer.discard(run)  # an interrupted earlier run of this export may have left files or rows
-        written = writer.write(run, context)
+        try:
+            writer.discard(run)  # an interrupted earlier run of this export may have left files or rows
+            written = writer.write(run, context)
+        except VolumeFileError as error:
+            raise WorkbenchError(f"The export could not be written to {run.directory}: {error}") from error
         if written is None:
             return {"export_id": run.export_id, "status": "cancelled"}
         self._store.insert_version({
