@@ -55,12 +55,13 @@ def _emulated_ai_query(node: exp.Expression) -> exp.Expression:
 
 def _lenient_json_parse(node: exp.Expression) -> exp.Expression:
     """`try_parse_json(x)` is NULL on Databricks when x is not JSON; DuckDB has no such function
-    and its JSON functions raise on malformed input, so a test `try_parse_json(x) IS NOT NULL`
-    becomes `CASE WHEN json_valid(x) THEN json(x) END`: one bad value stays NULL, not an error."""
+    and its JSON functions raise on malformed input, so `try_parse_json(x)` becomes
+    `CASE WHEN json_valid(x) THEN x END` (the text itself: re-serialising it costs three times
+    the check): tested `IS NOT NULL`, one bad value stays NULL, not an error."""
     if isinstance(node, exp.Anonymous) and node.name.lower() == "try_parse_json" and len(node.expressions) == 1:
         value = node.expressions[0]
         return exp.Case(
-            ifs=[exp.If(this=exp.Anonymous(this="json_valid", expressions=[value.copy()]), true=exp.Anonymous(this="json", expressions=[value.copy()]))]
+            ifs=[exp.If(this=exp.Anonymous(this="json_valid", expressions=[value.copy()]), true=value.copy())]
         )
     return node
 

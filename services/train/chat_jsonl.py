@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from json.encoder import encode_basestring
 
-from services.data.sheet_items import MediaRef
+from services.data.sheet_items import IMAGE_EXTENSIONS
 
 _LINE_START = '{"messages": '
 _USER = '{"role": "user", "content": '
@@ -30,8 +30,11 @@ class UnreadablePair(ValueError):
     """The stored messages are not a chat whose last message is the assistant's answer."""
 
 
+_IMAGE_SUFFIXES = tuple(IMAGE_EXTENSIONS)
+
+
 def image_paths(media_refs: Sequence[str]) -> tuple[str, ...]:
-    return tuple(path for path in media_refs if MediaRef(path).kind == "image")
+    return tuple(path for path in media_refs if path.lower().endswith(_IMAGE_SUFFIXES))
 
 
 def chat_line(messages_json: str, media_refs: Sequence[str] = ()) -> str:
@@ -60,14 +63,10 @@ def _spliced(text: str, images: Sequence[str]) -> str | None:
     if user < 0:
         return None
     content = text[user + len(_USER) : answer - 3]
-    # `{"role": ` cannot occur inside a JSON string (its quotes would be escaped), so no other
-    # message lies between; decoding the content proves it is exactly one string.
-    if not content.startswith('"') or '{"role": ' in content:
-        return None
-    try:
-        if not isinstance(json.loads(content), str):
-            return None
-    except ValueError:
+    # The text is valid JSON (checked in SQL). Inside a JSON string every quote is escaped, so
+    # neither `{"role": ` nor `", "` can occur in one: without them, `content` is exactly the
+    # user message's one string value, with no other key or message after it.
+    if len(content) < 2 or content[0] != '"' or content[-1] != '"' or '", "' in content or '{"role": ' in content:
         return None
     parts = f'{_USER}[{{"type": "text", "text": {content}}}{_image_parts(images)}]}}'
     return f"{text[:user]}{parts}{text[answer - 2 :]}"

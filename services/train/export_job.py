@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -25,13 +26,13 @@ from services.core.jobs import JobContext, register_job_type
 from services.core.workbench import Workbench
 from services.train.chat_jsonl import UnreadablePair, chat_line
 from services.train.export_records import MANIFEST_FILE, TRAIN_FILE, VALIDATION_FILE, ExportSummary, Split, SplitConfig
-from services.train.export_sql import keyed_params, page_sql
+from services.train.export_sql import keyed_params, page_sql, pages_sql
 from services.train.exports_store import TrainingExportsStore
+from services.train.gates import gate_params
 from services.train.split_plan import ExportCandidate, SplitPlan
 
 JOB_TYPE = "export_training_sheets"
 EXPORT_PAGE_ROWS = 10_000  # ~20 MB of messages at 2 KB a pair: one page in memory at a time
-_FIRST_ORDINAL = -(2**31)
 
 
 def export_directory(volume_path: str, export_id: str) -> str:
@@ -40,27 +41,31 @@ def export_directory(volume_path: str, export_id: str) -> str:
 
 def candidate_pages(engine: SqlEngine, pairs_table: str, training_sheet_ids: list[str], config: SplitConfig,
                     page_rows: int | None = None) -> Iterator[list[ExportCandidate]]:
-    """Every pair passing a gate, one page at a time: Training Sheets in id order, each by (ordinal, id).
+    """Every pair passing a gate, a page at a time: Training Sheets in id order, each by ordinal.
 
-    The next page is read in the background while the caller works on this one: the engine
-    runs it without Python's lock, so reading and writing overlap.
+    A page is a range of `page_rows` ordinals (generation numbers a Training Sheet's items 0, 1,
+    2, …, so a page holds at most that many pairs); only ranges holding a candidate are read,
+    listed by one aggregate (a row per page, not per pair). The next page is read in the background while the
+    caller works on this one: the engine runs it without Python's lock, so reading and writing
+    overlap.
     """
-    sql, params = page_sql(pairs_table, config), keyed_params(config)
-    page_rows = page_rows or EXPORT_PAGE_ROWS
+    sql, params, width = page_sql(pairs_table, config), keyed_params(config), page_rows or EXPORT_PAGE_ROWS
+    pages = [
+        (r["training_sheet_id"], int(r["page"]) * width)
+        for r in engine.query(pages_sql(pairs_table), {"training_sheet_ids": training_sheet_ids, "page_rows": width, **gate_params()})
+    ]
 
-    def read(sheet_id: str, after_ordinal: int, after_id: str) -> list[dict[str, Any]]:
-        return engine.query(sql, {**params, "training_sheet_id": sheet_id, "after_ordinal": after_ordinal, "after_id": after_id, "page_rows": page_rows})
+    def read(page: tuple[str, int]) -> list[dict[str, Any]]:
+        sheet, start = page
+        return engine.query(sql, {**params, "training_sheet_id": sheet, "from_ordinal": start, "to_ordinal": start + width})
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read") as reader:
-        for sheet_id in sorted(training_sheet_ids):
-            pending = reader.submit(read, sheet_id, _FIRST_ORDINAL, "")
-            while pending is not None:
-                rows = pending.result()
-                pending = None
-                if len(rows) == page_rows:
-                    pending = reader.submit(read, sheet_id, int(rows[-1]["ordinal"]), rows[-1]["id"])
-                if rows:
-                    yield [ExportCandidate.from_row(r) for r in rows]
+        pending = reader.submit(read, pages[0]) if pages else None
+        for following in [*pages[1:], None]:
+            rows = pending.result() if pending is not None else []
+            pending = reader.submit(read, following) if following is not None else None
+            if rows:
+                yield [ExportCandidate.from_row(r) for r in rows]
 
 
 @dataclass
@@ -142,44 +147,84 @@ class ExportWriter:
             self._files.delete_file(f"{run.directory}/{name}")
 
     def _stream(self, run: ExportRun, context: JobContext, outputs: dict[Split, _SplitFile], manifest: _Manifest) -> int:
-        total, processed, skipped, position = run.plan.pairs, 0, 0, 0
+        total, processed, skipped = run.plan.pairs, 0, 0
         context.report(0, total)
-        for page in candidate_pages(self._engine, self._pairs_table, run.training_sheet_ids, run.config):
-            lines: dict[Split, list[bytes]] = {Split.TRAIN: [], Split.VALIDATION: []}
-            rows: list[tuple[str, str, int, str, str, int]] = []
-            entries: list[str] = []
-            for candidate in page:
-                split = run.plan.split_of(candidate)
-                if not candidate.readable or not candidate.permitted(split):
-                    skipped += 1
-                    continue
-                try:
-                    line = chat_line(candidate.messages, candidate.media_refs).encode()
-                except UnreadablePair:
-                    skipped += 1
-                    continue
-                copies = run.plan.copies_of(candidate, split)
-                digest = hashlib.sha256(line).hexdigest()
-                lines[split].extend([line] * copies)
-                outputs[split].pairs += 1
-                rows.append((candidate.id, candidate.training_sheet_id, position, split.value, digest, copies))
-                entries.append(_manifest_entry(candidate, split, digest, copies))
-                position += 1
-            for split, output in outputs.items():
-                output.write(lines[split])
-            manifest.pairs(entries)
-            self._insert_rows(run.export_id, rows)
-            processed += len(page)
-            context.report(min(processed, total), total)
-            if context.cancelled():
-                raise _Cancelled
+        # A page's rows are inserted while the next page is written: the insert runs in the
+        # engine without Python's lock. One insert in flight at a time, in order.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-rows") as inserter:
+            pending: Future[int] | None = None
+            for page in candidate_pages(self._engine, self._pairs_table, run.training_sheet_ids, run.config):
+                written = _written(page, run, first_position=outputs[Split.TRAIN].pairs + outputs[Split.VALIDATION].pairs)
+                for split, output in outputs.items():
+                    output.write(written.lines[split])
+                    output.pairs += written.pairs[split]
+                manifest.pairs(written.entries)
+                if pending is not None:
+                    pending.result()
+                pending = inserter.submit(self._store.insert_pairs, written.frame(run.export_id)) if written.ids else None
+                skipped += written.skipped
+                processed += len(page)
+                context.report(min(processed, total), total)
+                if context.cancelled():
+                    if pending is not None:
+                        pending.result()
+                    raise _Cancelled
+            if pending is not None:
+                pending.result()
         return skipped
 
-    def _insert_rows(self, export_id: str, rows: list[tuple[str, str, int, str, str, int]]) -> None:
-        if rows:
-            frame = pd.DataFrame(rows, columns=["qa_pair_id", "training_sheet_id", "position", "split", "content_sha256", "copies"])
-            frame.insert(0, "export_id", export_id)
-            self._store.insert_pairs(frame)
+
+@dataclass
+class _WrittenPage:
+    """One page as lines per split, exported-pair rows (column-wise) and manifest entries."""
+
+    lines: dict[Split, list[bytes]] = field(default_factory=lambda: {Split.TRAIN: [], Split.VALIDATION: []})
+    pairs: dict[Split, int] = field(default_factory=lambda: {Split.TRAIN: 0, Split.VALIDATION: 0})
+    ids: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
+    copies: list[int] = field(default_factory=list)
+    entries: list[str] = field(default_factory=list)
+    skipped: int = 0
+    first_position: int = 0
+
+    def frame(self, export_id: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "export_id": export_id, "qa_pair_id": self.ids, "training_sheet_id": self.sheets,
+            "position": range(self.first_position, self.first_position + len(self.ids)), "split": self.splits,
+            "content_sha256": self.digests, "copies": self.copies,
+        })
+
+
+def _written(page: list[ExportCandidate], run: ExportRun, first_position: int) -> _WrittenPage:
+    """What a page adds to the export: every pair that passes its split's gate, as a line."""
+    out = _WrittenPage(first_position=first_position)
+    plan = run.plan
+    for candidate in page:
+        split = plan.split_of(candidate)
+        if not candidate.readable or not candidate.permitted(split):
+            out.skipped += 1
+            continue
+        try:
+            line = chat_line(candidate.messages, candidate.media_refs).encode()
+        except UnreadablePair:
+            out.skipped += 1
+            continue
+        copies = plan.copies_of(candidate, split)
+        digest = hashlib.sha256(line).hexdigest()
+        if copies == 1:
+            out.lines[split].append(line)
+        else:
+            out.lines[split].extend([line] * copies)
+        out.pairs[split] += 1
+        out.ids.append(candidate.id)
+        out.sheets.append(candidate.training_sheet_id)
+        out.splits.append(split.value)
+        out.digests.append(digest)
+        out.copies.append(copies)
+        out.entries.append(_manifest_entry(candidate, split, digest, copies))
+    return out
 
 
 def _manifest_head(run: ExportRun) -> str:
@@ -193,8 +238,11 @@ def _manifest_head(run: ExportRun) -> str:
 
 
 def _manifest_entry(candidate: ExportCandidate, split: Split, digest: str, copies: int) -> str:
-    return json.dumps({"qa_pair_id": candidate.id, "training_sheet_id": candidate.training_sheet_id, "split": split.value,
-                       "content_sha256": digest, "copies": copies})
+    # Formatted rather than json.dumps'd: a fifth of the export's Python time at 100,000 pairs.
+    return (
+        f'{{"qa_pair_id": {encode_basestring(candidate.id)}, "training_sheet_id": {encode_basestring(candidate.training_sheet_id)}, '
+        f'"split": "{split.value}", "content_sha256": "{digest}", "copies": {copies}}}'
+    )
 
 
 def _manifest_tail(counts: dict[str, int], files: dict[str, tuple[str, int]]) -> str:
