@@ -125,8 +125,7 @@ def _measure(home: Path, training_sheet_id: str) -> dict[str, float | int]:
     wb = open_workbench(load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0", "WORKBENCH_USER": USER}))
     config = SplitConfig(0.2, 42, Stratify.FIELD, "defect_type")
     peak = _PeakRss()
-    ExportService(wb).preview([training_sheet_id], config)  # warm, as a page does before Export: imports, transpiles, the table read once
-    _duckdb_alone(wb, training_sheet_id, config, home / "warm.json")
+    ExportService(wb).preview([training_sheet_id], config)  # warm, as the page does before Export: imports, transpiles, the table read once
     before = peak.mb()
     peak.reset()
     seconds, result = _export(wb, training_sheet_id, config)

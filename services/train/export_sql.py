@@ -24,7 +24,13 @@ _LAST_MESSAGE = "CASE n.message_count " + " ".join(
 _TRAIN = gate_sql(TRAINING_PARAM)
 _VALIDATION = gate_sql(VALIDATION_PARAM)
 _GATE_FLAGS = f"CASE WHEN {_TRAIN} THEN 1 ELSE 0 END AS train_ok, CASE WHEN {_VALIDATION} THEN 1 ELSE 0 END AS validation_ok"
-_PAIR_COLUMNS = "id, training_sheet_id, ordinal, messages, media_refs, status, allowed_uses, prohibited_uses"
+# Arrays travel joined into one string: the driver turns a list column into Python lists five
+# times slower than a string (measured on a page of 10,000 pairs).
+LIST_SEPARATOR = "\x1f"  # ASCII unit separator: in no use name and no file name our volumes list
+_PAIR_COLUMNS = (
+    "id, training_sheet_id, ordinal, messages, array_join(media_refs, :list_separator) AS media_refs, status, "
+    "array_join(allowed_uses, :list_separator) AS allowed_uses, array_join(prohibited_uses, :list_separator) AS prohibited_uses"
+)
 
 
 def summary_sql(pairs: str) -> str:
@@ -78,7 +84,7 @@ def _keyed(candidates: str, config: SplitConfig) -> str:
 
 
 def keyed_params(config: SplitConfig) -> dict[str, Any]:
-    params: dict[str, Any] = {"seed": str(config.seed), **gate_params()}
+    params: dict[str, Any] = {"seed": str(config.seed), "list_separator": LIST_SEPARATOR, **gate_params()}
     if config.stratify is Stratify.FIELD:
         params["stratify_path"] = f"$.{config.stratify_field}"
     return params

@@ -18,6 +18,7 @@ from typing import Any
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import PairStatus
 from services.train.export_records import Split, SplitConfig, Stratify
+from services.train.export_sql import LIST_SEPARATOR
 
 MAX_OVERSAMPLE_COPIES = 10  # beyond this a model memorises a few examples rather than learning their class
 MAX_STRATA = 1000  # more distinct values than this is free text, not a label to stratify on
@@ -46,10 +47,11 @@ class ExportCandidate:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ExportCandidate:
+        """A row of export_sql's candidate queries (arrays joined by LIST_SEPARATOR)."""
         media = row["media_refs"]
         return cls(
-            row["id"], row["training_sheet_id"], row["ordinal"], row["messages"] or "", tuple(media) if media is not None else (),
-            row["status"], _constraints(tuple(row["allowed_uses"] or ()), tuple(row["prohibited_uses"] or ())),
+            row["id"], row["training_sheet_id"], row["ordinal"], row["messages"] or "", tuple(media.split(LIST_SEPARATOR)) if media else (),
+            row["status"], _constraints(row["allowed_uses"] or "", row["prohibited_uses"] or ""),
             row["train_ok"] == 1, row["validation_ok"] == 1, row["draw"], row["readable"] == 1, row["stratum"],
         )
 
@@ -60,8 +62,8 @@ class ExportCandidate:
 
 
 @functools.lru_cache(maxsize=1024)
-def _constraints(allowed: tuple[str, ...], prohibited: tuple[str, ...]) -> UsageConstraints:
-    return UsageConstraints(allowed, prohibited)
+def _constraints(allowed: str, prohibited: str) -> UsageConstraints:
+    return UsageConstraints(tuple(filter(None, allowed.split(LIST_SEPARATOR))), tuple(filter(None, prohibited.split(LIST_SEPARATOR))))
 
 
 @dataclass(frozen=True)
