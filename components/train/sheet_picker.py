@@ -16,7 +16,8 @@ def show(training_sheets: list[TrainingSheet], key: str) -> list[TrainingSheet]:
     by_id = {t.id: t for t in training_sheets}
     if key not in st.session_state:
         linked = st.query_params.get(QUERY_PARAM)
-        st.session_state[key] = [linked] if linked in by_id else [training_sheets[0].id]
+        richest = max(training_sheets, key=lambda t: t.counts.labeled)  # the one with the most to export
+        st.session_state[key] = [linked] if linked in by_id else [richest.id]
     chosen = st.multiselect(
         "Training Sheets", list(by_id), key=key,
         format_func=lambda i: f"{by_id[i].name} · {by_id[i].label_type} · {by_id[i].counts.labeled:,} labeled of {by_id[i].counts.total:,}",

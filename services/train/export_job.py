@@ -1,10 +1,11 @@
 """Writing an export: a job that streams gated pairs, page by page, into chat JSONL on a volume.
 
-Constant memory whatever the size: pairs are read in keyset pages of one Training Sheet at a
-time, each line is written as soon as it is made, and the exported-pair rows of a page are
-inserted before the next page is read. The version row is inserted last, so an export exists
-only once complete; a cancelled or failed run removes what it wrote, and a resumed run starts
-again under the same export id (its files and rows are never half there).
+Constant memory whatever the size: pairs are read a page (a range of ordinals of one Training
+Sheet) at a time, with the next page read while this one is written; each page's lines go to
+the files, and its exported-pair rows are inserted while the next page is written. The version
+row is inserted last, so an export exists only once complete; a cancelled or failed run
+removes what it wrote, and a resumed run starts again under the same export id (its files and
+rows are never half there).
 """
 
 from __future__ import annotations
@@ -45,9 +46,8 @@ def candidate_pages(engine: SqlEngine, pairs_table: str, training_sheet_ids: lis
 
     A page is a range of `page_rows` ordinals (generation numbers a Training Sheet's items 0, 1,
     2, …, so a page holds at most that many pairs); only ranges holding a candidate are read,
-    listed by one aggregate (a row per page, not per pair). The next page is read in the background while the
-    caller works on this one: the engine runs it without Python's lock, so reading and writing
-    overlap.
+    listed by one aggregate (a row per page, not per pair). The next page is read in the
+    background while the caller works on this one: the engine runs it without Python's lock.
     """
     sql, params, width = page_sql(pairs_table, config), keyed_params(config), page_rows or EXPORT_PAGE_ROWS
     pages = [

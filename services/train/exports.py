@@ -39,6 +39,7 @@ from services.train.stratify_options import categorical_fields, is_plain_field_n
 
 MAX_TRAINING_SHEETS = 20  # one export; beyond this, the list of sheets is no longer something to read
 PREVIEW_LINES = 5
+PREVIEW_PAGE_ROWS = 200  # a preview reads a small page, usually one, to find its first lines
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024  # Streamlit holds a download in memory while the page is open
 
 
@@ -109,7 +110,7 @@ class ExportService:
         plan = self.plan(training_sheet_ids, config)
         ids = [t.id for t in self._training_sheets(training_sheet_ids)]
         lines: list[PreviewLine] = []
-        for page in candidate_pages(self._engine, self._pairs, ids, plan.config, page_rows=max(n, 1) * 2):
+        for page in candidate_pages(self._engine, self._pairs, ids, plan.config, page_rows=PREVIEW_PAGE_ROWS):
             for candidate in page:
                 split = plan.split_of(candidate)
                 if not candidate.readable or not candidate.permitted(split):
