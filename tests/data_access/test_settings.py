@@ -24,3 +24,15 @@ def test_a_catalog_name_that_is_not_an_identifier_is_refused():
 def test_the_local_user_comes_from_workbench_user():
     settings = load_settings({"WORKBENCH_USER": "ana@mirion.example"})
     assert current_user(settings, {"X-Forwarded-Email": "someone@else"}).email == "ana@mirion.example"
+
+
+def test_exports_go_to_the_workbench_schemas_exports_volume_unless_one_is_named():
+    assert load_settings({}).export_volume_path == "/Volumes/mirion_vital/workbench/exports"
+    assert load_settings({"WORKBENCH_CATALOG": "acme", "WORKBENCH_SCHEMA": "ml"}).export_volume_path == "/Volumes/acme/ml/exports"
+    assert load_settings({"WORKBENCH_EXPORT_VOLUME": "shared.training.jsonl"}).export_volume_path == "/Volumes/shared/training/jsonl"
+
+
+@pytest.mark.parametrize("name", ["exports", "a.b", "a.b.c.d", "a.b.c d", "a.b/../c.d"])
+def test_an_export_volume_that_is_not_catalog_schema_volume_is_refused(name):
+    with pytest.raises(SettingsError, match="WORKBENCH_EXPORT_VOLUME"):
+        load_settings({"WORKBENCH_EXPORT_VOLUME": name})

@@ -206,6 +206,24 @@ def test_a_cancelled_export_leaves_no_version_no_rows_and_no_files(workbench, mo
     assert not exports.exists() or not [p for p in exports.rglob("*") if p.is_file()]
 
 
+def test_a_cancelled_export_resumed_completes_under_the_same_id_without_duplicates(workbench, monkeypatch):
+    monkeypatch.setattr(export_job, "EXPORT_PAGE_ROWS", 5)
+    sheet = build_training_sheet(workbench, [_defect(("crack", "none")[i % 2]) for i in range(30)])
+    service, runner = ExportService(workbench), JobRunner(workbench)
+    job_id = service.start([sheet.id], BY_DEFECT)
+    runner.cancel(job_id)
+    assert runner.wait(job_id, JOB_WAIT_S).status == "cancelled"
+
+    runner.resume(job_id)
+    job = runner.wait(job_id, JOB_WAIT_S)
+
+    assert job.status == "succeeded", job.error
+    version = service.get(job.result["export_id"])
+    assert [v.id for v in service.versions()] == [version.id] and version.version == 1
+    assert len(_pair_rows(workbench, version.id)) == version.train_count + version.validation_count == 30
+    assert len(_lines(workbench, version.train_path)) == version.train_count
+
+
 # -- the property: no line from a pair failing its gate, and the counts add up -------------
 _TAGS = ({}, {"PHI": "true"}, {"PII": "yes"}, {"CONFIDENTIAL": "true"}, {"PHI": "true", "CONFIDENTIAL": "1"})
 _STATUSES = ("labeled", "labeled", "labeled", "unlabeled", "rejected", "flagged")
