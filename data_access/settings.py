@@ -44,6 +44,7 @@ class Settings:
     serving_endpoint: str = ""
     embedding_endpoint: str = ""
     volume: str = ""
+    export_volume: str = ""  # catalog.schema.volume for TRAIN exports; empty: <catalog>.<schema>.exports
     demo_seed: int = 42
     model_cache: Path = field(default_factory=lambda: DEFAULT_MODEL_CACHE.expanduser())
     load_demo_data: bool = True
@@ -65,6 +66,12 @@ class Settings:
     @property
     def is_databricks(self) -> bool:
         return self.backend == "databricks"
+
+    @property
+    def export_volume_path(self) -> str:
+        """Where TRAIN exports are written: `/Volumes/<catalog>/<schema>/<volume>`."""
+        name = self.export_volume or f"{self.catalog}.{self.schema}.exports"
+        return "/Volumes/" + "/".join(name.split("."))
 
 
 def _choose_backend(env: dict[str, str]) -> str:
@@ -89,6 +96,18 @@ def _bounded_int(text: str, variable: str, low: int, high: int) -> int:
     return value
 
 
+def _checked_volume_name(value: str, variable: str) -> str:
+    """A volume's three-part name (catalog.schema.volume), or empty for the default."""
+    if not value:
+        return ""
+    parts = value.split(".")
+    if len(parts) != 3:
+        raise SettingsError(f"{variable}={value!r} is not a volume's three-part name (catalog.schema.volume).")
+    for part in parts:
+        checked_identifier(part, variable)
+    return value
+
+
 def _default_user() -> str:
     try:
         return getpass.getuser()
@@ -109,6 +128,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         serving_endpoint=env.get("SERVING_ENDPOINT", ""),
         embedding_endpoint=env.get("WORKBENCH_EMBEDDING_ENDPOINT", ""),
         volume=env.get("WORKBENCH_VOLUME", ""),
+        export_volume=_checked_volume_name(env.get("WORKBENCH_EXPORT_VOLUME", ""), "WORKBENCH_EXPORT_VOLUME"),
         demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),
         model_cache=Path(env.get("WORKBENCH_MODEL_CACHE", str(DEFAULT_MODEL_CACHE))).expanduser(),
         load_demo_data=env.get("WORKBENCH_DEMO_DATA", "1") not in ("0", "false", "no"),

@@ -14,11 +14,13 @@ import errno
 import os
 import posixpath
 import re
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 _FILE_PART = re.compile(r"^[^/\\\x00]+$")
@@ -28,6 +30,8 @@ MAX_READ_BYTES = 64 * 1024 * 1024
 # What file systems (and the Files API) accept: longer names fail with ENAMETOOLONG.
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
+# Large sequential writes (exports) go out in chunks this size; far fewer system calls than lines.
+WRITE_BUFFER_BYTES = 1024 * 1024
 
 
 class VolumePathError(ValueError):
@@ -115,6 +119,18 @@ class VolumeFiles(ABC):
     def write_bytes(self, path: str, data: bytes) -> None: ...
 
     @abstractmethod
+    def open_new_file(self, path: str) -> AbstractContextManager[BinaryIO]:
+        """A new file written in pieces, in constant memory (exports of any size).
+
+        The file appears, complete, when the block ends without an error; after an error it
+        does not exist. An existing file is never replaced: writing one is refused.
+        """
+
+    @abstractmethod
+    def delete_file(self, path: str) -> None:
+        """Remove a file; one that does not exist is not an error."""
+
+    @abstractmethod
     def list_directory(self, path: str) -> list[VolumeEntry]: ...
 
     @abstractmethod
@@ -190,6 +206,31 @@ class LocalVolumeFiles(VolumeFiles):
         with _os_errors(path):
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(data)
+
+    @contextmanager
+    def open_new_file(self, path: str) -> Iterator[BinaryIO]:
+        local = self.local_path(path)
+        if local.exists():
+            raise VolumeFileError(f"{path} already exists; it is never replaced.")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        # Written under a hidden name beside it, then linked into place: a reader never sees a
+        # half-written file, and the link fails rather than replace a file that appeared meanwhile.
+        partial = local.with_name(f".{local.name}.{uuid.uuid4().hex}.part")
+        try:
+            with partial.open("xb", buffering=WRITE_BUFFER_BYTES) as handle:
+                yield handle
+            try:
+                os.link(partial, local)
+            except FileExistsError as error:
+                raise VolumeFileError(f"{path} already exists; it is never replaced.") from error
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def delete_file(self, path: str) -> None:
+        local = self.local_path(path)
+        if local.is_dir():
+            raise VolumeFileError(f"{path} is a directory, not a file.")
+        local.unlink(missing_ok=True)
 
     def list_directory(self, path: str) -> list[VolumeEntry]:
         local = self.local_path(path)

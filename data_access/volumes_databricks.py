@@ -8,11 +8,16 @@ signed-in user with on-behalf-of-user auth), so the volume's grants decide what 
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from data_access.volumes import MAX_READ_BYTES, VolumeEntry, VolumeFileError, VolumeFiles, VolumePath, VolumePathError
+
+# A file being written stays in memory up to this size, then spills to a local temporary file
+# until it is uploaded whole: memory stays bounded whatever the export's size.
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -23,10 +28,12 @@ if TYPE_CHECKING:
 def _file_errors(path: VolumePath, action: str) -> Iterator[None]:
     """SDK errors as VolumeFileError with a message a person can act on."""
     # Imported here: the SDK is loaded by the time a client exists, and not before.
-    from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied
+    from databricks.sdk.errors import AlreadyExists, DatabricksError, NotFound, PermissionDenied, ResourceAlreadyExists
 
     try:
         yield
+    except (AlreadyExists, ResourceAlreadyExists) as error:
+        raise VolumeFileError(f"{path} already exists; it is never replaced.") from error
     except NotFound as error:
         raise VolumeFileError(f"{path} does not exist.") from error
     except PermissionDenied as error:
@@ -78,6 +85,27 @@ class DatabricksVolumeFiles(VolumeFiles):
         parsed = _file(path)
         with _file_errors(parsed, "write"):
             self._files.upload(str(parsed), io.BytesIO(data), overwrite=True)
+
+    @contextmanager
+    def open_new_file(self, path: str) -> Iterator[BinaryIO]:
+        parsed = _file(path)
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+            yield spool  # type: ignore[misc]  # a SpooledTemporaryFile is a binary file
+            spool.seek(0)
+            with _file_errors(parsed, "write"):
+                # overwrite=False: the Files API refuses to replace a file (exports are immutable).
+                self._files.upload(str(parsed), spool, overwrite=False)
+
+    def delete_file(self, path: str) -> None:
+        from databricks.sdk.errors import NotFound
+
+        parsed = _file(path)
+        try:
+            with _file_errors(parsed, "delete"):
+                self._files.delete(str(parsed))
+        except VolumeFileError as error:
+            if not isinstance(error.__cause__, NotFound):
+                raise
 
     def list_directory(self, path: str) -> list[VolumeEntry]:
         parsed = VolumePath.parse(path)

@@ -9,6 +9,7 @@ the way a user would (only statements meant to succeed), and add it to FLOWS.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -40,9 +41,12 @@ from services.data.sheets import SheetService
 from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
+from services.train.export_records import Split, SplitConfig, Stratify
+from services.train.exports import ExportService
 from tests.builders import build_invoice_source, joined_invoice_draft
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
+from tests.train_builders import IMAGES, PairSpec, build_training_sheet
 
 
 class RecordingEngine(SqlEngine):
@@ -178,6 +182,22 @@ def warehouse_generation_flow(workbench: Workbench) -> None:
         assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
 
 
+def train_export_flow(workbench: Workbench) -> None:
+    """The TRAIN export: gate summary, split plan, preview, the export job and its version reads."""
+    migrate(workbench.backend.engine, workbench.settings)
+    specs = [PairSpec(answer=json.dumps({"defect_type": ("crack", "none")[i % 3 == 0]}), media=(f"{IMAGES}/c{i}.png",)) for i in range(12)]
+    sheet = build_training_sheet(workbench, [*specs, PairSpec(status="unlabeled"), PairSpec(prohibited=("training",), reason="PHI")])
+    service = ExportService(workbench)
+    for config in (SplitConfig(0.25, 3, Stratify.FIELD, "defect_type", oversample=True), SplitConfig(0.25, 3, Stratify.RESPONSE), SplitConfig(stratify=Stratify.NONE)):
+        service.summary([sheet.id])
+        service.plan([sheet.id], config)
+        service.preview([sheet.id], config)
+        job = JobRunner(workbench).wait(service.start([sheet.id], config), 60)
+        assert job.status == "succeeded", job.error
+    version = service.versions([sheet.id])[0]
+    service.pair_ids(version.id, Split.TRAIN)
+
+
 FLOWS: dict[str, Flow] = {
     "migration": migration_flow,
     "sheets": sheets_flow,
@@ -186,6 +206,7 @@ FLOWS: dict[str, Flow] = {
     "generation": generation_flow,
     "warehouse_generation": warehouse_generation_flow,
     "canonical_labeling": canonical_labeling_flow,
+    "train_export": train_export_flow,
 }
 
 

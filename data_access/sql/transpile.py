@@ -53,9 +53,22 @@ def _emulated_ai_query(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _lenient_json_parse(node: exp.Expression) -> exp.Expression:
+    """`try_parse_json(x)` is NULL on Databricks when x is not JSON; DuckDB has no such function
+    and its JSON functions raise on malformed input, so `try_parse_json(x)` becomes
+    `CASE WHEN json_valid(x) THEN x END` (the text itself: re-serialising it costs three times
+    the check): tested `IS NOT NULL`, one bad value stays NULL, not an error."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "try_parse_json" and len(node.expressions) == 1:
+        value = node.expressions[0]
+        return exp.Case(
+            ifs=[exp.If(this=exp.Anonymous(this="json_valid", expressions=[value.copy()]), true=value.copy())]
+        )
+    return node
+
+
 @lru_cache(maxsize=_TRANSPILE_CACHE_SIZE)
 def to_duckdb(sql: str) -> Transpiled:
-    tree = parse_databricks(sql).transform(_emulated_ai_query)
+    tree = parse_databricks(sql).transform(_emulated_ai_query).transform(_lenient_json_parse)
     names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
     return Transpiled(sql=tree.sql(dialect="duckdb"), parameter_names=names)
 

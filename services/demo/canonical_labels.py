@@ -4,7 +4,9 @@ The labels are the ground truth the raw tables keep (defect type, severity and b
 crystal; urgency, department and entities of each invoice; the failure mode of a reading),
 so a demo can check drafts against them. Governance is mixed the way the spec describes:
 invoice entities stay PHI-restricted, urgency labels were cleared for training by a
-clinical expert, a held-out crystal test set is kept out of training. A few labels were
+clinical expert, a held-out crystal test set is kept out of training, and crystals whose
+image shows an equipment serial number are restricted (so TRAIN's summary shows pairs kept
+out for stated reasons). A few labels were
 corrected by a senior inspector, so version history, diffs and rollback have something to
 show. Everything is written set-based: three bulk inserts, no per-label statements.
 """
@@ -40,6 +42,7 @@ RELIABILITY_ENGINEER = "reliability_engineer@mirion.example"
 CRYSTAL_CLASSIFIED_SHARE = 0.4
 CRYSTAL_LOCALIZED_SHARE = 0.5  # of the classified crystals
 CRYSTAL_HELD_OUT_SHARE = 0.15  # of the classified crystals: a test set kept out of training
+CRYSTAL_SERIAL_SHARE = 0.12  # of the other classified crystals: a serial number shows, so never in weights
 CRYSTAL_CORRECTED = 8  # classified crystals whose severity a senior inspector corrected
 CRYSTAL_CLEAN_LOCALIZED = 5  # clean crystals localized too: no boxes is an answer
 INVOICE_CLASSIFIED_SHARE = 0.3
@@ -53,6 +56,10 @@ LABELING_STARTED = datetime(2026, 1, 12, 8, 30, tzinfo=UTC)
 HELD_OUT = UsageConstraints(
     (Use.EVALUATION, Use.TESTING), (Use.TRAINING, Use.VALIDATION, Use.FEW_SHOT),
     "Held-out test set - must not be seen during training to prevent data leakage", DataClassification.INTERNAL,
+)
+SERIAL_NUMBERS = UsageConstraints(
+    (Use.EVALUATION, Use.FEW_SHOT, Use.TESTING), (Use.TRAINING, Use.VALIDATION),
+    "Contains identifiable equipment serial numbers - compliance restriction", DataClassification.RESTRICTED,
 )
 CLEARED_CLASSIFICATION = UsageConstraints(ALL_USES, (), "No PHI in classification labels - safe for training", DataClassification.INTERNAL)
 CLEARED_DOCUMENT_TYPE = UsageConstraints(ALL_USES, (), "A document type carries no patient data", DataClassification.INTERNAL)
@@ -111,13 +118,15 @@ def _crystal_labels(context: DemoContext, sheet_id: str, clock: _Clock) -> list[
     defaults = constraints_from_tags(crystals.TAGS)
     classified = _share(rng, list(rows), CRYSTAL_CLASSIFIED_SHARE)
     held_out = set(_share(rng, classified, CRYSTAL_HELD_OUT_SHARE))
+    # A stream of its own: the other draws (and so the other labels) stay as they were.
+    serials = set(_share(context.random("canonical_labels", "crystal_serials"), [r for r in classified if r not in held_out], CRYSTAL_SERIAL_SHARE))
     defective = [ref for ref in classified if rows[ref]["defect_type"] != "none"]
     corrected = set(_some(rng, defective, CRYSTAL_CORRECTED))
     labels = []
     for ref in classified:
         row = rows[ref]
         truth = {"defect_type": row["defect_type"], "severity": row["severity"]}
-        constraints = HELD_OUT if ref in held_out else defaults
+        constraints = HELD_OUT if ref in held_out else SERIAL_NUMBERS if ref in serials else defaults
         confidence = Confidence.MEDIUM if row["severity"] == "minor" and rng.random() < 0.5 else Confidence.HIGH
         key = LabelKey(sheet_id, ref, "classification")
         first = _Version(LabelContent(truth, str(confidence), "", constraints), QA_INSPECTOR, clock.tick(), ChangeKind.CREATE)

@@ -101,3 +101,47 @@ def test_a_file_the_user_may_not_read_names_the_permission_needed(files, rest):
 def test_a_volume_itself_is_not_a_file(files):
     with pytest.raises(VolumeFileError, match="is a volume"):
         files.read_bytes(VOLUME)
+
+
+def test_a_new_file_is_written_in_pieces_and_appears_whole_when_closed(files, rest):
+    path = f"{VOLUME}/exports/e1/train.jsonl"
+    with files.open_new_file(path) as handle:
+        for _ in range(1000):
+            handle.write(b'{"messages": []}\n')
+        assert path not in rest.files  # nothing is uploaded before the file is complete
+    assert rest.files[path].data == b'{"messages": []}\n' * 1000
+    assert [r.method for r in rest.requests_for("e1/train.jsonl")] == ["PUT"]
+
+
+def test_a_new_file_never_replaces_an_existing_one(files, rest):
+    path = f"{VOLUME}/exports/e1/manifest.json"
+    files.write_bytes(path, b"version 1")
+    with pytest.raises(VolumeFileError, match="already exists"), files.open_new_file(path) as handle:
+        handle.write(b"version 2")
+    assert rest.files[path].data == b"version 1"
+
+
+def test_an_error_while_writing_leaves_no_file(files, rest):
+    path = f"{VOLUME}/exports/e2/train.jsonl"
+    with pytest.raises(RuntimeError), files.open_new_file(path) as handle:
+        handle.write(b"half")
+        raise RuntimeError("the export stopped")
+    assert path not in rest.files
+
+
+def test_deleting_a_file_removes_it_and_a_missing_one_is_fine(files, rest):
+    files.write_bytes(f"{VOLUME}/exports/e3/train.jsonl", b"x")
+    files.delete_file(f"{VOLUME}/exports/e3/train.jsonl")
+    files.delete_file(f"{VOLUME}/exports/e3/train.jsonl")
+    assert f"{VOLUME}/exports/e3/train.jsonl" not in rest.files
+
+
+def test_a_new_file_larger_than_memory_spool_is_uploaded_from_disk(files, rest, monkeypatch):
+    from data_access import volumes_databricks
+
+    monkeypatch.setattr(volumes_databricks, "SPOOL_IN_MEMORY_BYTES", 1024)
+    path = f"{VOLUME}/exports/e4/train.jsonl"
+    with files.open_new_file(path) as handle:
+        handle.write(b"y" * 100_000)
+        assert handle._rolled  # type: ignore[attr-defined]  # spilled to a temporary file
+    assert rest.files[path].data == b"y" * 100_000

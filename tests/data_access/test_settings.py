@@ -32,3 +32,13 @@ def test_the_image_pixel_limit_is_a_setting_with_a_safe_default():
     for bad in ("lots", "0", "5000000000"):
         with pytest.raises(SettingsError, match="WORKBENCH_MAX_IMAGE_PIXELS"):
             load_settings({"WORKBENCH_MAX_IMAGE_PIXELS": bad})
+def test_exports_go_to_the_workbench_schemas_exports_volume_unless_one_is_named():
+    assert load_settings({}).export_volume_path == "/Volumes/mirion_vital/workbench/exports"
+    assert load_settings({"WORKBENCH_CATALOG": "acme", "WORKBENCH_SCHEMA": "ml"}).export_volume_path == "/Volumes/acme/ml/exports"
+    assert load_settings({"WORKBENCH_EXPORT_VOLUME": "shared.training.jsonl"}).export_volume_path == "/Volumes/shared/training/jsonl"
+
+
+@pytest.mark.parametrize("name", ["exports", "a.b", "a.b.c.d", "a.b.c d", "a.b/../c.d"])
+def test_an_export_volume_that_is_not_catalog_schema_volume_is_refused(name):
+    with pytest.raises(SettingsError, match="WORKBENCH_EXPORT_VOLUME"):
+        load_settings({"WORKBENCH_EXPORT_VOLUME": name})

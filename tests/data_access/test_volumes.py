@@ -128,3 +128,23 @@ def test_an_unreadable_file_is_a_volume_file_error(tmp_path):
     (volumes / "main/raw/docs/folder.pdf").mkdir()
     with pytest.raises(VolumeFileError, match="does not exist"):
         files.read_bytes("/Volumes/main/raw/docs/folder.pdf")
+def test_a_new_local_file_appears_whole_and_never_replaces_one(tmp_path):
+    files = LocalVolumeFiles(tmp_path)
+    path = "/Volumes/c/s/v/exports/e1/train.jsonl"
+    with files.open_new_file(path) as handle:
+        handle.write(b"line\n")
+        assert not files.exists(path)
+    assert files.read_bytes(path) == b"line\n"
+    with pytest.raises(VolumeFileError, match="already exists"), files.open_new_file(path) as handle:
+        handle.write(b"other")
+    assert files.read_bytes(path) == b"line\n"
+    assert [e.name for e in files.list_directory("/Volumes/c/s/v/exports/e1")] == ["train.jsonl"]  # no partial file left
+
+
+def test_an_error_while_writing_a_local_file_leaves_nothing(tmp_path):
+    files = LocalVolumeFiles(tmp_path)
+    with pytest.raises(RuntimeError), files.open_new_file("/Volumes/c/s/v/e/train.jsonl") as handle:
+        handle.write(b"half")
+        raise RuntimeError("stopped")
+    assert files.list_directory("/Volumes/c/s/v/e") == []
+    files.delete_file("/Volumes/c/s/v/e/train.jsonl")  # missing: fine

@@ -276,7 +276,25 @@ def test_demo_labels_carry_mixed_governance_and_some_history(demo: Workbench) ->
     assert (labels["usage_reason"].str.startswith("Held-out test set")).sum() > 0
     assert (labels["version"] == 2).sum() > 0
     audited = demo.backend.engine.scalar("SELECT count(*) AS n FROM mirion_vital.workbench.usage_constraint_audit")
-    assert audited == labels["usage_reason"].str.startswith(("Held-out", "No PHI", "A document type")).sum()
+    assert audited == labels["usage_reason"].str.startswith(("Held-out", "No PHI", "A document type", "Contains identifiable")).sum()
+
+
+def test_the_demo_leaves_train_ready_to_show_pairs_kept_out_for_stated_reasons(demo: Workbench) -> None:
+    from services.train.exports import ExportService
+
+    service = ExportService(demo)
+    by_name = {t.name.split(" · ")[0]: t for t in service.training_sheets()}
+    crystals_sheet = by_name["Defect Detection - Scintillator Crystals"]
+    counts = service.summary([crystals_sheet.id]).total
+    reasons = {r.short for r in counts.reasons}
+
+    assert counts.training_allowed > 0 and counts.excluded_by_status > 0
+    # The crystals' source is tagged CONFIDENTIAL (training allowed); the labels say why not.
+    assert {reason.rsplit("label: ", 1)[-1] for reason in reasons} == {"Held-out test set", "Contains identifiable equipment serial numbers"}
+    invoice_reasons = {r.short for r in service.summary([by_name["Medical Invoices - January 2026"].id]).total.reasons}
+    assert all(reason.startswith("Source tagged PHI in Unity Catalog") for reason in invoice_reasons)
+    plan = service.plan([crystals_sheet.id], service.default_config([crystals_sheet.id]))
+    assert plan.config.stratify_field == "defect_type" and len(plan.strata) == 5 and plan.validation > 0
 
 
 def test_a_different_seed_gives_different_data(demo: Workbench) -> None:

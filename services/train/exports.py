@@ -1,0 +1,236 @@
+"""TRAIN exports: the gate summary, the split plan and its class balance, the preview, and
+export versions written as jobs.
+
+Only pairs that pass the dual gate of a split reach it: `status = 'labeled'` and the use
+(training for train, validation for validation) allowed and not prohibited, decided by the one
+rule in services.core.governance, in SQL, and checked again in Python on every row written.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from data_access.volumes import VolumeFileError
+from services.core.domain.qa_pair import TrainingSheet, TrainingSheetStatus
+from services.core.errors import NotFoundError, ValidationError, WorkbenchError
+from services.core.jobs import JobContext, JobRunner
+from services.core.workbench import Workbench
+from services.generate.generation import GenerationService
+from services.templates.prompt_templates import TemplateService
+from services.train.chat_jsonl import UnreadablePair, chat_line
+from services.train.export_job import JOB_TYPE, ExportRun, ExportWriter, candidate_pages, export_directory
+from services.train.export_records import (
+    MAX_SEED,
+    MAX_VALIDATION_FRACTION,
+    ExportSummary,
+    ExportVersion,
+    Split,
+    SplitConfig,
+    Stratify,
+)
+from services.train.export_sql import plan_params, plan_sql, summary_params, summary_sql
+from services.train.export_summary import summary_from_rows
+from services.train.exports_store import TrainingExportsStore
+from services.train.split_plan import MAX_STRATA, SplitPlan
+from services.train.stratify_options import categorical_fields, is_plain_field_name
+
+MAX_TRAINING_SHEETS = 20  # one export; beyond this, the list of sheets is no longer something to read
+PREVIEW_LINES = 5
+PREVIEW_PAGE_ROWS = 200  # a preview reads a small page, usually one, to find its first lines
+MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024  # Streamlit holds a download in memory while the page is open
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    export_id: str
+    training_sheet_ids: list[str]
+    config: SplitConfig
+
+    def to_params(self) -> dict[str, Any]:
+        return {"export_id": self.export_id, "training_sheet_ids": self.training_sheet_ids, "split_config": self.config.to_json()}
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    qa_pair_id: str
+    training_sheet_id: str
+    split: Split
+    copies: int
+    line: str
+
+
+class ExportService:
+    def __init__(self, workbench: Workbench) -> None:
+        self._wb = workbench
+        self._engine = workbench.backend.engine
+        self._pairs = workbench.table("qa_pairs")
+        self._store = TrainingExportsStore(self._engine, workbench.table("training_exports"), workbench.table("training_export_pairs"))
+
+    # -- what can be exported ----------------------------------------------------------
+    def training_sheets(self) -> list[TrainingSheet]:
+        """Training Sheets with at least one labeled pair, newest first."""
+        return [t for t in GenerationService(self._wb).list() if t.counts.labeled]
+
+    def stratify_fields(self, training_sheet_ids: list[str]) -> list[str]:
+        """The categorical output fields of the sheets' templates (a label value to stratify on)."""
+        templates = TemplateService(self._wb)
+        fields: dict[str, None] = {}
+        for sheet in self._training_sheets(training_sheet_ids):
+            try:
+                fields.update(dict.fromkeys(categorical_fields(templates.get(sheet.template_id))))
+            except NotFoundError:
+                continue
+        return list(fields)
+
+    def default_config(self, training_sheet_ids: list[str]) -> SplitConfig:
+        fields = self.stratify_fields(training_sheet_ids)
+        return SplitConfig(stratify=Stratify.FIELD, stratify_field=fields[0]) if fields else SplitConfig()
+
+    def summary(self, training_sheet_ids: list[str]) -> ExportSummary:
+        ids = [t.id for t in self._training_sheets(training_sheet_ids)]
+        return summary_from_rows(self._engine.query(summary_sql(self._pairs), summary_params(ids)))
+
+    def plan(self, training_sheet_ids: list[str], config: SplitConfig) -> SplitPlan:
+        """The split, per label value, as an export would make it now: the class balance."""
+        ids = [t.id for t in self._training_sheets(training_sheet_ids)]
+        config = checked_config(config)
+        rows = self._engine.query(plan_sql(self._pairs, config), plan_params(ids, config))
+        if len(rows) > MAX_STRATA:
+            raise ValidationError(
+                f"'{config.stratify_field}' takes {len(rows):,} different values: that is free text, not a label. "
+                "Stratify by response or not at all.", "stratify_field",
+            )
+        return SplitPlan.from_rows(config, rows)
+
+    def preview(self, training_sheet_ids: list[str], config: SplitConfig, n: int = PREVIEW_LINES) -> list[PreviewLine]:
+        """The first n lines, made by the function that writes the files, in the order written."""
+        plan = self.plan(training_sheet_ids, config)
+        ids = [t.id for t in self._training_sheets(training_sheet_ids)]
+        lines: list[PreviewLine] = []
+        for page in candidate_pages(self._engine, self._pairs, ids, plan.config, page_rows=PREVIEW_PAGE_ROWS):
+            for candidate in page:
+                split = plan.split_of(candidate)
+                if not candidate.readable or not candidate.permitted(split):
+                    continue
+                try:
+                    line = chat_line(candidate.messages, candidate.media_refs)
+                except UnreadablePair:
+                    continue
+                lines.append(PreviewLine(candidate.id, candidate.training_sheet_id, split, plan.copies_of(candidate, split), line))
+                if len(lines) >= n:
+                    return lines
+        return lines
+
+    # -- exporting -----------------------------------------------------------------------
+    def start(self, training_sheet_ids: list[str], config: SplitConfig) -> str:
+        """Checks the request, then writes a new export version as a job; returns the job id."""
+        request = self.checked_request(ExportRequest(str(uuid.uuid4()), list(training_sheet_ids), config).to_params())
+        summary = self.summary(request.training_sheet_ids)
+        if not summary.total.training_allowed:
+            raise ValidationError("No pair of these Training Sheets passes the training gate (labeled, and training allowed): nothing to export.")
+        only = request.training_sheet_ids[0] if len(request.training_sheet_ids) == 1 else None
+        return JobRunner(self._wb).submit(JOB_TYPE, request.to_params(), training_sheet_id=only, target_id=request.export_id)
+
+    def checked_request(self, params: dict[str, Any]) -> ExportRequest:
+        ids = params.get("training_sheet_ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise ValidationError("Choose one or more Training Sheets to export.", "training_sheet_ids")
+        if len(set(ids)) > MAX_TRAINING_SHEETS:
+            raise ValidationError(f"An export combines at most {MAX_TRAINING_SHEETS} Training Sheets.", "training_sheet_ids")
+        sheets = self._training_sheets(ids)
+        generating = [t.name for t in sheets if t.status == TrainingSheetStatus.GENERATING]
+        if generating:
+            raise ValidationError(f"{', '.join(generating)} is still generating; export it once generation has finished.", "training_sheet_ids")
+        try:
+            config = SplitConfig.from_json(params.get("split_config") or {})
+        except (TypeError, ValueError) as error:
+            raise ValidationError(f"The split settings are not valid: {error}", "split_config") from error
+        export_id = str(params.get("export_id") or "")
+        try:
+            uuid.UUID(export_id)
+        except ValueError as error:
+            raise ValidationError("An export needs an id.", "export_id") from error
+        return ExportRequest(export_id, sorted(t.id for t in sheets), checked_config(config, self.stratify_fields(ids)))
+
+    def run_export(self, request: ExportRequest, context: JobContext) -> dict[str, Any]:
+        """The job's work. A version a previous run recorded is returned as it is."""
+        done = self._store.get(request.export_id)
+        if done is not None:
+            return _result(done)
+        run = ExportRun(
+            request.export_id, request.training_sheet_ids, request.config, self.plan(request.training_sheet_ids, request.config),
+            self.summary(request.training_sheet_ids), export_directory(self._wb.settings.export_volume_path, request.export_id),
+        )
+        writer = ExportWriter(self._engine, self._wb.backend.files, self._pairs, self._store)
+        try:
+            writer.discard(run)  # an interrupted earlier run of this export may have left files or rows
+            written = writer.write(run, context)
+        except VolumeFileError as error:
+            raise WorkbenchError(f"The export could not be written to {run.directory}: {error}") from error
+        if written is None:
+            return {"export_id": run.export_id, "status": "cancelled"}
+        self._store.insert_version({
+            "id": run.export_id, "training_sheet_ids": run.training_sheet_ids, "directory": run.directory,
+            "split_config": _json({**run.config.to_json(), "oversample_copies": run.plan.copies_json()}),
+            "gate_counts": _json(run.summary.to_json()), "train_count": written["train_pairs"],
+            "validation_count": written["validation_pairs"], "train_lines": written["train_lines"], "skipped_count": written["skipped"],
+            "train_sha256": written["train_sha256"], "validation_sha256": written["validation_sha256"],
+            "manifest_sha256": written["manifest_sha256"], "job_id": context.job_id, "created_by": self._wb.user.email,
+        })
+        return _result(self.get(run.export_id))
+
+    # -- export versions ---------------------------------------------------------------
+    def versions(self, training_sheet_ids: list[str] | None = None) -> list[ExportVersion]:
+        """Newest first; with Training Sheets, the exports that include any of them."""
+        if not training_sheet_ids:
+            return self._store.list()
+        wanted = set(training_sheet_ids)
+        return [v for v in self._store.list() if wanted.intersection(v.training_sheet_ids)]
+
+    def get(self, export_id: str) -> ExportVersion:
+        found = self._store.get(export_id)
+        if found is None:
+            raise NotFoundError("That export does not exist (a cancelled or failed export leaves none).")
+        return found
+
+    def pair_ids(self, export_id: str, split: Split) -> list[str]:
+        """The exact pairs of a split of an export, in the order of its file's lines."""
+        return self._store.pair_ids(self.get(export_id).id, split)
+
+    def file_bytes(self, path: str) -> bytes:
+        """An export's file, for a download (refused beyond MAX_DOWNLOAD_BYTES: read it on the volume)."""
+        return self._wb.backend.files.read_bytes(path, max_bytes=MAX_DOWNLOAD_BYTES)
+
+    def file_size(self, path: str) -> int:
+        return self._wb.backend.files.size(path)
+
+    def _training_sheets(self, training_sheet_ids: list[str]) -> list[TrainingSheet]:
+        generation = GenerationService(self._wb)
+        return [generation.get(i) for i in dict.fromkeys(training_sheet_ids)]
+
+
+def checked_config(config: SplitConfig, fields: list[str] | None = None) -> SplitConfig:
+    if not 0 <= config.validation_fraction <= MAX_VALIDATION_FRACTION:
+        raise ValidationError(f"The validation share must be between 0 and {MAX_VALIDATION_FRACTION:.0%}.", "validation_fraction")
+    if not 0 <= config.seed <= MAX_SEED:
+        raise ValidationError(f"The seed must be a whole number from 0 to {MAX_SEED:,}.", "seed")
+    unknown_field = not is_plain_field_name(config.stratify_field) or (fields is not None and config.stratify_field not in fields)
+    if config.stratify is Stratify.FIELD and unknown_field:
+        raise ValidationError(f"'{config.stratify_field}' is not a categorical output field of these Training Sheets.", "stratify_field")
+    if config.oversample and config.stratify is not Stratify.FIELD:
+        raise ValidationError("Oversampling balances label values: stratify by a label field to use it.", "oversample")
+    return config
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _result(version: ExportVersion) -> dict[str, Any]:
+    return {
+        "export_id": version.id, "version": version.version, "directory": version.directory, "train_pairs": version.train_count,
+        "validation_pairs": version.validation_count, "train_lines": version.train_lines, "skipped": version.skipped_count,
+    }
