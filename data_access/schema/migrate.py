@@ -62,6 +62,10 @@ def current_version(engine: SqlEngine, settings: Settings) -> int:
     return int(engine.scalar(f"SELECT coalesce(max(version), 0) AS v FROM {_ledger(settings)}") or 0)
 
 
+def applied_versions(engine: SqlEngine, settings: Settings) -> set[int]:
+    return {int(row["version"]) for row in engine.query(f"SELECT version FROM {_ledger(settings)}")}
+
+
 def migrate(engine: SqlEngine, settings: Settings) -> int:
     """Bring the store to the latest schema version; returns the version reached."""
     engine.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.qualified_schema}")
@@ -69,9 +73,11 @@ def migrate(engine: SqlEngine, settings: Settings) -> int:
         f"CREATE TABLE IF NOT EXISTS {_ledger(settings)} "
         "(version INT NOT NULL, name STRING NOT NULL, applied_at TIMESTAMP)"
     )
-    applied = current_version(engine, settings)
+    # Every migration not yet in the ledger runs, in order: one merged after a higher-numbered
+    # one (two branches adding migrations side by side) is applied too, not skipped.
+    applied = applied_versions(engine, settings)
     for migration in migrations(settings):
-        if migration.version <= applied:
+        if migration.version in applied:
             continue
         with engine.transaction():
             engine.execute_script(migration.statements)
@@ -80,5 +86,5 @@ def migrate(engine: SqlEngine, settings: Settings) -> int:
                 "VALUES (:version, :name, current_timestamp())",
                 {"version": migration.version, "name": migration.name},
             )
-        applied = migration.version
-    return applied
+        applied.add(migration.version)
+    return max(applied, default=0)

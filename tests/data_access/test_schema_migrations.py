@@ -1,4 +1,4 @@
-from data_access.schema.migrate import current_version, latest_version, migrate, migrations
+from data_access.schema.migrate import applied_versions, current_version, latest_version, migrate, migrations
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import DuckDbEngine, release_home
 
@@ -45,3 +45,16 @@ def test_every_mutable_table_carries_a_row_version_for_stale_write_checks(workbe
         "AND table_schema = 'workbench' AND column_name = 'row_version'"
     )
     assert {"sheets", "templates", "training_sheets", "qa_pairs", "deployments"} <= {r[0] for r in rows}
+
+
+def test_a_migration_merged_below_one_already_applied_still_runs(workbench):
+    engine, settings = workbench.backend.engine, workbench.settings
+    ledger = settings.table("schema_migrations")
+    engine.execute(f"DELETE FROM {ledger} WHERE version = 2")
+    for column in ("cancelled_by", "resumed_by", "resumed_at"):  # what migration 2 adds
+        engine.execute(f"ALTER TABLE {settings.table('job_runs')} DROP COLUMN {column}")
+
+    migrate(engine, settings)
+
+    assert 2 in applied_versions(engine, settings)
+    assert "cancelled_by" in {c.lower() for c in engine.query_df(f"SELECT * FROM {settings.table('job_runs')} LIMIT 0").columns}
