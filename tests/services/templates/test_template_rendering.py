@@ -84,10 +84,10 @@ def test_a_template_cannot_change_the_values_it_is_given():
 
 
 def test_huge_exponents_and_repetitions_are_refused():
-    with pytest.raises(ValidationError, match="powers with more than"):
+    with pytest.raises(ValidationError, match="past the limit of 1,000 digits"):
         compile_template("{{ 9 ** 99 ** 99 ** 99 }}").render({})
     assert compile_template("{{ 2 ** 10 }}").render({}) == "1024"
-    with pytest.raises(ValidationError, match="repeating text"):
+    with pytest.raises(ValidationError, match="past the limit of 1,000,000 characters per value"):
         compile_template("{{ 'x' * 1000000000 }}").render({})
 
 
