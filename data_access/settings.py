@@ -13,7 +13,7 @@ from pathlib import Path
 
 # Built model files (the ONNX graph of the embedding model) are shared by every store.
 DEFAULT_MODEL_CACHE = Path("~/.cache/vital-workbench/models")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 
 class SettingsError(ValueError):

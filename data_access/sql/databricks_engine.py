@@ -46,7 +46,7 @@ _PARSE_CACHE_SIZE = 4096
 # Databricks answers INSERT, UPDATE, DELETE and MERGE with one row holding this column.
 _AFFECTED_ROWS = "num_affected_rows"
 
-_WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9]{1,64}\Z")
 
 # What the connector says when this thread's session is gone (warehouse restart, idle
 # timeout, closed handle): the statement never ran, so running it once more is safe.

@@ -50,7 +50,7 @@ MAX_TEST_ROWS = 20  # a test is a glance at a few items; whole sheets go through
 TEST_TIMEOUT_S = 60.0  # one attempt per item: a test shows what the model does, it does not retry
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # what vision endpoints accept per image
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,14 @@ def test_a_label_changed_by_someone_else_meanwhile_is_not_overwritten(open_page,
     assert labels.find(key).label_data == {"urgency": "priority"} and labels.find(key).version == 2
     app.run()  # the next run shows their label, ready to edit
     assert app.radio(key=f"{form_key(sheet.id, 'INV-0005', 'classification', version=2)}_urgency").value == "priority"
+
+
+def test_a_deep_link_to_a_label_type_with_a_trailing_newline_starts_no_look_alike_labelset(open_page, workbench, sheet):
+    app = open_page(PAGE, {"sheet": sheet.id, "label_type": "classification\n", "item": "INV-0002"})
+    assert not app.exception
+    assert "The link asks for label type 'classification\\n', which cannot be one; showing classification instead." in [
+        w.value for w in app.warning
+    ]
+    label_type = app.selectbox(key=f"labeling_target_type_{sheet.id}").value
+    assert label_type == "classification"
+    assert app.query_params["label_type"] == "classification"
