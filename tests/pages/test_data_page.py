@@ -54,3 +54,10 @@ def test_the_catalog_explorer_shows_a_tables_rows_and_columns(open_page, invoice
     app.selectbox(key="explorer_table").select("invoices").run()
     assert not app.exception
     assert any("**mirion_vital.raw.invoices** · 200 rows · 3 columns" in m.value for m in app.markdown)
+
+
+def test_a_filter_of_900_nested_parentheses_is_refused_on_the_page_as_too_deeply_nested(open_page, invoice_source):
+    app = _create_through_the_form(open_page("pages/data.py"), "(" * 900 + "total_amount > 1" + ")" * 900)
+    assert not app.exception
+    assert [e.value.split(":")[0] for e in app.error] == ["The filter is too deeply nested"]
+    assert SheetService(invoice_source).count() == 0
