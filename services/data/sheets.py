@@ -90,12 +90,22 @@ class SheetService:
 
     def _table(self, name: str, field: str) -> TableInfo:
         try:
-            TableName.parse(name)
+            parsed = TableName.parse(name)
+            self._refuse_own_table(parsed, field)
             return self._wb.backend.catalog.get_table(name)
         except InvalidNameError as error:
             raise ValidationError(str(error), field) from error
         except CatalogObjectNotFound as error:
             raise ValidationError(f"Table {name} does not exist or you cannot see it.", field) from error
+
+    def _refuse_own_table(self, name: TableName, field: str) -> None:
+        """The workbench's own records (labels, pairs, audit) are not source data: a sheet over
+        them would let labels be labeled and governance rows flow into training sets."""
+        settings = self._wb.settings
+        if (name.catalog.lower(), name.schema.lower()) == (settings.catalog.lower(), settings.schema.lower()):
+            raise ValidationError(
+                f"{name} is one of the workbench's own tables; a sheet points at source data, not at them.", field
+            )
 
     def _check_volume(self, path: str) -> None:
         try:

@@ -61,3 +61,16 @@ def test_a_filter_of_900_nested_parentheses_is_refused_on_the_page_as_too_deeply
     assert not app.exception
     assert [e.value.split(":")[0] for e in app.error] == ["The filter is too deeply nested"]
     assert SheetService(invoice_source).count() == 0
+
+
+def test_a_sheet_over_the_workbenchs_own_table_is_refused_on_the_page(open_page, invoice_source):
+    app = open_page("pages/data.py")
+    app.text_input(key="new_sheet_name").input("Labels of labels")
+    app.selectbox(key="new_sheet_schema").select("workbench").run()
+    app.selectbox(key="new_sheet_table").select("canonical_labels").run()
+    app.button(key="new_sheet_submit").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "mirion_vital.workbench.canonical_labels is one of the workbench's own tables; a sheet points at source data, not at them."
+    ]
+    assert SheetService(invoice_source).count() == 0

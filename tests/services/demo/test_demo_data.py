@@ -293,7 +293,9 @@ def test_a_different_seed_gives_different_data(demo: Workbench) -> None:
 
 def test_an_empty_store_with_demo_data_off_gets_none_and_a_store_with_sheets_is_not_seeded(workbench: Workbench) -> None:
     assert not workbench.backend.catalog.list_tables("mirion_vital", "raw")
-    SheetService(workbench).create(SheetDraft("Schema migrations", "mirion_vital.workbench.schema_migrations", "version"))
+    workbench.backend.engine.execute("CREATE SCHEMA mirion_vital.elsewhere")
+    workbench.backend.engine.execute("CREATE TABLE mirion_vital.elsewhere.readings AS SELECT 1 AS id")
+    SheetService(workbench).create(SheetDraft("Readings", "mirion_vital.elsewhere.readings", "id"))
 
     assert ensure_demo_data(workbench) is None
     assert not workbench.backend.catalog.list_tables("mirion_vital", "raw")
