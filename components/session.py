@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from services.core.errors import UnavailableError
 from services.core.workbench import Workbench, session_cache_key
 from services.demo import open_demo_ready_workbench
 
@@ -16,5 +17,11 @@ def _open(cache_key: str, _headers: dict[str, str]) -> Workbench:
 
 
 def workbench() -> Workbench:
+    """The session's workbench; when the store cannot be opened, the page says why and stops
+    (nothing is cached, so the next rerun tries again)."""
     headers = dict(st.context.headers or {})
-    return _open(session_cache_key(headers), headers)
+    try:
+        return _open(session_cache_key(headers), headers)
+    except UnavailableError as error:
+        st.error(str(error), icon=":material/lock:")
+        st.stop()
