@@ -30,7 +30,7 @@ from sqlglot import exp
 
 from data_access.identity import User
 from data_access.sql.engine import Params, Row, SqlEngine, SqlError
-from data_access.sql.names import InvalidNameError, quote
+from data_access.sql.names import InvalidNameError, check_identifier, quote
 from data_access.sql.transpile import TranspileError, is_qualified_name, parse_databricks
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def insert_statements(table: str, rows: pd.DataFrame) -> Iterator[tuple[str, dic
     if len(columns) > MAX_PARAMETERS_PER_STATEMENT:
         raise SqlError(f"{len(columns)} columns cannot fit one row in a statement (limit {MAX_PARAMETERS_PER_STATEMENT} values).")
     try:
-        column_list = ", ".join(quote(c) for c in columns)
+        column_list = ", ".join(quote(check_identifier(c, "column")) for c in columns)  # our own tables: plain names only
     except InvalidNameError as error:
         raise SqlError(str(error)) from error
     per_statement = MAX_PARAMETERS_PER_STATEMENT // len(columns)

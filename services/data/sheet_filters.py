@@ -123,6 +123,15 @@ def _check_columns(tree: exp.Expression, columns: Iterable[str], qualifier: str 
     return frozenset(used)
 
 
+def _with_quoting_hint(error: ValidationError, text: str, columns: list[str]) -> ValidationError:
+    """A column such as `state code` typed without its backticks reads as two words: say so."""
+    unquoted = [c for c in columns if not c.isidentifier() and c in text and f"`{c}`" not in text]
+    if not unquoted:
+        return error
+    names = ", ".join(f"`{c}`" for c in unquoted)
+    return ValidationError(f"{error} Write {names} in backticks, as it is not a plain name.", error.field)
+
+
 def _literals_to_parameters(tree: exp.Expression) -> tuple[exp.Expression, dict[str, object]]:
     params: dict[str, object] = {}
 
@@ -154,12 +163,16 @@ def check_filter(text: str | None, columns: Iterable[str], qualifier: str | None
     if len(text) > MAX_FILTER_LENGTH:
         raise ValidationError(f"The filter is longer than {MAX_FILTER_LENGTH} characters.", "filter_condition")
     _check_nesting(text)
-    tree = _parse(text.strip())
-    if _expression_depth(tree) > MAX_EXPRESSION_DEPTH:
-        raise ValidationError(f"{_TOO_DEEP}: write it with fewer levels of NOT, signs and parentheses.", "filter_condition")
-    _reject_unsafe_nodes(tree)
-    if not isinstance(tree, _PREDICATES) and not (isinstance(tree, exp.Paren) and isinstance(tree.unnest(), _PREDICATES)):
-        raise ValidationError("The filter must be a condition (for example amount > 100), not a value.", "filter_condition")
-    used = _check_columns(tree, columns, qualifier)
+    columns = list(columns)
+    try:
+        tree = _parse(text.strip())
+        if _expression_depth(tree) > MAX_EXPRESSION_DEPTH:
+            raise ValidationError(f"{_TOO_DEEP}: write it with fewer levels of NOT, signs and parentheses.", "filter_condition")
+        _reject_unsafe_nodes(tree)
+        if not isinstance(tree, _PREDICATES) and not (isinstance(tree, exp.Paren) and isinstance(tree.unnest(), _PREDICATES)):
+            raise ValidationError("The filter must be a condition (for example amount > 100), not a value.", "filter_condition")
+        used = _check_columns(tree, columns, qualifier)
+    except ValidationError as error:
+        raise _with_quoting_hint(error, text, columns) from None
     tree, params = _literals_to_parameters(tree)
     return CheckedFilter(tree.sql(dialect="databricks"), params, used)

@@ -36,9 +36,11 @@ from services.templates.sandbox import (
     start_render,
 )
 
-# Names a template may use besides the sheet's columns: the item's reference and the paths
-# of its joined files (images, PDFs), for prompts that point a multimodal model at them.
-RESERVED_NAMES = frozenset({"item_ref", "media"})
+# Names a template may use besides the sheet's columns: the item's reference, the paths of its
+# joined files (images, PDFs) for prompts that point a multimodal model at them, and `row`: all
+# of the item's columns by name, for names that are not Jinja names (`{{ row["state code"] }}`).
+ROW = "row"
+RESERVED_NAMES = frozenset({"item_ref", "media", ROW})
 
 MAX_TEMPLATE_CHARS = 100_000  # a prompt template longer than this is data, not a template
 _COMPILE_CACHE_SIZE = 1024  # distinct prompt texts alive at once; each entry is small
@@ -155,11 +157,14 @@ class CompiledTemplate:
     _new_context: Any
     _template_line: Callable[[int], int]  # compiled code's line → template line
     field: str | None = None
+    reads_row: bool = False  # the template reads `row`: the values are offered under that name too
 
     def render(self, values: Mapping[str, Any]) -> str:
         """The prompt for these values; ValidationError naming the line for any error or limit passed."""
         if self._render is None:
             return self.text
+        if self.reads_row:
+            values = {ROW: values, **values}  # a column named `row` keeps its own value
         previous = start_render()
         try:
             # Template.render, minus its per-call argument juggling (this is the hot path), and
@@ -223,6 +228,7 @@ def compile_template(text: str, field: str | None = None) -> CompiledTemplate:
         tree = _ENVIRONMENT.parse(text, filename=_TEMPLATE_FILENAME)
         _reject_internals(tree, text, field)
         names = frozenset(meta.find_undeclared_variables(tree)) - _GLOBAL_NAMES
+        row_keys = _row_keys(tree) if ROW in names else frozenset()
         template = _ENVIRONMENT.from_string(tree)
         # Jinja keeps globals as a ChainMap over the environment's, and copying a ChainMap into
         # each render's context costs more than the render itself. Our globals never change.
@@ -230,12 +236,25 @@ def compile_template(text: str, field: str | None = None) -> CompiledTemplate:
     except TemplateSyntaxError as error:
         raise _located(f"{error.message or 'syntax error'}", text, error.lineno, field) from None
     return CompiledTemplate(
-        text, names, template.root_render_func, template.new_context, template.get_corresponding_lineno, field
+        text, (names - {ROW}) | row_keys, template.root_render_func, template.new_context,
+        template.get_corresponding_lineno, field, reads_row=ROW in names,
+    )
+
+
+def _row_keys(tree: nodes.Template) -> frozenset[str]:
+    """The columns read as `row["…"]` with a constant name (none when the template binds `row` itself)."""
+    if any(node.name == ROW and node.ctx != "load" for node in tree.find_all(nodes.Name)):
+        return frozenset()
+    return frozenset(
+        node.arg.value for node in tree.find_all(nodes.Getitem)
+        if isinstance(node.node, nodes.Name) and node.node.name == ROW
+        and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)
     )
 
 
 def placeholders(text: str) -> set[str]:
-    """The names a template reads from the item (loop variables and `set` names excluded)."""
+    """The columns a template reads from the item: its names (loop variables and `set` names
+    excluded) and the constant keys of `row["…"]`."""
     return set(compile_template(text).placeholders)
 
 

@@ -1,5 +1,6 @@
 from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.data.sheets import SheetService
+from tests.builders import build_region_source
 
 
 def _create_through_the_form(app, filter_text: str = ""):
@@ -74,3 +75,20 @@ def test_a_sheet_over_the_workbenchs_own_table_is_refused_on_the_page(open_page,
         "mirion_vital.workbench.canonical_labels is one of the workbench's own tables; a sheet points at source data, not at them."
     ]
     assert SheetService(invoice_source).count() == 0
+
+
+def test_a_sheet_over_columns_that_are_not_plain_identifiers_is_created_and_previewed(open_page, workbench):
+    build_region_source(workbench)
+    app = open_page("pages/data.py")
+    app.text_input(key="new_sheet_name").input("Regions")
+    app.selectbox(key="new_sheet_schema").select("raw").run()
+    app.selectbox(key="new_sheet_table").select("regions").run()
+    app.selectbox(key="new_sheet_item").select("region id")
+    app.text_input(key="new_sheet_filter").input("`state code` = 'NY' AND größe > 1")
+    app.button(key="new_sheet_submit").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == ["Created 'Regions' with 6 items."]
+    assert "`mirion_vital.raw.regions` · item column `region id` · filter `` `state code` = 'NY' AND größe > 1 ``" in [m.value for m in app.markdown]
+    assert any("**6 items**" in m.value for m in app.markdown)
+    assert [m.value for m in app.markdown if m.value.startswith("**R-")] == ["**R-003**", "**R-006**", "**R-009**", "**R-012**", "**R-015**", "**R-018**"]
+    assert '"region id": "R-003", "state code": "NY"' in app.json[0].value
