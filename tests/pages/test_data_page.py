@@ -92,3 +92,13 @@ def test_a_sheet_over_columns_that_are_not_plain_identifiers_is_created_and_prev
     assert any("**6 items**" in m.value for m in app.markdown)
     assert [m.value for m in app.markdown if m.value.startswith("**R-")] == ["**R-003**", "**R-006**", "**R-009**", "**R-012**", "**R-015**", "**R-018**"]
     assert '"region id": "R-003", "state code": "NY"' in app.json[0].value
+
+
+def test_a_table_whose_name_is_not_a_plain_identifier_is_a_message_in_the_form_not_a_traceback(open_page, workbench):
+    workbench.backend.engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
+    workbench.backend.engine.execute("CREATE TABLE mirion_vital.raw.`all regions` AS SELECT 1 AS id")
+    app = open_page("pages/data.py")
+    app.selectbox(key="new_sheet_schema").select("raw").run()
+    assert not app.exception
+    message = "table 'all regions' must be letters, digits and underscores, starting with a letter."
+    assert set(e.value for e in app.error) == {message}  # in the form (and in the explorer, which shows it too)
