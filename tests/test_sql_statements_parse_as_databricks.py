@@ -160,6 +160,16 @@ def generation_flow(workbench: Workbench) -> None:
     JobRunner(workbench).recent()
 
 
+def generate_in_the_warehouse(workbench: Workbench, sheet_id: str, template_id: str) -> None:
+    """The one-statement generation, its ai_query answered by a fake model server."""
+    with FakeChatServer(ChatScript()) as server:
+        install_ai_query(workbench.backend.engine.inner, lambda endpoint: OpenAICompatibleChat(server.base_url, default_model=endpoint))
+        settings = replace(workbench.settings, llm_base_url=server.base_url)
+        wb = replace(workbench, backend=replace(workbench.backend, settings=settings))
+        training_sheet = GenerationService(wb).start(GenerationRequest(sheet_id, template_id, LabelingMode.AI_GENERATED, in_warehouse=True))
+        assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+
+
 def warehouse_generation_flow(workbench: Workbench) -> None:
     """The one-statement ai_query generation, with ai_query emulated against a fake model server."""
     migrate(workbench.backend.engine, workbench.settings)
@@ -170,12 +180,7 @@ def warehouse_generation_flow(workbench: Workbench) -> None:
         "Urgency", "classification", system_prompt="Classify.", user_prompt_template="Invoice {{ invoice_id }} for {{ total_amount }}",
         output_schema=(SchemaField("urgency", FieldType.STRING),), base_model="serving-endpoint-1",
     )))
-    with FakeChatServer(ChatScript()) as server:
-        install_ai_query(workbench.backend.engine.inner, lambda endpoint: OpenAICompatibleChat(server.base_url, default_model=endpoint))
-        settings = replace(workbench.settings, llm_base_url=server.base_url)
-        wb = replace(workbench, backend=replace(workbench.backend, settings=settings))
-        training_sheet = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, in_warehouse=True))
-        assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+    generate_in_the_warehouse(workbench, sheet.id, template.id)
 
 
 def quoted_columns_flow(workbench: Workbench) -> None:
@@ -196,12 +201,7 @@ def quoted_columns_flow(workbench: Workbench) -> None:
         "Regions", "classification", system_prompt="Classify.", user_prompt_template='Region {{ row["region id"] }} in {{ row["state_names__state name"] }}',
         output_schema=(SchemaField("urgency", FieldType.STRING),), base_model="serving-endpoint-1",
     )))
-    with FakeChatServer(ChatScript()) as server:
-        install_ai_query(workbench.backend.engine.inner, lambda endpoint: OpenAICompatibleChat(server.base_url, default_model=endpoint))
-        settings = replace(workbench.settings, llm_base_url=server.base_url)
-        wb = replace(workbench, backend=replace(workbench.backend, settings=settings))
-        training_sheet = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, in_warehouse=True))
-        assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+    generate_in_the_warehouse(workbench, sheet.id, template.id)
 
 
 FLOWS: dict[str, Flow] = {
