@@ -158,6 +158,7 @@ class CompiledTemplate:
     _template_line: Callable[[int], int]  # compiled code's line → template line
     field: str | None = None
     reads_row: bool = False  # the template reads `row`: the values are offered under that name too
+    spends_budget: bool = True  # it loops, calls, filters or computes: its renders need a budget (sandbox.py)
 
     def render(self, values: Mapping[str, Any]) -> str:
         """The prompt for these values; ValidationError naming the line for any error or limit passed."""
@@ -165,7 +166,15 @@ class CompiledTemplate:
             return self.text
         if self.reads_row:
             values = {ROW: values, **values}  # a column named `row` keeps its own value
+        if not self.spends_budget:
+            return self._rendered(values)
         previous = start_render()
+        try:
+            return self._rendered(values)
+        finally:
+            end_render(previous)
+
+    def _rendered(self, values: Mapping[str, Any]) -> str:
         try:
             # Template.render, minus its per-call argument juggling (this is the hot path), and
             # the output counted as it grows rather than once it is whole.
@@ -179,8 +188,6 @@ class CompiledTemplate:
             # As Template.render does: map the compiled code's frames back to template lines.
             error = rewrite_traceback_stack(source=self.text)
             raise _located(_error_message(error), self.text, _template_lineno(error.__traceback__), self.field) from None
-        finally:
-            end_render(previous)
         return "".join(parts)
 
     def _output_too_long(self, chunks: Generator[str, None, None]) -> ValidationError:
@@ -237,8 +244,17 @@ def compile_template(text: str, field: str | None = None) -> CompiledTemplate:
         raise _located(f"{error.message or 'syntax error'}", text, error.lineno, field) from None
     return CompiledTemplate(
         text, (names - {ROW}) | row_keys, template.root_render_func, template.new_context,
-        template.get_corresponding_lineno, field, reads_row=ROW in names,
+        template.get_corresponding_lineno, field, reads_row=ROW in names, spends_budget=_spends_budget(tree),
     )
+
+
+# A template made only of these prints text and values: nothing in it can loop, call or compute,
+# so it renders without a budget (the output is still counted). Most prompts are like this.
+_PLAIN_NODES = (nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Getattr, nodes.Getitem)
+
+
+def _spends_budget(tree: nodes.Template) -> bool:
+    return any(not isinstance(node, _PLAIN_NODES) for node in tree.find_all(nodes.Node))
 
 
 def _row_keys(tree: nodes.Template) -> frozenset[str]:
