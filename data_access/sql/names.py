@@ -30,7 +30,8 @@ def check_identifier(name: str, what: str = "name") -> str:
 def check_column_name(name: str, what: str = "column") -> str:
     if not isinstance(name, str) or not name or len(name) > MAX_COLUMN_NAME_LENGTH or _CONTROL_CHARACTER.search(name):
         raise InvalidNameError(
-            f"{what} {name!r} cannot be a column name: 1 to {MAX_COLUMN_NAME_LENGTH} characters, none of them a control character."
+            f"{what.capitalize()} name {name!r} cannot be used: it needs 1 to {MAX_COLUMN_NAME_LENGTH} characters, "
+            "none of them a control character (a line break, a tab)."
         )
     return name
 

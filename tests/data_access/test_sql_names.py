@@ -12,7 +12,7 @@ def test_a_column_name_is_quoted_in_backticks_with_a_backtick_inside_doubled():
 
 @pytest.mark.parametrize("name", ["", "line\nbreak", "tab\there", "nul\x00", "x" * 256])
 def test_a_column_name_with_control_characters_or_of_no_or_too_many_characters_is_refused(name):
-    with pytest.raises(InvalidNameError, match="cannot be a column name"):
+    with pytest.raises(InvalidNameError, match=r"^Column name .* cannot be used"):
         quote(name)
 
 

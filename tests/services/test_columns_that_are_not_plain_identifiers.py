@@ -119,3 +119,10 @@ def test_items_of_such_a_sheet_are_labeled_in_the_labeling_tool_and_in_review(wo
     assert source_of(workbench, pair).fields["state code"] == "CA"
     ReviewService(workbench).approve(pair, pair.row_version, response='{"urgency": "routine"}')
     assert session.label("R-004").label_data == {"urgency": "routine"}
+
+
+def test_a_joined_table_with_a_column_name_no_sql_can_quote_is_a_message_not_a_traceback(workbench, sheet):
+    workbench.backend.engine.raw('CREATE TABLE mirion_vital.raw.odd AS SELECT \'NY\' AS "state code", 2 AS "line\nbreak"')
+    joined = SecondarySource(SourceKind.TABLE, "mirion_vital.raw.odd", "state code")
+    with pytest.raises(ValidationError, match=r"^Column name 'line\\nbreak' cannot be used"):
+        SheetService(workbench).create(SheetDraft("Odd", REGIONS, "region id", secondary_sources=(joined,)))
