@@ -18,7 +18,7 @@ DEFAULT_MODEL_CACHE = Path("~/.cache/vital-workbench/models")
 # header before anything is decoded; WORKBENCH_MAX_IMAGE_PIXELS moves it within these bounds.
 DEFAULT_MAX_IMAGE_PIXELS = 60_000_000
 MAX_IMAGE_PIXELS_RANGE = (1_000_000, 1_000_000_000)
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 
 class SettingsError(ValueError):

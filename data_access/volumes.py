@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
-_FILE_PART = re.compile(r"^[^/\\\x00]+$")
+_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*\Z")
+_FILE_PART = re.compile(r"^[^/\\\x00]+\Z")
 
 # A preview never needs more than this; larger files are refused before they are read.
 MAX_READ_BYTES = 64 * 1024 * 1024

@@ -7,6 +7,7 @@ from components.data import catalog_explorer, sheet_actions, sheet_form, sheet_l
 from components.feedback import flash, show_flash, shown_errors
 from components.governance_badges import tag_badges
 from components.session import workbench
+from components.text import code
 from services.data.catalog_exploration import unity_catalog_url
 from services.data.sheets import SheetService
 
@@ -27,7 +28,7 @@ with sheets_tab:
         st.subheader(sheet.name)
         if sheet.description:
             st.write(sheet.description)
-        st.markdown(f"`{sheet.primary_table}` · item column `{sheet.item_ref_column}`" + (f" · filter `{sheet.filter_condition}`" if sheet.filter_condition else ""))
+        st.markdown(f"{code(sheet.primary_table)} · item column {code(sheet.item_ref_column)}" + (f" · filter {code(sheet.filter_condition)}" if sheet.filter_condition else ""))
         tag_badges(sheet.tags)
         if url := unity_catalog_url(wb, sheet.primary_table):
             st.link_button("View in Unity Catalog", url, icon=":material/open_in_new:")

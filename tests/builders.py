@@ -48,3 +48,23 @@ def joined_invoice_draft(**changes: object) -> SheetDraft:
         ),
     )
     return replace(draft, **changes)
+
+
+REGIONS = "mirion_vital.raw.regions"
+STATE_NAMES = "mirion_vital.raw.state_names"
+
+
+def build_region_source(workbench: Workbench) -> None:
+    """20 regions whose column names are not plain identifiers (legal in Unity Catalog, written
+    in backticks): `region id` (R-000…R-019), `state code` (NY, CA, TX in turn), `größe` (i × 1.5)
+    and `tag`s`; and a table of state names joined on `state code`."""
+    engine = workbench.backend.engine
+    engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
+    engine.execute(
+        f"CREATE TABLE {REGIONS} AS SELECT concat('R-', lpad(CAST(i AS STRING), 3, '0')) AS `region id`, "
+        "CASE i % 3 WHEN 0 THEN 'NY' WHEN 1 THEN 'CA' ELSE 'TX' END AS `state code`, "
+        "CAST(i * 1.5 AS DECIMAL(6,1)) AS `größe`, concat('tag-', CAST(i AS STRING)) AS `tag``s` FROM range(20) AS t(i)"
+    )
+    engine.execute(
+        f"CREATE TABLE {STATE_NAMES} AS SELECT * FROM VALUES ('NY', 'New York'), ('CA', 'California') AS s(`state code`, `state name`)"
+    )

@@ -32,7 +32,7 @@ from data_access.sql.engine import Params, Row, SqlEngine
 from data_access.sql.transpile import to_duckdb
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.qa_pair import LabelingMode
-from services.core.domain.sheet import SheetDraft
+from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.core.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
 from services.core.errors import StaleWriteError
 from services.core.jobs import JobRunner
@@ -43,7 +43,7 @@ from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
 from services.train.exports import ExportService
-from tests.builders import build_invoice_source, joined_invoice_draft
+from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
@@ -164,6 +164,16 @@ def generation_flow(workbench: Workbench) -> None:
     JobRunner(workbench).recent()
 
 
+def generate_in_the_warehouse(workbench: Workbench, sheet_id: str, template_id: str) -> None:
+    """The one-statement generation, its ai_query answered by a fake model server."""
+    with FakeChatServer(ChatScript()) as server:
+        install_ai_query(workbench.backend.engine.inner, lambda endpoint: OpenAICompatibleChat(server.base_url, default_model=endpoint))
+        settings = replace(workbench.settings, llm_base_url=server.base_url)
+        wb = replace(workbench, backend=replace(workbench.backend, settings=settings))
+        training_sheet = GenerationService(wb).start(GenerationRequest(sheet_id, template_id, LabelingMode.AI_GENERATED, in_warehouse=True))
+        assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+
+
 def warehouse_generation_flow(workbench: Workbench) -> None:
     """The one-statement ai_query generation, with ai_query emulated against a fake model server."""
     migrate(workbench.backend.engine, workbench.settings)
@@ -174,12 +184,28 @@ def warehouse_generation_flow(workbench: Workbench) -> None:
         "Urgency", "classification", system_prompt="Classify.", user_prompt_template="Invoice {{ invoice_id }} for {{ total_amount }}",
         output_schema=(SchemaField("urgency", FieldType.STRING),), base_model="serving-endpoint-1",
     )))
-    with FakeChatServer(ChatScript()) as server:
-        install_ai_query(workbench.backend.engine.inner, lambda endpoint: OpenAICompatibleChat(server.base_url, default_model=endpoint))
-        settings = replace(workbench.settings, llm_base_url=server.base_url)
-        wb = replace(workbench, backend=replace(workbench.backend, settings=settings))
-        training_sheet = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED, in_warehouse=True))
-        assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
+    generate_in_the_warehouse(workbench, sheet.id, template.id)
+
+
+def quoted_columns_flow(workbench: Workbench) -> None:
+    """A sheet over columns that are not plain identifiers (`region id`, `state code`, `tag``s`):
+    filtered, joined, paged, labeled and generated in the warehouse, every name quoted."""
+    migrate(workbench.backend.engine, workbench.settings)
+    build_region_source(workbench)
+    joined = SecondarySource(SourceKind.TABLE, STATE_NAMES, "state code")
+    service = SheetService(workbench)
+    sheet = service.create(SheetDraft("Regions", REGIONS, "region id", filter_condition="`state code` <> 'TX' AND `tag``s` LIKE 'tag-%'",
+                                      secondary_sources=(joined,), sample_size=10))
+    service.items(sheet, offset=0, limit=5)
+    list(service.iter_items(sheet, batch_size=4))
+    service.unlabeled_items(sheet, "classification")
+    service.neighbours(sheet, "R-003", without_label_type="classification")
+    templates = TemplateService(workbench)
+    template = templates.publish(templates.create(TemplateDraft(
+        "Regions", "classification", system_prompt="Classify.", user_prompt_template='Region {{ row["region id"] }} in {{ row["state_names__state name"] }}',
+        output_schema=(SchemaField("urgency", FieldType.STRING),), base_model="serving-endpoint-1",
+    )))
+    generate_in_the_warehouse(workbench, sheet.id, template.id)
 
 
 def train_export_flow(workbench: Workbench) -> None:
@@ -207,6 +233,7 @@ FLOWS: dict[str, Flow] = {
     "warehouse_generation": warehouse_generation_flow,
     "canonical_labeling": canonical_labeling_flow,
     "train_export": train_export_flow,
+    "quoted_columns": quoted_columns_flow,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
+from services.core.errors import WorkbenchError
 from services.core.workbench import Workbench
 from services.data import catalog_exploration as explore
 
@@ -34,7 +35,11 @@ def show(wb: Workbench, key: str, initial: SheetDraft | None = None, submit_labe
         st.info("Choose a catalog, schema and table to point the sheet at.")
         return None
     catalog, schema, _ = table.split(".")
-    columns = explore.table_columns(wb, table)
+    try:
+        columns = explore.table_columns(wb, table)
+    except WorkbenchError as error:  # a table whose name a sheet cannot use, or one dropped meanwhile
+        st.error(str(error), icon=":material/error:")
+        return None
     item_column = st.selectbox(
         "Item column", columns, index=_index(columns, initial.item_ref_column), key=f"{key}_item",
         help="The column that identifies one item (an invoice, an image, a reading).",

@@ -33,7 +33,10 @@ def show(sheets: list[Sheet], label_types_for: Callable[[str], list[str]], key: 
     )
     types = label_types_for(sheet_id)
     asked = st.query_params.get(TYPE_PARAM) or DEFAULT_LABEL_TYPE
-    if asked not in types and is_valid_label_type(asked):
+    if not is_valid_label_type(asked):  # a look-alike such as 'classification\n' would start a labelset of its own
+        st.warning(f"The link asks for label type {asked!r}, which cannot be one; showing {DEFAULT_LABEL_TYPE} instead.")
+        asked = DEFAULT_LABEL_TYPE
+    if asked not in types:
         types = [*types, asked]
     label_type = type_column.selectbox(
         "Label type", types, index=types.index(asked) if asked in types else 0, key=f"{key}_type_{sheet_id}",

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components.feedback import shown_errors
+from components.text import code
 from services.core.domain.sheet import Sheet
 from services.core.domain.template import (
     DEFAULT_MAX_TOKENS,
@@ -75,7 +76,8 @@ def show(
     _error(key, "system_prompt")
     prompt = st.text_area(
         "User prompt", value=initial.user_prompt_template, key=f"{key}_prompt", on_change=_clear_error, args=(key,), height=150,
-        help="Jinja2: {{ column }} inserts an item's value; {% if %} and {% for %} work too. Also: item_ref, media.",
+        help="Jinja2: {{ column }} inserts an item's value, and {{ row[\"state code\"] }} any column, whatever its name; "
+             "{% if %} and {% for %} work too. Also: item_ref, media.",
     )
     _live_check(key, prompt or "", sheet_id, columns_of)
     input_schema = _schema_editor("Input schema", initial.input_schema, f"{key}_input_schema", key)
@@ -147,7 +149,7 @@ def _live_check(key: str, prompt: str, sheet_id: str | None, columns_of: Callabl
         return
     _error(key, "user_prompt_template")
     if used:
-        shown = ", ".join(f"`{name}`" for name in sorted(used))
+        shown = ", ".join(code(name) for name in sorted(used))
         reserved = " (item_ref and media come with every item)" if used & RESERVED_NAMES else ""
         st.caption(f"Placeholders: {shown}{reserved}")
 

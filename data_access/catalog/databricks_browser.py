@@ -35,7 +35,7 @@ _HIDDEN_SCHEMAS = frozenset({"information_schema"})
 # Unity Catalog's limits: keys up to 255 characters without . , - = / : (we allow letters,
 # digits, underscores and inner spaces; a key also lands in the request path, so nothing
 # else gets through), values up to 1000 characters.
-_TAG_KEY = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_ ]{0,253}[A-Za-z0-9_])?$")
+_TAG_KEY = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_ ]{0,253}[A-Za-z0-9_])?\Z")
 MAX_TAG_VALUE_LENGTH = 1000
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -35,7 +35,7 @@ DEFAULT_TIMEOUT_S = 120.0
 MAX_REQUEST_BYTES = 4_000_000
 
 # Endpoint names: letters, digits, '-' and '_' (Model Serving's rule); the name lands in a URL path.
-_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
 
 
 class DatabricksServingChat(ChatModel):

@@ -16,7 +16,7 @@ from data_access.settings import Settings
 from data_access.sql.engine import SqlEngine
 
 _MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-_FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql\Z")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from sqlglot import exp
 
 from data_access.identity import User
 from data_access.sql.engine import Params, Row, SqlEngine, SqlError
-from data_access.sql.names import InvalidNameError, quote
+from data_access.sql.names import InvalidNameError, check_identifier, quote
 from data_access.sql.transpile import TranspileError, is_qualified_name, parse_databricks
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ _PARSE_CACHE_SIZE = 4096
 # Databricks answers INSERT, UPDATE, DELETE and MERGE with one row holding this column.
 _AFFECTED_ROWS = "num_affected_rows"
 
-_WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9]{1,64}\Z")
 
 # What the connector says when this thread's session is gone (warehouse restart, idle
 # timeout, closed handle): the statement never ran, so running it once more is safe.
@@ -211,7 +211,7 @@ def insert_statements(table: str, rows: pd.DataFrame) -> Iterator[tuple[str, dic
     if len(columns) > MAX_PARAMETERS_PER_STATEMENT:
         raise SqlError(f"{len(columns)} columns cannot fit one row in a statement (limit {MAX_PARAMETERS_PER_STATEMENT} values).")
     try:
-        column_list = ", ".join(quote(c) for c in columns)
+        column_list = ", ".join(quote(check_identifier(c, "column")) for c in columns)  # our own tables: plain names only
     except InvalidNameError as error:
         raise SqlError(str(error)) from error
     per_statement = MAX_PARAMETERS_PER_STATEMENT // len(columns)

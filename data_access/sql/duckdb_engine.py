@@ -6,6 +6,8 @@ thread works through its own cursor on that one connection.
 
 from __future__ import annotations
 
+import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,18 +27,70 @@ _open_connections: dict[Path, duckdb.DuckDBPyConnection] = {}
 _open_lock = threading.Lock()
 
 
+class StoreUnavailableError(SqlError):
+    """The local store cannot be opened: another process holds it, or its folder cannot be written."""
+
+
+# DuckDB: 'Could not set lock on file "…": Conflicting lock is held in /usr/bin/python3 (PID 4242) …'
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
+
 def _connection_for(home: Path) -> duckdb.DuckDBPyConnection:
     home = home.resolve()
     with _open_lock:
         connection = _open_connections.get(home)
         if connection is None:
-            (home / "catalogs").mkdir(parents=True, exist_ok=True)
-            connection = duckdb.connect(str(home / "workbench.duckdb"))
-            connection.execute("SET TimeZone = 'UTC'")
-            for catalog_file in sorted((home / "catalogs").glob("*.duckdb")):
-                connection.execute(f"ATTACH '{catalog_file}' AS \"{catalog_file.stem}\"")
+            connection = _open_store(home)
             _open_connections[home] = connection
         return connection
+
+
+def _open_store(home: Path) -> duckdb.DuckDBPyConnection:
+    _require_writable(home)
+    try:
+        connection = duckdb.connect(str(home / "workbench.duckdb"))
+    except duckdb.IOException as error:
+        raise _unavailable(home, error) from error
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        for catalog_file in sorted((home / "catalogs").glob("*.duckdb")):
+            connection.execute(f"ATTACH '{catalog_file}' AS \"{catalog_file.stem}\"")
+    except duckdb.IOException as error:
+        connection.close()
+        raise _unavailable(home, error) from error
+    return connection
+
+
+def _require_writable(home: Path) -> None:
+    """DuckDB writes its file and a log beside it: a folder it cannot write fails later, mid-statement."""
+    try:
+        (home / "catalogs").mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=home).close()
+    except OSError as error:
+        raise StoreUnavailableError(
+            f"The local store folder {home} cannot be written ({error.strerror or error}). "
+            "Make it writable, or point WORKBENCH_HOME at a writable folder."
+        ) from error
+
+
+def _unavailable(home: Path, error: duckdb.IOException) -> StoreUnavailableError:
+    holder = _LOCK_HOLDER.search(str(error))
+    if holder is None:
+        return StoreUnavailableError(f"The local store at {home} cannot be opened: {error}")
+    pid = holder["pid"]
+    return StoreUnavailableError(
+        f"The local store at {home} is open in another process (PID {pid}: {_command_line(pid) or holder['program']}). "
+        "DuckDB lets one process open a store at a time. Stop that process, or point WORKBENCH_HOME at another folder."
+    )
+
+
+def _command_line(pid: str) -> str | None:
+    """What the process is (`streamlit run app.py`, a test run), where the system tells (Linux)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:200] or None
 
 
 def release_home(home: Path) -> None:
@@ -159,7 +213,10 @@ class DuckDbEngine(SqlEngine):
         path = self.home / "catalogs" / f"{catalog}.duckdb"
         with _open_lock:
             if catalog not in self.attached_catalogs():
-                self._connection.execute(f"ATTACH '{path}' AS \"{catalog}\"")
+                try:
+                    self._connection.execute(f"ATTACH '{path}' AS \"{catalog}\"")
+                except duckdb.IOException as error:
+                    raise _unavailable(self.home, error) from error
 
     def attached_catalogs(self) -> list[str]:
         rows = self._cursor().execute("SELECT database_name FROM duckdb_databases()").fetchall()

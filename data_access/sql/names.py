@@ -1,8 +1,10 @@
 """Table and column names that reach SQL text.
 
-Values always travel as parameters; names cannot, so a name is parsed into plain
-identifiers and quoted by us. Anything with quotes, dots in the wrong place, spaces or
-other punctuation is refused with a message, never escaped and pasted.
+Values always travel as parameters; names cannot, so we write them. Table names are parsed
+into plain identifiers (catalog.schema.table) and anything else is refused with a message.
+Column names are what Unity Catalog allows in backticks (`state code`, `größe`): any
+characters but control characters, written in backticks with a backtick inside doubled, as
+Databricks SQL escapes it; the statement is then parsed again (sqlglot) before DuckDB runs it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}\Z")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+MAX_COLUMN_NAME_LENGTH = 255  # Unity Catalog's limit for a column name
 
 
 class InvalidNameError(ValueError):
@@ -23,8 +27,18 @@ def check_identifier(name: str, what: str = "name") -> str:
     return name
 
 
-def quote(identifier: str) -> str:
-    return f"`{check_identifier(identifier)}`"
+def check_column_name(name: str, what: str = "column") -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_COLUMN_NAME_LENGTH or _CONTROL_CHARACTER.search(name):
+        raise InvalidNameError(
+            f"{what.capitalize()} name {name!r} cannot be used: it needs 1 to {MAX_COLUMN_NAME_LENGTH} characters, "
+            "none of them a control character (a line break, a tab)."
+        )
+    return name
+
+
+def quote(name: str) -> str:
+    """A column (or alias) name as Databricks SQL writes it: in backticks, a backtick inside doubled."""
+    return "`" + check_column_name(name).replace("`", "``") + "`"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlglot import exp
 # only guards against a caller building statements dynamically by mistake.
 _TRANSPILE_CACHE_SIZE = 4096
 
-_QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+_QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
 
 
 class TranspileError(ValueError):

@@ -21,3 +21,8 @@ class NotFoundError(WorkbenchError):
 
 class StaleWriteError(WorkbenchError):
     """Someone else changed the row after it was read; the write was refused."""
+
+
+class UnavailableError(WorkbenchError):
+    """The workbench cannot open its store (held by another process, or not writable); the
+    message says which and what to do. Nothing was read or written."""

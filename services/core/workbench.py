@@ -15,6 +15,8 @@ from data_access.identity import MissingIdentityError as MissingIdentityError  #
 from data_access.identity import User, current_user
 from data_access.schema.migrate import migrate
 from data_access.settings import Settings, load_settings
+from data_access.sql.duckdb_engine import StoreUnavailableError
+from services.core.errors import UnavailableError
 
 _prepare_lock = threading.Lock()
 _prepared: set[tuple[str, str]] = set()
@@ -53,8 +55,12 @@ def _prepare_store(workbench: Workbench) -> None:
 
 
 def open_workbench(settings: Settings | None = None, headers: Mapping[str, str] | None = None) -> Workbench:
+    """Raises UnavailableError when the local store is held by another process or cannot be written."""
     settings = settings or load_settings()
-    workbench = Workbench(open_backend(settings, current_user(settings, headers)))
+    try:
+        workbench = Workbench(open_backend(settings, current_user(settings, headers)))
+    except StoreUnavailableError as error:
+        raise UnavailableError(str(error)) from error
     _prepare_store(workbench)
     return workbench
 

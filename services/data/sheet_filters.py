@@ -16,6 +16,11 @@ from sqlglot import exp
 from services.core.errors import ValidationError
 
 MAX_FILTER_LENGTH = 2000  # a filter longer than this is a query, not a filter
+# The SQL parser descends recursively, one Python frame after another per level: 60 levels of
+# parentheses exhaust Python's stack. A real filter needs a few levels; AND/OR chains are flat.
+MAX_FILTER_NESTING = 20  # levels of parentheses
+MAX_EXPRESSION_DEPTH = 64  # nodes from the top of the parsed condition to its deepest leaf, AND/OR not counted
+_TOO_DEEP = "The filter is too deeply nested"
 
 _PREDICATES = (
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
@@ -39,9 +44,49 @@ class CheckedFilter:
     columns: frozenset[str]
 
 
+def _parenthesis_depth(text: str) -> int:
+    """How deep the parentheses go, outside quoted strings and names."""
+    depth = deepest = 0
+    quote: str | None = None
+    escaped = False
+    for char in text:
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote != "`":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"`":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
+def _expression_depth(tree: exp.Expression) -> int:
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        step = 0 if isinstance(node, exp.Connector) else 1
+        pending.extend((child, depth + step) for child in node.iter_expressions())
+    return deepest
+
+
+def _check_nesting(text: str) -> None:
+    if _parenthesis_depth(text) > MAX_FILTER_NESTING:
+        raise ValidationError(f"{_TOO_DEEP}: use at most {MAX_FILTER_NESTING} levels of parentheses.", "filter_condition")
+
+
 def _parse(text: str) -> exp.Expression:
     try:
         statements = sqlglot.parse(f"SELECT 1 WHERE {text}", read="databricks")
+    except RecursionError:  # NOT NOT NOT … or - - - …: nesting without parentheses
+        raise ValidationError(f"{_TOO_DEEP}: write it with fewer levels of NOT, signs and parentheses.", "filter_condition") from None
     except sqlglot.errors.ParseError as error:
         first = error.errors[0]["description"] if error.errors else str(error)
         raise ValidationError(f"The filter is not a valid expression: {first}.", "filter_condition") from error
@@ -78,6 +123,15 @@ def _check_columns(tree: exp.Expression, columns: Iterable[str], qualifier: str 
     return frozenset(used)
 
 
+def _with_quoting_hint(error: ValidationError, text: str, columns: list[str]) -> ValidationError:
+    """A column such as `state code` typed without its backticks reads as two words: say so."""
+    unquoted = [c for c in columns if not c.isidentifier() and c in text and f"`{c}`" not in text]
+    if not unquoted:
+        return error
+    names = ", ".join(f"`{c}`" for c in unquoted)
+    return ValidationError(f"{error} Write {names} in backticks, as it is not a plain name.", error.field)
+
+
 def _literals_to_parameters(tree: exp.Expression) -> tuple[exp.Expression, dict[str, object]]:
     params: dict[str, object] = {}
 
@@ -108,10 +162,17 @@ def check_filter(text: str | None, columns: Iterable[str], qualifier: str | None
         return None
     if len(text) > MAX_FILTER_LENGTH:
         raise ValidationError(f"The filter is longer than {MAX_FILTER_LENGTH} characters.", "filter_condition")
-    tree = _parse(text.strip())
-    _reject_unsafe_nodes(tree)
-    if not isinstance(tree, _PREDICATES) and not (isinstance(tree, exp.Paren) and isinstance(tree.unnest(), _PREDICATES)):
-        raise ValidationError("The filter must be a condition (for example amount > 100), not a value.", "filter_condition")
-    used = _check_columns(tree, columns, qualifier)
+    _check_nesting(text)
+    columns = list(columns)
+    try:
+        tree = _parse(text.strip())
+        if _expression_depth(tree) > MAX_EXPRESSION_DEPTH:
+            raise ValidationError(f"{_TOO_DEEP}: write it with fewer levels of NOT, signs and parentheses.", "filter_condition")
+        _reject_unsafe_nodes(tree)
+        if not isinstance(tree, _PREDICATES) and not (isinstance(tree, exp.Paren) and isinstance(tree.unnest(), _PREDICATES)):
+            raise ValidationError("The filter must be a condition (for example amount > 100), not a value.", "filter_condition")
+        used = _check_columns(tree, columns, qualifier)
+    except ValidationError as error:
+        raise _with_quoting_hint(error, text, columns) from None
     tree, params = _literals_to_parameters(tree)
     return CheckedFilter(tree.sql(dialect="databricks"), params, used)

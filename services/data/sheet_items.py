@@ -66,6 +66,7 @@ class ItemQuery:
     refs_sql: str  # the items whose ref is in :refs
     count_sql: str
     params: dict[str, Any]
+    columns: tuple[str, ...] = ()  # the fields of an item: the primary table's, then each joined table's
 
 
 def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo]) -> ItemQuery:
@@ -73,6 +74,7 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
     table = TableName.parse(draft.primary_table).quoted
     order = f"p.{quote(draft.item_ref_column)}"
     columns = ["p.*"]
+    fields = list(primary.column_names)
     joins = []
     for index, source in enumerate(draft.table_sources):
         alias = f"j{index}"
@@ -82,9 +84,9 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
             f"LEFT JOIN {TableName.parse(source.path).quoted} AS {alias} "
             f"ON p.{quote(source.join_key)} = {alias}.{quote(target)}"
         )
-        columns += [
-            f"{alias}.{quote(c)} AS {quote(f'{info.name}__{c}')}" for c in info.column_names if c != target
-        ]
+        joined_columns = [c for c in info.column_names if c != target]
+        columns += [f"{alias}.{quote(c)} AS {quote(f'{info.name}__{c}')}" for c in joined_columns]
+        fields += [f"{info.name}__{c}" for c in joined_columns]
     where = f"WHERE {checked.sql}" if checked else ""
     params: dict[str, Any] = dict(checked.params) if checked else {}
     base = f"SELECT {', '.join(columns)} FROM {table} AS p {' '.join(joins)} {where}"
@@ -101,6 +103,7 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
         refs_sql=f"{items} WHERE array_contains(:refs, CAST({ref} AS STRING)) ORDER BY {ref}",
         count_sql=f"SELECT count(*) AS n FROM ({sampled}) AS items",
         params=params,
+        columns=tuple(fields),
     )
 
 

@@ -86,16 +86,26 @@ class SheetService:
                 _require_column(joined[source.path], source.target_key or source.join_key, "secondary_sources", "join key")
         if draft.sample_size is not None and not 1 <= draft.sample_size <= MAX_SAMPLE_SIZE:
             raise ValidationError(f"Sample size must be between 1 and {MAX_SAMPLE_SIZE:,}.", "sample_size")
-        return CheckedDraft(draft, primary, joined, build_item_query(draft, primary, joined))
+        return CheckedDraft(draft, primary, joined, _item_query(draft, primary, joined))
 
     def _table(self, name: str, field: str) -> TableInfo:
         try:
-            TableName.parse(name)
+            parsed = TableName.parse(name)
+            self._refuse_own_table(parsed, field)
             return self._wb.backend.catalog.get_table(name)
         except InvalidNameError as error:
             raise ValidationError(str(error), field) from error
         except CatalogObjectNotFound as error:
             raise ValidationError(f"Table {name} does not exist or you cannot see it.", field) from error
+
+    def _refuse_own_table(self, name: TableName, field: str) -> None:
+        """The workbench's own records (labels, pairs, audit) are not source data: a sheet over
+        them would let labels be labeled and governance rows flow into training sets."""
+        settings = self._wb.settings
+        if (name.catalog.lower(), name.schema.lower()) == (settings.catalog.lower(), settings.schema.lower()):
+            raise ValidationError(
+                f"{name} is one of the workbench's own tables; a sheet points at source data, not at them.", field
+            )
 
     def _check_volume(self, path: str) -> None:
         try:
@@ -243,13 +253,20 @@ class SheetService:
         """Like check, without the name rules (a saved sheet's name is already its own)."""
         primary = self._table(sheet.primary_table, "primary_table")
         joined = {s.path: self._table(s.path, "secondary_sources") for s in sheet.table_sources}
-        return CheckedDraft(sheet, primary, joined, build_item_query(sheet, primary, joined))
+        return CheckedDraft(sheet, primary, joined, _item_query(sheet, primary, joined))
 
     def _count(self, query: ItemQuery) -> int:
         try:
             return int(self._wb.backend.engine.scalar(query.count_sql, query.params) or 0)
         except SqlError as error:
             raise ValidationError(f"The filter could not run on this table: {error}", "filter_condition") from error
+
+
+def _item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo]) -> ItemQuery:
+    try:
+        return build_item_query(draft, primary, joined)
+    except InvalidNameError as error:  # a column no SQL can quote (a line break in its name)
+        raise ValidationError(str(error)) from error
 
 
 def _normalised(draft: SheetDraft) -> SheetDraft:

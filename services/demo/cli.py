@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 
 from data_access.settings import load_settings
-from services.core.errors import WorkbenchError
+from services.core.errors import UnavailableError, WorkbenchError
 from services.core.workbench import open_workbench
 from services.demo import ensure_demo_data, reset_demo_data
 
@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = replace(load_settings(), load_demo_data=False)
     try:
         workbench = open_workbench(settings)
-    except Exception as error:  # any failure to open is reported the same way
+    except UnavailableError as error:  # held by the running app, or not writable: the message says what to do
+        print(error, file=sys.stderr)
+        return 1
+    except Exception as error:  # any other failure to open is reported the same way
         print(f"Could not open the store at {settings.home.resolve()}: {error}", file=sys.stderr)
         print("If the app is running on this store, stop it first (DuckDB allows one process).", file=sys.stderr)
         return 1

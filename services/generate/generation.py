@@ -148,7 +148,7 @@ class _Plan:
     def _check_warehouse(self) -> None:
         if self.request.labeling_mode != LabelingMode.AI_GENERATED:
             raise ValidationError("Generating in the warehouse drafts with ai_query: choose the AI-generated mode.", "in_warehouse")
-        columns = self.sheets.check_for_reading(self.sheet).primary.column_names
+        columns = list(self.sheets.check_for_reading(self.sheet).query.columns)  # joined tables' columns too
         if reason := why_not_in_warehouse(self.template, columns):
             raise ValidationError(f"'{self.template.title}' cannot run in the warehouse: {reason}. Generate it in the app.", "in_warehouse")
         settings = self._settings
@@ -160,7 +160,7 @@ class _Plan:
 
     def warehouse_statement(self, training_sheet_id: str) -> tuple[str, dict[str, Any]]:
         checked = self.sheets.check_for_reading(self.sheet)
-        prompt = prompt_sql(self.template.user_prompt_template, checked.primary.column_names)
+        prompt = prompt_sql(self.template.user_prompt_template, list(checked.query.columns))
         assert prompt is not None  # checked when the plan was made
         wb = self._workbench
         sql = insert_statement(wb.table("qa_pairs"), wb.table("canonical_labels"), checked.query, self.sheet.item_ref_column, prompt, self.template)

@@ -1,7 +1,7 @@
 """Generation inside the SQL warehouse: one INSERT … SELECT with `ai_query`.
 
 At Databricks scale the app should not pull every item through itself. When a template's
-user prompt is plain text with `{{ column }}` placeholders, it compiles to a SQL `concat`
+user prompt is plain text with `{{ column }}` (or `{{ row["column name"] }}`) placeholders, it compiles to a SQL `concat`
 (the template's text travels as parameters), and the whole Training Sheet is made by one
 statement: items with a canonical label reuse it (invariant 2) with its constraints tightened
 by the source's current tags in SQL, by the same rule as the app path (invariant 9,
@@ -27,6 +27,7 @@ from services.core.domain.template import Template
 from services.core.errors import ValidationError
 from services.core.governance import constraints_from_tags, effective_constraints_params, effective_constraints_sql
 from services.data.sheet_items import ItemQuery
+from services.templates.rendering import ROW
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,25 @@ def prompt_sql(user_prompt: str, columns: list[str]) -> PromptSql | None:
             params[name] = node.data
             parts.append(f":{name}")
         elif isinstance(node, nodes.Name) and node.name.lower() in known:
-            parts.append(f"coalesce(CAST(items.{quote(known[node.name.lower()])} AS STRING), 'null')")
+            parts.append(_printed(known[node.name.lower()]))
+        elif (column := _row_column(node, columns)) is not None:
+            parts.append(_printed(column))
         else:
             return None
     return PromptSql(f"concat({', '.join(parts)})" if parts else "''", params)
+
+
+def _printed(column: str) -> str:
+    return f"coalesce(CAST(items.{quote(column)} AS STRING), 'null')"
+
+
+def _row_column(node: nodes.Node, columns: list[str]) -> str | None:
+    """The column of `{{ row["state code"] }}` (named exactly, as the app path reads it), unless a column is called row."""
+    if not (isinstance(node, nodes.Getitem) and isinstance(node.node, nodes.Name) and node.node.name == ROW):
+        return None
+    if ROW in columns or not isinstance(node.arg, nodes.Const) or node.arg.value not in columns:
+        return None
+    return node.arg.value
 
 
 def why_not_in_warehouse(template: Template, columns: list[str]) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, ModelError, TextPart
 from data_access.sql.engine import SqlError
+from data_access.sql.names import InvalidNameError, check_column_name
 from services.core.domain.sheet import Sheet
 from services.core.domain.template import (
     FIRST_VERSION,
@@ -50,7 +51,7 @@ MAX_EXAMPLES = 20  # few-shot beyond this crowds the context; the Example Store 
 MAX_TEST_ROWS = 20  # a test is a glance at a few items; whole sheets go through generation jobs
 TEST_TIMEOUT_S = 60.0  # one attempt per item: a test shows what the model does, it does not retry
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # what vision endpoints accept per image
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")  # output fields: the keys of the model's JSON answer
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,9 @@ def _check_schema(fields: tuple[SchemaField, ...], where: str) -> None:
     what = "input" if where == "input_schema" else "output"
     seen: set[str] = set()
     for field in fields:
-        if not _FIELD_NAME.match(field.name):
+        if where == "input_schema":
+            _check_input_name(field.name)
+        elif not _FIELD_NAME.match(field.name):
             raise ValidationError(
                 f"The {what} field name '{field.name}' must be letters, digits and underscores, starting with a letter.",
                 where,
@@ -364,6 +367,14 @@ def _check_schema(fields: tuple[SchemaField, ...], where: str) -> None:
         seen.add(field.name.lower())
         if field.choices and field.type not in (FieldType.STRING, FieldType.ARRAY):
             raise ValidationError(f"Choices apply to string or array fields; '{field.name}' is {field.type.value}.", where)
+
+
+def _check_input_name(name: str) -> None:
+    """Input fields are the columns a prompt reads, named as the table names them (`state code` too)."""
+    try:
+        check_column_name(name, "The input field")
+    except InvalidNameError as error:
+        raise ValidationError(str(error), "input_schema") from error
 
 
 def _check_examples(draft: TemplateDraft) -> None:

@@ -2,20 +2,21 @@
 
 The user prompt is Jinja2 run in an immutable sandbox with strict undefined: an unknown
 name is an error (not an empty string), a template cannot reach Python internals or mutate
-the values it is given, and every error names the line it is on. Compiled templates are
-cached by their text, so a generation run compiles once and renders many times.
+the values it is given, the work of a render is bounded (sandbox.py: loops, value sizes,
+output, time), and every error names the line it is on. Compiled templates are cached by
+their text, so a generation run compiles once and renders many times.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
+from itertools import islice
 from types import TracebackType
 from typing import Any
 from uuid import UUID
@@ -23,45 +24,31 @@ from uuid import UUID
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.debug import rewrite_traceback_stack
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from services.core.domain.template import TemplateDraft
 from services.core.errors import ValidationError
+from services.templates.sandbox import (
+    MAX_RENDERED_CHARS,
+    PromptEnvironment,
+    RenderLimitExceeded,
+    end_render,
+    require_printable,
+    start_render,
+)
 
-# Names a template may use besides the sheet's columns: the item's reference and the paths
-# of its joined files (images, PDFs), for prompts that point a multimodal model at them.
-RESERVED_NAMES = frozenset({"item_ref", "media"})
+# Names a template may use besides the sheet's columns: the item's reference, the paths of its
+# joined files (images, PDFs) for prompts that point a multimodal model at them, and `row`: all
+# of the item's columns by name, for names that are not Jinja names (`{{ row["state code"] }}`).
+ROW = "row"
+RESERVED_NAMES = frozenset({"item_ref", "media", ROW})
 
 MAX_TEMPLATE_CHARS = 100_000  # a prompt template longer than this is data, not a template
-MAX_RENDERED_CHARS = 1_000_000  # far beyond any model's context; stops runaway loops early
-MAX_POWER_DIGITS = 1000  # `9 ** 99 ** 99 ** 99` would hang the process computing a huge number
-MAX_REPEATED_LENGTH = 100_000  # `'x' * 10 ** 9` would exhaust memory
 _COMPILE_CACHE_SIZE = 1024  # distinct prompt texts alive at once; each entry is small
 
 _TEMPLATE_FILENAME = "<template>"
-
-
-class _PromptEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, plus limits on the two operators that can exhaust the machine."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "**" and _power_digits(left, right) > MAX_POWER_DIGITS:
-            raise SecurityError(f"powers with more than {MAX_POWER_DIGITS:,} digits are not allowed in templates")
-        if operator_name == "*":
-            for sequence, count in ((left, right), (right, left)):
-                repeated = isinstance(sequence, str | list | tuple) and isinstance(count, int)
-                if repeated and len(sequence) * count > MAX_REPEATED_LENGTH:
-                    raise SecurityError(f"repeating text beyond {MAX_REPEATED_LENGTH:,} characters is not allowed")
-        return super().call_binop(context, operator_name, left, right)
-
-
-def _power_digits(base: Any, exponent: Any) -> float:
-    numbers = (int, float)
-    if not isinstance(base, numbers) or not isinstance(exponent, numbers) or abs(base) <= 1 or exponent <= 0:
-        return 0.0
-    return exponent * math.log10(abs(base))
+# The output is counted every this many chunks: counting each one costs a fifth of a typical
+# render, and a chunk is one value (bounded, or already in memory), so the overshoot is small.
+_CHUNKS_PER_CHECK = 32
 
 
 def _json_default(value: Any) -> Any:
@@ -94,14 +81,15 @@ def json_friendly(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, Mapping | list | tuple | set | frozenset):
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
     if isinstance(value, str | int | float):
         return value
+    require_printable(value)  # a list of a million references to one long text would print as gigabytes
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
     return _json_default(value)
 
 
-_ENVIRONMENT = _PromptEnvironment(
+_ENVIRONMENT = PromptEnvironment(
     undefined=StrictUndefined,
     autoescape=False,
     finalize=json_friendly,
@@ -146,6 +134,10 @@ def _reject_internals(tree: nodes.Template, text: str, field: str | None) -> Non
 
 
 def _error_message(error: Exception) -> str:
+    if isinstance(error, RenderLimitExceeded):
+        return f"{error}."
+    if isinstance(error, RecursionError):
+        return "the template calls itself too deeply (a macro or loop that recurses without end)."
     if isinstance(error, UndefinedError):
         return f"{error.message}. Check the spelling, or that the sheet has this column."
     if isinstance(error, SecurityError):
@@ -163,24 +155,69 @@ class CompiledTemplate:
     placeholders: frozenset[str]
     _render: Any  # the compiled root render function, or None for text without Jinja syntax
     _new_context: Any
+    _template_line: Callable[[int], int]  # compiled code's line → template line
     field: str | None = None
+    reads_row: bool = False  # the template reads `row`: the values are offered under that name too
+    spends_budget: bool = True  # it loops, calls, filters or computes: its renders need a budget (sandbox.py)
 
     def render(self, values: Mapping[str, Any]) -> str:
+        """The prompt for these values; ValidationError naming the line for any error or limit passed."""
         if self._render is None:
             return self.text
+        if self.reads_row:
+            values = {ROW: values, **values}  # a column named `row` keeps its own value
+        if not self.spends_budget:
+            return self._rendered(values)
+        previous = start_render()
         try:
-            # Template.render, minus its per-call argument juggling: this is the hot path.
-            rendered = "".join(self._render(self._new_context(values)))
+            return self._rendered(values)
+        finally:
+            end_render(previous)
+
+    def _rendered(self, values: Mapping[str, Any]) -> str:
+        try:
+            # Template.render, minus its per-call argument juggling (this is the hot path), and
+            # the output counted as it grows rather than once it is whole.
+            chunks = self._render(self._new_context(values))
+            parts = _output_within_limit(chunks)
+            if parts is None:
+                raise self._output_too_long(chunks)
+        except ValidationError:
+            raise
         except Exception:
             # As Template.render does: map the compiled code's frames back to template lines.
             error = rewrite_traceback_stack(source=self.text)
             raise _located(_error_message(error), self.text, _template_lineno(error.__traceback__), self.field) from None
-        if len(rendered) > MAX_RENDERED_CHARS:
-            raise ValidationError(
-                f"The rendered prompt is longer than {MAX_RENDERED_CHARS:,} characters; check loops in the template.",
-                self.field,
-            )
-        return rendered
+        return "".join(parts)
+
+    def _output_too_long(self, chunks: Generator[str, None, None]) -> ValidationError:
+        message = f"the rendered prompt is past the limit of {MAX_RENDERED_CHARS:,} characters; check loops in the template."
+        lineno = _suspended_lineno(chunks, self._template_line)
+        chunks.close()
+        return _located(message, self.text, lineno, self.field)
+
+
+def _output_within_limit(chunks: Iterator[str]) -> list[str] | None:
+    """The rendered chunks, counted every `_CHUNKS_PER_CHECK`; None once past the output limit
+    (the render is left paused there, so its line can be named)."""
+    parts = batch = list(islice(chunks, _CHUNKS_PER_CHECK))
+    size = sum(map(len, parts))
+    while len(batch) == _CHUNKS_PER_CHECK and size <= MAX_RENDERED_CHARS:
+        batch = list(islice(chunks, _CHUNKS_PER_CHECK))
+        size += sum(map(len, batch))
+        parts += batch
+    return parts if size <= MAX_RENDERED_CHARS else None
+
+
+def _suspended_lineno(generator: Generator[str, None, None], template_line: Callable[[int], int]) -> int | None:
+    """The template line a paused render is at: the innermost of its generators that is template code."""
+    lineno = None
+    current: Any = generator
+    while current is not None and getattr(current, "gi_frame", None) is not None:
+        if current.gi_frame.f_code.co_filename == _TEMPLATE_FILENAME:
+            lineno = template_line(current.gi_frame.f_lineno)
+        current = current.gi_yieldfrom
+    return lineno
 
 
 def _has_jinja_syntax(text: str) -> bool:
@@ -193,22 +230,47 @@ def compile_template(text: str, field: str | None = None) -> CompiledTemplate:
     if len(text) > MAX_TEMPLATE_CHARS:
         raise ValidationError(f"The template is longer than {MAX_TEMPLATE_CHARS:,} characters.", field)
     if not _has_jinja_syntax(text):
-        return CompiledTemplate(text, frozenset(), None, None, field)
+        return CompiledTemplate(text, frozenset(), None, None, int, field)
     try:
         tree = _ENVIRONMENT.parse(text, filename=_TEMPLATE_FILENAME)
         _reject_internals(tree, text, field)
+        names = frozenset(meta.find_undeclared_variables(tree)) - _GLOBAL_NAMES
+        row_keys = _row_keys(tree) if ROW in names else frozenset()
         template = _ENVIRONMENT.from_string(tree)
         # Jinja keeps globals as a ChainMap over the environment's, and copying a ChainMap into
         # each render's context costs more than the render itself. Our globals never change.
         template.globals = dict(template.globals)
     except TemplateSyntaxError as error:
         raise _located(f"{error.message or 'syntax error'}", text, error.lineno, field) from None
-    names = frozenset(meta.find_undeclared_variables(tree)) - _GLOBAL_NAMES
-    return CompiledTemplate(text, names, template.root_render_func, template.new_context, field)
+    return CompiledTemplate(
+        text, (names - {ROW}) | row_keys, template.root_render_func, template.new_context,
+        template.get_corresponding_lineno, field, reads_row=ROW in names, spends_budget=_spends_budget(tree),
+    )
+
+
+# A template made only of these prints text and values: nothing in it can loop, call or compute,
+# so it renders without a budget (the output is still counted). Most prompts are like this.
+_PLAIN_NODES = (nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Getattr, nodes.Getitem)
+
+
+def _spends_budget(tree: nodes.Template) -> bool:
+    return any(not isinstance(node, _PLAIN_NODES) for node in tree.find_all(nodes.Node))
+
+
+def _row_keys(tree: nodes.Template) -> frozenset[str]:
+    """The columns read as `row["…"]` with a constant name (none when the template binds `row` itself)."""
+    if any(node.name == ROW and node.ctx != "load" for node in tree.find_all(nodes.Name)):
+        return frozenset()
+    return frozenset(
+        node.arg.value for node in tree.find_all(nodes.Getitem)
+        if isinstance(node.node, nodes.Name) and node.node.name == ROW
+        and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)
+    )
 
 
 def placeholders(text: str) -> set[str]:
-    """The names a template reads from the item (loop variables and `set` names excluded)."""
+    """The columns a template reads from the item: its names (loop variables and `set` names
+    excluded) and the constant keys of `row["…"]`."""
     return set(compile_template(text).placeholders)
 
 

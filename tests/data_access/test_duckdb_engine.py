@@ -1,9 +1,18 @@
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from data_access.sql.duckdb_engine import DuckDbEngine, StoreUnavailableError, release_home
 from data_access.sql.engine import SqlError
+from tests.store_holder import store_held_by_another_process
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -76,3 +85,46 @@ def test_threads_share_the_store_through_their_own_cursors(engine):
 def test_insert_rows_refuses_a_table_name_that_is_not_plain_identifiers(engine):
     with pytest.raises(SqlError, match="Not a table name"):
         engine.insert_rows('things"; DROP TABLE x; --', pd.DataFrame({"id": ["a"]}))
+
+
+def test_a_store_held_by_another_process_names_that_process_and_what_to_do(tmp_path):
+    home = tmp_path / "home"
+    with store_held_by_another_process(home) as holder, pytest.raises(StoreUnavailableError) as error:
+        DuckDbEngine(home)
+    message = str(error.value)
+    assert message.startswith(f"The local store at {home} is open in another process (PID {holder.pid}: ")
+    assert "Stop that process, or point WORKBENCH_HOME at another folder." in message
+    DuckDbEngine(home)  # once the other process is gone, the store opens
+    release_home(home)
+
+
+# Opens a store as an unprivileged user (dropping root after the imports, when run as root):
+# prints the error message, or "opened".
+_OPEN_AS_USER = (
+    "import os, sys\n"
+    "from pathlib import Path\n"
+    "from data_access.sql.duckdb_engine import DuckDbEngine, StoreUnavailableError\n"
+    "if os.geteuid() == 0:\n"
+    "    os.setgid(65534); os.setuid(65534)\n"
+    "try:\n"
+    "    DuckDbEngine(Path(sys.argv[1])); print('opened')\n"
+    "except StoreUnavailableError as error:\n"
+    "    print(error)\n"
+)
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["empty-folder", "existing-store"])
+def test_a_read_only_store_folder_says_so_and_what_to_do(existing):
+    home = Path(tempfile.mkdtemp(prefix="read-only-store-"))
+    try:
+        if existing:
+            subprocess.run([sys.executable, "-c", "import sys, duckdb; duckdb.connect(sys.argv[1] + '/workbench.duckdb').close()", str(home)], check=True)
+            (home / "catalogs").mkdir()
+        home.chmod(0o555)
+        result = subprocess.run([sys.executable, "-c", _OPEN_AS_USER, str(home)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        message = result.stdout.strip()
+        assert message.startswith(f"The local store folder {home} cannot be written"), result.stdout + result.stderr
+        assert message.endswith("Make it writable, or point WORKBENCH_HOME at a writable folder.")
+    finally:
+        home.chmod(0o755)
+        shutil.rmtree(home)

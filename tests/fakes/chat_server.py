@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-_INVOCATIONS = re.compile(r"^/serving-endpoints/(?P<name>[^/]+)/invocations$")
+_INVOCATIONS = re.compile(r"^/serving-endpoints/(?P<name>[^/]+)/invocations\Z")
 FAKE_WORKSPACE_ID = "7474650123456789"
 # Connections the listener queues: the batch runner may open up to 64 at once.
 _LISTEN_BACKLOG = 128

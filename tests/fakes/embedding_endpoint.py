@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-_PATH = re.compile(r"^/serving-endpoints/(?P<name>[^/]+)/invocations$")
+_PATH = re.compile(r"^/serving-endpoints/(?P<name>[^/]+)/invocations\Z")
 
 
 def fake_vector(text: str, dimension: int) -> list[float]:

@@ -223,3 +223,12 @@ def test_a_hostile_image_to_draw_boxes_on_says_why_and_the_form_and_next_still_w
         "IMG-huge": ["IMG-huge.png is too large to open: 10,950 × 10,950 pixels, above the limit of 60,000,000 pixels."],
         "IMG-sixteen-bit-tiff": [],  # drawn on, in 8 bits
     }
+def test_a_deep_link_to_a_label_type_with_a_trailing_newline_starts_no_look_alike_labelset(open_page, workbench, sheet):
+    app = open_page(PAGE, {"sheet": sheet.id, "label_type": "classification\n", "item": "INV-0002"})
+    assert not app.exception
+    assert "The link asks for label type 'classification\\n', which cannot be one; showing classification instead." in [
+        w.value for w in app.warning
+    ]
+    label_type = app.selectbox(key=f"labeling_target_type_{sheet.id}").value
+    assert label_type == "classification"
+    assert app.query_params["label_type"] == "classification"

@@ -5,6 +5,7 @@ import shutil
 from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.data.sheets import SheetService
 from tests import hostile_files as corpus
+from tests.builders import build_region_source
 
 
 def _create_through_the_form(app, filter_text: str = ""):
@@ -109,3 +110,48 @@ def test_a_volume_that_is_a_link_out_of_the_store_is_not_served_and_the_page_say
         "Volume /Volumes/mirion_vital/raw/corpus is a link to a folder elsewhere; a volume must be a folder of the store, so it is not served."
     ]
     assert _cards(app) == [f"OK-{i:02d}" for i in range(corpus.GOOD_ITEMS)] and not app.image
+def test_a_filter_of_900_nested_parentheses_is_refused_on_the_page_as_too_deeply_nested(open_page, invoice_source):
+    app = _create_through_the_form(open_page("pages/data.py"), "(" * 900 + "total_amount > 1" + ")" * 900)
+    assert not app.exception
+    assert [e.value.split(":")[0] for e in app.error] == ["The filter is too deeply nested"]
+    assert SheetService(invoice_source).count() == 0
+
+
+def test_a_sheet_over_the_workbenchs_own_table_is_refused_on_the_page(open_page, invoice_source):
+    app = open_page("pages/data.py")
+    app.text_input(key="new_sheet_name").input("Labels of labels")
+    app.selectbox(key="new_sheet_schema").select("workbench").run()
+    app.selectbox(key="new_sheet_table").select("canonical_labels").run()
+    app.button(key="new_sheet_submit").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "mirion_vital.workbench.canonical_labels is one of the workbench's own tables; a sheet points at source data, not at them."
+    ]
+    assert SheetService(invoice_source).count() == 0
+
+
+def test_a_sheet_over_columns_that_are_not_plain_identifiers_is_created_and_previewed(open_page, workbench):
+    build_region_source(workbench)
+    app = open_page("pages/data.py")
+    app.text_input(key="new_sheet_name").input("Regions")
+    app.selectbox(key="new_sheet_schema").select("raw").run()
+    app.selectbox(key="new_sheet_table").select("regions").run()
+    app.selectbox(key="new_sheet_item").select("region id")
+    app.text_input(key="new_sheet_filter").input("`state code` = 'NY' AND größe > 1")
+    app.button(key="new_sheet_submit").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == ["Created 'Regions' with 6 items."]
+    assert "`mirion_vital.raw.regions` · item column `region id` · filter `` `state code` = 'NY' AND größe > 1 ``" in [m.value for m in app.markdown]
+    assert any("**6 items**" in m.value for m in app.markdown)
+    assert [m.value for m in app.markdown if m.value.startswith("**R-")] == ["**R-003**", "**R-006**", "**R-009**", "**R-012**", "**R-015**", "**R-018**"]
+    assert '"region id": "R-003", "state code": "NY"' in app.json[0].value
+
+
+def test_a_table_whose_name_is_not_a_plain_identifier_is_a_message_in_the_form_not_a_traceback(open_page, workbench):
+    workbench.backend.engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
+    workbench.backend.engine.execute("CREATE TABLE mirion_vital.raw.`all regions` AS SELECT 1 AS id")
+    app = open_page("pages/data.py")
+    app.selectbox(key="new_sheet_schema").select("raw").run()
+    assert not app.exception
+    message = "table 'all regions' must be letters, digits and underscores, starting with a letter."
+    assert set(e.value for e in app.error) == {message}  # in the form (and in the explorer, which shows it too)

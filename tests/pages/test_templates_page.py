@@ -149,3 +149,23 @@ def test_a_deep_link_to_a_missing_template_says_so(open_page, workbench):
     app = open_page(PAGE, {"template": "no-such-id"})
     assert not app.exception
     assert [w.value for w in app.warning] == ["That template does not exist (any more). Pick one from the library."]
+
+
+@pytest.mark.timeout(180)
+def test_a_prompt_past_a_render_limit_is_saved_then_its_test_names_the_limit_and_the_page_keeps_answering(open_page, workbench, crystals):
+    app = open_page(PAGE)
+    app.text_input(key="new_template_name").input("Hostile")
+    app.selectbox(key="new_template_sheet").select(crystals.id)
+    # The live check compiles as the person types: `%` with a huge width once hung right here.
+    app.text_area(key="new_template_prompt").input("Crystal {{ crystal_id }}\n{{ '%1000000000d' % 1 }}").run()
+    assert not app.exception
+    app.button(key="new_template_submit").click().run()
+    (template,) = TemplateService(workbench).list()
+    app.number_input(key=f"test_{template.id}_rows").set_value(2)
+    app.button(key=f"test_{template.id}_run").click().run()
+    assert not app.exception
+    limit = "Line 2: this makes text past the limit of 1,000,000 characters per value. — `{{ '%1000000000d' % 1 }}`"
+    assert [e.value for e in app.error] == [limit, limit]
+    app.run()
+    assert not app.exception
+    assert [h.value for h in app.subheader] == ["Hostile v1.0.0"]

@@ -29,7 +29,7 @@ class LabelType(StrEnum):
 
 
 # Custom label types travel into canonical-label keys and file names, so they stay plain.
-_LABEL_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_LABEL_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 
 
 def is_valid_label_type(value: str) -> bool:
@@ -147,7 +147,7 @@ class TemplateDraft:
 
 
 Bump = Literal["major", "minor", "patch"]
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 
 
 @dataclass(frozen=True, order=True)

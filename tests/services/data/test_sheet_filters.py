@@ -39,3 +39,27 @@ def test_an_empty_filter_means_no_filter():
 def test_unsafe_or_wrong_filters_are_refused_with_a_specific_message(text, message):
     with pytest.raises(ValidationError, match=message):
         check_filter(text, COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 900 + "total_amount > 1" + ")" * 900,
+        "(" * 60 + "total_amount > 1" + ")" * 60,
+        "NOT " * 400 + "total_amount > 1",
+        "total_amount = " + "- " * 600 + "1",
+        "total_amount IN (" + "(" * 400 + "1" + ")" * 400 + ")",
+    ],
+    ids=["900-parentheses", "60-parentheses", "400-nots", "600-minus-signs", "nested-in-list"],
+)
+def test_a_deeply_nested_filter_is_refused_as_too_deeply_nested(text):
+    with pytest.raises(ValidationError, match=r"^The filter is too deeply nested") as error:
+        check_filter(text, COLUMNS)
+    assert error.value.field == "filter_condition"
+
+
+def test_a_filter_nested_a_few_levels_deep_is_accepted():
+    checked = check_filter("((total_amount > 1 AND (provider_name = 'a' OR NOT (total_amount < -(-5)))))", COLUMNS)
+    assert checked.params == {"f0": 1, "f1": "a", "f2": 5}
+    in_quotes = "provider_name = '" + "(" * 30 + "' OR provider_name = 'it\\'s ((('"  # parentheses in text do not nest
+    assert check_filter(in_quotes, COLUMNS).params == {"f0": "(" * 30, "f1": "it's ((("}

@@ -83,6 +83,9 @@ def test_a_filter_on_a_column_the_joined_table_also_has_filters_the_primary_tabl
         ({"secondary_sources": (SecondarySource(SourceKind.VOLUME, "/Volumes/mirion_vital/raw/nowhere", "invoice_id"),)}, "does not exist"),
         ({"secondary_sources": (SecondarySource(SourceKind.VOLUME, PDFS, "no_such_key"),)}, "join key"),
         ({"sample_size": 0}, "Sample size"),
+        ({"primary_table": "mirion_vital.workbench.canonical_labels", "item_ref_column": "id"}, "the workbench's own"),
+        ({"primary_table": "Mirion_Vital.WORKBENCH.qa_pairs", "item_ref_column": "id"}, "the workbench's own"),
+        ({"secondary_sources": (SecondarySource(SourceKind.TABLE, "mirion_vital.workbench.sheets", "invoice_id", "id"),)}, "the workbench's own"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_writes_nothing(service, changes, message):

@@ -27,6 +27,7 @@ from services.demo.context import DemoContext
 from services.demo.crystal_image import IMAGE_SIZE, draw_crystal
 from services.demo.invoice_pdf import read_text
 from services.demo.sheets import DEMO_SHEET_NAMES
+from tests.store_holder import store_held_by_another_process
 
 INVOICES = "mirion_vital.raw.parsed_invoices"
 INSPECTIONS = "mirion_vital.raw.inspection_records"
@@ -211,6 +212,17 @@ def test_the_cli_reports_that_a_seeded_store_is_left_alone(demo: Workbench, monk
     assert "nothing generated" in capsys.readouterr().out
 
 
+def test_the_cli_names_the_process_holding_the_store_and_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "held"
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    with store_held_by_another_process(home) as holder:
+        assert demo_cli.main(["--reset"]) == 1
+    error = capsys.readouterr().err
+    assert f"is open in another process (PID {holder.pid}: " in error
+    assert "Stop that process, or point WORKBENCH_HOME at another folder." in error
+
+
 def test_reset_regenerates_the_same_rows_and_bytes_and_keeps_other_sheets(demo: Workbench) -> None:
     tables = {INVOICES: "invoice_id", INSPECTIONS: "inspection_id", TELEMETRY: "reading_id"}
     rows_before = {table: _rows(demo, table, key) for table, key in tables.items()}
@@ -311,7 +323,9 @@ def test_a_different_seed_gives_different_data(demo: Workbench) -> None:
 
 def test_an_empty_store_with_demo_data_off_gets_none_and_a_store_with_sheets_is_not_seeded(workbench: Workbench) -> None:
     assert not workbench.backend.catalog.list_tables("mirion_vital", "raw")
-    SheetService(workbench).create(SheetDraft("Schema migrations", "mirion_vital.workbench.schema_migrations", "version"))
+    workbench.backend.engine.execute("CREATE SCHEMA mirion_vital.elsewhere")
+    workbench.backend.engine.execute("CREATE TABLE mirion_vital.elsewhere.readings AS SELECT 1 AS id")
+    SheetService(workbench).create(SheetDraft("Readings", "mirion_vital.elsewhere.readings", "id"))
 
     assert ensure_demo_data(workbench) is None
     assert not workbench.backend.catalog.list_tables("mirion_vital", "raw")

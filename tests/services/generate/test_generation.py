@@ -260,6 +260,21 @@ def test_a_template_that_needs_jinja_is_refused_for_the_warehouse_path(setup):
         GenerationService(wb).start(GenerationRequest(sheet.id, looped.id, LabelingMode.AI_GENERATED, in_warehouse=True))
 
 
+@pytest.mark.timeout(120)
+def test_generating_with_a_template_past_a_render_limit_fails_naming_the_limit(setup):
+    wb, sheet, template = setup
+    templates = TemplateService(wb)
+    looping = templates.publish(templates.create(replace(
+        template.as_draft(), name="Looping",
+        user_prompt_template="{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}{{ invoice_id }}",
+    )))
+    service = GenerationService(wb)
+    training_sheet = service.start(GenerationRequest(sheet.id, looping.id, LabelingMode.MANUAL))
+    job = JobRunner(wb).wait(training_sheet.job_id, WAIT_S)
+    assert job.status == "failed"
+    assert "Line 1: the loops are past the limit of 100,000 iterations per render" in job.error
+
+
 def test_a_generation_killed_halfway_resumes_where_it_stopped_without_duplicates(setup):
     wb, sheet, template = setup
     training_sheet, _ = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))

@@ -224,6 +224,26 @@ def test_a_row_that_cannot_be_rendered_is_reported_while_the_others_render(servi
     assert results[1].messages[-1].content == "Ratio 12"
 
 
+NESTED_LOOPS = "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}{{ crystal_id }}"
+
+
+@pytest.mark.timeout(60)
+def test_saving_a_template_whose_example_goes_past_a_render_limit_is_refused_and_nothing_is_written(service):
+    draft = replace(DRAFT, user_prompt_template=NESTED_LOOPS, examples=(FewShotExample({"crystal_id": "C-9"}, '{"severity": 1}'),))
+    with pytest.raises(ValidationError, match=r"^Few-shot example 1: Line 1: the loops are past the limit of 100,000 iterations") as error:
+        service.create(draft)
+    assert error.value.field == "examples"
+    assert service.count() == 0
+
+
+@pytest.mark.timeout(60)
+def test_testing_a_template_past_a_render_limit_names_the_limit_for_each_item(service, sheet):
+    results = service.test_on_sheet(replace(DRAFT, user_prompt_template="{{ crystal_id.center(10**9) }}"), sheet.id, n_rows=2)
+    assert [r.error for r in results] == [
+        "Line 1: this makes text past the limit of 1,000,000 characters per value. — `{{ crystal_id.center(10**9) }}`"
+    ] * 2
+
+
 def test_testing_a_prompt_with_an_unknown_column_names_it(service, sheet):
     with pytest.raises(ValidationError, match="Unknown placeholder 'colour'"):
         service.test_on_sheet(replace(DRAFT, user_prompt_template="{{ colour }}"), sheet.id)
