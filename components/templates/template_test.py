@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.source_preview import thumbnail
 from services.core.domain.sheet import Sheet
+from services.core.workbench import Workbench
+from services.data.sheet_items import MediaRef
 from services.templates.prompt_templates import MAX_TEST_ROWS, TemplateTestResult
 
 DEFAULT_TEST_ROWS = 3
@@ -28,7 +31,7 @@ def show_picker(sheets: list[Sheet], default_sheet_id: str | None, key: str) -> 
     return None
 
 
-def show_results(results: list[TemplateTestResult], model_description: str | None) -> None:
+def show_results(workbench: Workbench, results: list[TemplateTestResult], model_description: str | None) -> None:
     if model_description is None:
         st.info(
             "No model configured (set WORKBENCH_LLM_BASE_URL, or SERVING_ENDPOINT on Databricks); showing rendered prompts.",
@@ -41,7 +44,7 @@ def show_results(results: list[TemplateTestResult], model_description: str | Non
     for number, result in enumerate(results):
         with st.expander(f"Item {result.item_ref}", expanded=number == 0):
             if result.media:
-                st.caption("Files: " + ", ".join(f"`{path}`" for path in result.media))
+                _attached(workbench, result.media)
             if result.error:
                 st.error(result.error, icon=":material/error:")
                 continue
@@ -49,6 +52,16 @@ def show_results(results: list[TemplateTestResult], model_description: str | Non
                 with st.chat_message(message.role, avatar=":material/settings:" if message.role == "system" else None):
                     st.text(message.content)
             _answer(result)
+
+
+def _attached(workbench: Workbench, media: tuple[str, ...]) -> None:
+    """The files the model gets with this item's prompt: images shown (they go to a vision
+    model beside the prompt), other files named."""
+    st.caption("Attached: " + ", ".join(f"`{path}`" for path in media))
+    images = [MediaRef(path) for path in media if MediaRef(path).kind == "image"]
+    for column, image in zip(st.columns(max(1, len(images))), images, strict=False):
+        with column:
+            thumbnail(workbench, image)
 
 
 def _answer(result: TemplateTestResult) -> None:
