@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.source_preview import thumbnail
+from components.source_preview import attached
 from services.core.domain.sheet import Sheet
 from services.core.workbench import Workbench
-from services.data.sheet_items import MediaRef
 from services.templates.prompt_templates import MAX_TEST_ROWS, TemplateTestResult
 
 DEFAULT_TEST_ROWS = 3
@@ -43,8 +42,7 @@ def show_results(workbench: Workbench, results: list[TemplateTestResult], model_
         st.warning("The sheet has no items to test on.")
     for number, result in enumerate(results):
         with st.expander(f"Item {result.item_ref}", expanded=number == 0):
-            if result.media:
-                _attached(workbench, result.media)
+            attached(workbench, result.media)
             if result.error:
                 st.error(result.error, icon=":material/error:")
                 continue
@@ -52,16 +50,6 @@ def show_results(workbench: Workbench, results: list[TemplateTestResult], model_
                 with st.chat_message(message.role, avatar=":material/settings:" if message.role == "system" else None):
                     st.text(message.content)
             _answer(result)
-
-
-def _attached(workbench: Workbench, media: tuple[str, ...]) -> None:
-    """The files the model gets with this item's prompt: images shown (they go to a vision
-    model beside the prompt), other files named."""
-    st.caption("Attached: " + ", ".join(f"`{path}`" for path in media))
-    images = [MediaRef(path) for path in media if MediaRef(path).kind == "image"]
-    for column, image in zip(st.columns(max(1, len(images))), images, strict=False):
-        with column:
-            thumbnail(workbench, image)
 
 
 def _answer(result: TemplateTestResult) -> None:
