@@ -86,6 +86,8 @@ def demo_pending(workbench: Workbench) -> bool:
     home = str(settings.home.resolve())
     if home in _ready_homes:
         return False
+    if _seed_lock.locked():  # being built right now: its first sheets are there, the rest not yet
+        return True
     if SheetService(workbench).count() > 0:
         _ready_homes.add(home)
         return False
