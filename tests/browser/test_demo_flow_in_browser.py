@@ -57,7 +57,8 @@ def _generate(page, app, crystals) -> int:
     page.get_by_role("button", name="Generate Training Sheet").click()
     done = re.compile(rf"^{crystals.row_count} of {crystals.row_count} items · succeeded$")
     page.get_by_text(done).wait_for(timeout=JOB_TIMEOUT_MS)
-    wait_for_app(page)
+    # The progress bar is a fragment; the page's counts are read on a fresh run of the page.
+    open_page(page, page.url, "Generate")
     summary = page.get_by_text(_PRE_APPROVED).first
     return int(_PRE_APPROVED.search(summary.inner_text()).group(1).replace(",", ""))
 
