@@ -29,7 +29,10 @@ browser:
 	  echo "Installing Debian chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The demo data is built before the server starts (a fresh store takes a minute or more), so
+# the first page opens on a ready store; a used store is left alone.
 run: install
+	$(PY) -m services.demo.cli
 	$(PY) serve.py --server.address 127.0.0.1 --server.port $(PORT) \
 	  --server.headless true --browser.gatherUsageStats false
 

@@ -1,10 +1,16 @@
 """VITAL Workbench: the router. Navigation is declared in components/navigation.py."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from components.navigation import PAGES
 
-st.set_page_config(page_title="VITAL Workbench", page_icon=":material/biotech:", layout="wide")
+# A file of ours, served by this server: a ":material/…:" page icon makes every browser fetch
+# the icon from a public font host, which fails offline and leaks each page view.
+PAGE_ICON = str(Path(__file__).parent / "assets" / "page_icon.png")
+
+st.set_page_config(page_title="VITAL Workbench", page_icon=PAGE_ICON, layout="wide")
 
 sections: dict[str, list] = {}
 for spec in PAGES:

@@ -27,5 +27,17 @@ def thumbnail(workbench: Workbench, media: MediaRef) -> None:
         st.warning(str(error), icon=":material/broken_image:")
 
 
+def attached(workbench: Workbench, paths: tuple[str, ...]) -> None:
+    """The files that go to the model with an item's prompt: named, and the images shown (a vision
+    model sees them beside the prompt, so the person should too)."""
+    if not paths:
+        return
+    st.caption("Attached: " + ", ".join(f"`{path}`" for path in paths))
+    images = [MediaRef(path) for path in paths if MediaRef(path).kind == "image"]
+    for column, image in zip(st.columns(max(1, len(images))), images, strict=False):
+        with column:
+            thumbnail(workbench, image)
+
+
 def _name(media: MediaRef) -> str:
     return media.path.rsplit("/", 1)[-1]

@@ -3,12 +3,9 @@
 import streamlit as st
 
 from components import breadcrumb
-from components.data import catalog_explorer, sheet_actions, sheet_form, sheet_list, sheet_preview
+from components.data import catalog_explorer, sheet_actions, sheet_details, sheet_form, sheet_list, sheet_preview
 from components.feedback import flash, show_flash, shown_errors
-from components.governance_badges import tag_badges
 from components.session import workbench
-from components.text import code
-from services.data.catalog_exploration import unity_catalog_url
 from services.data.sheets import SheetService
 
 wb = workbench()
@@ -25,13 +22,7 @@ with sheets_tab:
     selected = sheet_list.show(sheets)
     if selected is not None:
         sheet = service.with_tags(selected)
-        st.subheader(sheet.name)
-        if sheet.description:
-            st.write(sheet.description)
-        st.markdown(f"{code(sheet.primary_table)} · item column {code(sheet.item_ref_column)}" + (f" · filter {code(sheet.filter_condition)}" if sheet.filter_condition else ""))
-        tag_badges(sheet.tags)
-        if url := unity_catalog_url(wb, sheet.primary_table):
-            st.link_button("View in Unity Catalog", url, icon=":material/open_in_new:")
+        sheet_details.show(wb, sheet)
         sheet_actions.show(wb, service, sheet)
         with shown_errors():
             sheet_preview.show(wb, service, sheet)

@@ -24,7 +24,7 @@ with new_tab:
     request, action = generation_form.show(wb, "generate")
     with shown_errors():
         if action == "preview":
-            pair_preview.show(*service.preview(request))
+            pair_preview.show(wb, *service.preview(request))
         elif action == "start":
             training_sheet_list.select(service.start(request).id)
             st.rerun()

@@ -84,4 +84,4 @@ with test_tab:
         with shown_errors():
             model = configured_chat_model(wb, template)  # None on a laptop without a model server
             results = service.test_on_sheet(template, *request, model=model)
-            template_test.show_results(results, model_description=model.describe() if model else None)
+            template_test.show_results(wb, results, model_description=model.describe() if model else None)

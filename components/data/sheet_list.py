@@ -8,6 +8,7 @@ import streamlit as st
 from services.core.domain.sheet import Sheet
 
 QUERY_PARAM = "sheet"
+_PENDING = "sheet_list_select"  # a sheet to select on the next run (the table is drawn by then)
 
 
 def show(sheets: list[Sheet], key: str = "sheet_list") -> Sheet | None:
@@ -24,6 +25,10 @@ def show(sheets: list[Sheet], key: str = "sheet_list") -> Sheet | None:
             "Updated": [s.updated_at for s in sheets],
         }
     )
+    if (pending := st.session_state.pop(_PENDING, None)) is not None:
+        # The row highlighted must be the sheet shown: the table's own selection would otherwise
+        # keep the row picked before (and win over the deep link).
+        st.session_state[key] = {"selection": {"rows": [i for i, s in enumerate(sheets) if s.id == pending]}}
     event = st.dataframe(frame, key=key, hide_index=True, on_select="rerun", selection_mode="single-row", width="stretch")
     rows = event.selection.rows if event is not None else []
     if rows:
@@ -33,7 +38,8 @@ def show(sheets: list[Sheet], key: str = "sheet_list") -> Sheet | None:
 
 
 def select(sheet_id: str | None) -> None:
-    """Point the deep link at a sheet (or at none)."""
+    """Point the deep link and the list's highlighted row at a sheet (or at none) from the next run."""
+    st.session_state[_PENDING] = sheet_id or ""
     if sheet_id:
         st.query_params[QUERY_PARAM] = sheet_id
     else:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
+import pandas as pd
 import streamlit as st
 
 from components import source_preview
@@ -12,7 +16,8 @@ from services.data.sheets import SheetService
 
 PAGE_SIZE = 12  # cards per page: four rows of three, each with a render
 CARD_COLUMNS = 3
-FIELDS_ON_CARD = 6
+FIELDS_ON_CARD = 12  # a telemetry reading's every sensor value fits; long OCR text stays off the card
+LONG_TEXT = 120  # characters; longer values (OCR text) belong to the file viewer, not a card
 
 
 def show(wb: Workbench, service: SheetService, sheet: Sheet, key: str = "sheet_preview") -> None:
@@ -42,6 +47,23 @@ def _card(wb: Workbench, item: SheetItem, expects_files: bool) -> None:
         source_preview.thumbnail(wb, media)
     if expects_files and not item.media:
         st.caption("No file in the sheet's volumes for this item.")
-    shown = {k: v for k, v in item.fields.items() if not isinstance(v, str) or len(v) < 120}
-    st.json(dict(list(shown.items())[:FIELDS_ON_CARD]), expanded=False)
+    st.table(fields_frame(item.fields))
+
+
+def fields_frame(fields: dict[str, object]) -> pd.DataFrame:
+    """The row's short fields as a two-column table, numbers and dates written out for reading."""
+    shown = [(name, _readable(value)) for name, value in fields.items() if not (isinstance(value, str) and len(value) >= LONG_TEXT)]
+    return pd.DataFrame(shown[:FIELDS_ON_CARD], columns=["Field", "Value"]).set_index("Field")
+
+
+def _readable(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, datetime):  # pandas Timestamps too
+        return f"{value:%Y-%m-%d}" if (value.hour, value.minute, value.second) == (0, 0, 0) else f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
 

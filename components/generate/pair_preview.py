@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.source_preview import attached
 from components.usage_constraints import badges
+from services.core.workbench import Workbench
 from services.generate.generation import PlannedPair
 
 _MODE_CAPTIONS = {
@@ -15,13 +17,14 @@ _MODE_CAPTIONS = {
 }
 
 
-def show(pairs: list[PlannedPair], drafter: str | None) -> None:
+def show(workbench: Workbench, pairs: list[PlannedPair], drafter: str | None) -> None:
     if drafter:
         st.info(drafter, icon=":material/smart_toy:")
     for pair in pairs:
         with st.container(border=True):
             st.markdown(f"**{pair.item_ref}** · {_MODE_CAPTIONS.get(pair.labeling_mode, pair.labeling_mode)} · status `{pair.status}`")
             badges(pair.constraints)
+            attached(workbench, pair.media_refs)
             for message in pair.messages:
                 st.caption(message.role)
                 st.text(message.content)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.source_preview import attached
 from services.core.domain.sheet import Sheet
+from services.core.workbench import Workbench
 from services.templates.prompt_templates import MAX_TEST_ROWS, TemplateTestResult
 
 DEFAULT_TEST_ROWS = 3
@@ -28,7 +30,7 @@ def show_picker(sheets: list[Sheet], default_sheet_id: str | None, key: str) -> 
     return None
 
 
-def show_results(results: list[TemplateTestResult], model_description: str | None) -> None:
+def show_results(workbench: Workbench, results: list[TemplateTestResult], model_description: str | None) -> None:
     if model_description is None:
         st.info(
             "No model configured (set WORKBENCH_LLM_BASE_URL, or SERVING_ENDPOINT on Databricks); showing rendered prompts.",
@@ -40,8 +42,7 @@ def show_results(results: list[TemplateTestResult], model_description: str | Non
         st.warning("The sheet has no items to test on.")
     for number, result in enumerate(results):
         with st.expander(f"Item {result.item_ref}", expanded=number == 0):
-            if result.media:
-                st.caption("Files: " + ", ".join(f"`{path}`" for path in result.media))
+            attached(workbench, result.media)
             if result.error:
                 st.error(result.error, icon=":material/error:")
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from data_access.settings import Settings
@@ -47,21 +47,65 @@ class DemoSummary:
         return [f"Demo data (seed {self.seed}): {counts}.", f"Took {self.seconds:.1f}s ({steps})."]
 
 
+@dataclass(frozen=True)
+class SeedProgress:
+    """A seed step starting (`seconds` None) or done (its time and what it wrote)."""
+
+    step: str
+    index: int  # 1-based, of `total`
+    total: int
+    seconds: float | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.step.replace("_", " ").capitalize()
+
+
+StepListener = Callable[[SeedProgress], None]
+
 # Two first sessions arriving together must not both seed an empty store.
 _seed_lock = threading.Lock()
+# Stores known to have their data, so a page run asks the store once per process, not per run.
+_ready_homes: set[str] = set()
 
 
 def open_demo_ready_workbench(settings: Settings | None = None, headers: Mapping[str, str] | None = None) -> Workbench:
     """Open the workbench as the app does: an empty embedded store with demo data on gets the
     demo first (a store that has any sheet costs one count query)."""
     workbench = open_workbench(settings, headers)
-    if workbench.settings.load_demo_data and not workbench.settings.is_databricks:
-        with _seed_lock:
-            ensure_demo_data(workbench)
+    prepare_demo(workbench)
     return workbench
 
 
-def ensure_demo_data(workbench: Workbench) -> DemoSummary | None:
+def demo_pending(workbench: Workbench) -> bool:
+    """Whether this workbench's store still needs the demo: demo data on, embedded, no sheet yet."""
+    settings = workbench.settings
+    if not settings.load_demo_data or settings.is_databricks:
+        return False
+    home = str(settings.home.resolve())
+    if home in _ready_homes:
+        return False
+    if _seed_lock.locked():  # being built right now: its first sheets are there, the rest not yet
+        return True
+    if SheetService(workbench).count() > 0:
+        _ready_homes.add(home)
+        return False
+    return True
+
+
+def prepare_demo(workbench: Workbench, on_step: StepListener | None = None) -> DemoSummary | None:
+    """Generate the demo if the store still needs it, one caller at a time; `on_step` hears each
+    step start and end (the app shows them on a first start)."""
+    with _seed_lock:
+        if not demo_pending(workbench):
+            return None
+        summary = ensure_demo_data(workbench, on_step)
+        _ready_homes.add(str(workbench.settings.home.resolve()))
+        return summary
+
+
+def ensure_demo_data(workbench: Workbench, on_step: StepListener | None = None) -> DemoSummary | None:
     """Generate the demo into an empty store; a store with any sheet (demo or not) is left alone.
 
     Returns None when nothing was generated. `reset_demo_data` brings the demo back on demand.
@@ -69,7 +113,7 @@ def ensure_demo_data(workbench: Workbench) -> DemoSummary | None:
     _require_embedded(workbench)
     if SheetService(workbench).count() > 0:
         return None
-    return _generate(DemoContext(workbench, workbench.settings.demo_seed))
+    return _generate(DemoContext(workbench, workbench.settings.demo_seed), on_step)
 
 
 def reset_demo_data(workbench: Workbench) -> DemoSummary:
@@ -89,13 +133,18 @@ def seed_steps() -> tuple[SeedStep, ...]:
     return SEED_STEPS
 
 
-def _generate(context: DemoContext) -> DemoSummary:
+def _generate(context: DemoContext, on_step: StepListener | None = None) -> DemoSummary:
     counts: dict[str, int] = {}
     timings = []
-    for step in seed_steps():
+    steps = seed_steps()
+    tell = on_step or (lambda _progress: None)
+    for index, step in enumerate(steps, start=1):
+        tell(SeedProgress(step.name, index, len(steps)))
         started = time.perf_counter()
-        counts.update(step.run(context))
+        written = step.run(context)
+        counts.update(written)
         timings.append(StepTiming(step.name, time.perf_counter() - started))
+        tell(SeedProgress(step.name, index, len(steps), timings[-1].seconds, dict(written)))
     return DemoSummary(context.seed, counts, tuple(timings))
 
 
@@ -106,9 +155,13 @@ def _require_embedded(workbench: Workbench) -> None:
 
 __all__ = [
     "DemoSummary",
+    "SeedProgress",
+    "StepListener",
     "StepTiming",
+    "demo_pending",
     "ensure_demo_data",
     "open_demo_ready_workbench",
+    "prepare_demo",
     "reset_demo_data",
     "seed_steps",
 ]

@@ -1,6 +1,7 @@
 """`python -m services.demo.cli [--reset]`: generate the demo data into the embedded store.
 
-Without `--reset` it fills an empty store and leaves a used one alone; with `--reset` it
+Without `--reset` it fills an empty store and leaves a used one alone (and does nothing on
+Databricks or with demo data off: `make run` calls it before every start); with `--reset` it
 removes the demo's tables, files and sheets and generates them again. The app must not be
 running on the same store: DuckDB lets only one process open it.
 """
@@ -21,8 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.demo.cli", description=__doc__.splitlines()[0])
     parser.add_argument("--reset", action="store_true", help="drop the demo data and generate it again")
     args = parser.parse_args(argv)
+    configured = load_settings()
+    if not args.reset and (configured.is_databricks or not configured.load_demo_data):
+        # `make run` calls this before every start; a workspace or a store without demo data
+        # gets nothing generated and starts as it is.
+        print("Demo data is off for this configuration; nothing generated.")
+        return 0
     # Opening must not seed on its own: this command decides what to generate.
-    settings = replace(load_settings(), load_demo_data=False)
+    settings = replace(configured, load_demo_data=False)
     try:
         workbench = open_workbench(settings)
     except UnavailableError as error:  # held by the running app, or not writable: the message says what to do

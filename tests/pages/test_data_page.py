@@ -5,7 +5,7 @@ import shutil
 from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.data.sheets import SheetService
 from tests import hostile_files as corpus
-from tests.builders import build_region_source
+from tests.builders import build_region_source, joined_invoice_draft
 
 
 def _create_through_the_form(app, filter_text: str = ""):
@@ -155,3 +155,42 @@ def test_a_table_whose_name_is_not_a_plain_identifier_is_a_message_in_the_form_n
     assert not app.exception
     message = "table 'all regions' must be letters, digits and underscores, starting with a letter."
     assert set(e.value for e in app.error) == {message}  # in the form (and in the explorer, which shows it too)
+
+
+def test_creating_a_sheet_shows_and_selects_the_new_one_not_the_one_open_before(open_page, invoice_source):
+    before = SheetService(invoice_source).create(SheetDraft("Older", "mirion_vital.raw.invoices", "invoice_id"))
+    app = open_page("pages/data.py", {"sheet": before.id})
+    assert [h.value for h in app.subheader] == ["Older"]
+    app = _create_through_the_form(app)
+    assert not app.exception
+    created = next(s for s in SheetService(invoice_source).list() if s.name == "Invoices")
+    assert app.query_params["sheet"] == created.id
+    assert [h.value for h in app.subheader] == ["Invoices"]
+    listed = [s.id for s in SheetService(invoice_source).list()]
+    assert app.session_state["sheet_list"]["selection"]["rows"] == [listed.index(created.id)]
+
+
+def test_a_sheets_details_show_its_sources_and_join_keys_filter_tags_and_where_the_catalog_link_appears(open_page, invoice_source):
+    invoice_source.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"data_domain": "finance"})
+    sheet = SheetService(invoice_source).create(joined_invoice_draft(filter_condition="total_amount > 100"))
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    assert not app.exception
+    sources = app.table[0].value
+    assert list(sources.index) == ["Primary table", "Volume", "Table"]
+    assert list(sources["Path"]) == ["mirion_vital.raw.invoices", "/Volumes/mirion_vital/raw/invoice_pdfs", "mirion_vital.raw.providers"]
+    assert list(sources["Joined on"]) == ["item column `invoice_id`", "file name = `invoice_id`", "`provider_name` = `provider_name`"]
+    assert any(m.value == "**Filter** · `total_amount > 100`" for m in app.markdown)
+    assert any("data_domain" in m.value and "finance" in m.value for m in app.markdown)
+    assert any("View in Unity Catalog" in c.value and "local store" in c.value for c in app.caption)
+
+
+def test_item_cards_show_the_rows_fields_as_a_table(open_page, invoice_source):
+    sheet = SheetService(invoice_source).create(joined_invoice_draft(sample_size=3))
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    assert not app.exception
+    cards = [t.value for t in app.table[1:]]
+    assert len(cards) == 3
+    first = cards[0]["Value"].to_dict()
+    assert first["invoice_id"].startswith("INV-") and first["provider_name"] in ("City Medical Center", "Lakeside Clinic")
+    assert first["total_amount"].replace(".", "").replace(",", "").isdigit()
+    assert not app.json

@@ -10,6 +10,7 @@ from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
 from services.templates.prompt_templates import TemplateService
+from tests import hostile_files as corpus
 
 
 @pytest.fixture
@@ -67,3 +68,17 @@ def test_a_pre_approved_pair_rejected_later_is_not_listed_as_training_allowed(op
     assert table["Item"].tolist() == ["INV-0003", "INV-0004"]
     assert table["Training allowed"].tolist() == [False, True]
     assert table["Why not"].tolist() == ["Status: rejected", ""]
+
+
+def test_the_preview_shows_each_items_attached_image(open_page, workbench):
+    sheet = corpus.corpus_sheet(workbench, ())
+    templates = TemplateService(workbench)
+    templates.publish(templates.create(TemplateDraft(
+        name="Defects", label_type="classification", user_prompt_template="Crystal {{ item_id }}. The inspection image is attached.",
+        output_schema=(SchemaField("defect_type", FieldType.STRING),), source_sheet_id=sheet.id)))
+    app = open_page("pages/generate.py")
+    app.radio(key="generate_mode").set_value(app.radio(key="generate_mode").options[1]).run()  # manual
+    app.button(key="generate_preview").click().run()
+    assert not app.exception
+    assert len(app.get("image")) == 5
+    assert any("OK-00.png" in c.value for c in app.caption if c.value.startswith("Attached: "))

@@ -6,6 +6,7 @@ from services.core.domain.sheet import SheetDraft
 from services.core.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
 from services.data.sheets import SheetService
 from services.templates.prompt_templates import TemplateService
+from tests import hostile_files as corpus
 
 PAGE = "pages/templates.py"
 DRAFT = TemplateDraft(
@@ -169,3 +170,31 @@ def test_a_prompt_past_a_render_limit_is_saved_then_its_test_names_the_limit_and
     app.run()
     assert not app.exception
     assert [h.value for h in app.subheader] == ["Hostile v1.0.0"]
+
+
+def test_the_input_schema_is_shown_and_the_version_bump_control_is_labeled(open_page, workbench, crystals):
+    inputs = (SchemaField("crystal_id", FieldType.STRING), SchemaField("batch_id", FieldType.STRING, "growth batch"))
+    template = TemplateService(workbench).publish(
+        TemplateService(workbench).create(replace(DRAFT, source_sheet_id=crystals.id, input_schema=inputs)))
+    app = open_page(PAGE, {"template": template.id})
+    assert not app.exception
+    assert "No fields defined." not in [c.value for c in app.caption][:3]
+    schemas = [list(d.value["Field"]) for d in app.dataframe if "Field" in d.value.columns]
+    assert schemas[0] == ["crystal_id", "batch_id"]
+    bump = app.selectbox(key=f"bump_{template.id}")
+    assert bump.label == "Version bump" and bump.proto.label_visibility.value == 0  # visible
+    assert bump.options == ["major → v2.0.0", "minor → v1.1.0", "patch → v1.0.1"]
+
+
+def test_a_prompt_with_an_attached_image_shows_the_image_in_the_test(open_page, workbench):
+    sheet = corpus.corpus_sheet(workbench, ())
+    draft = replace(DRAFT, user_prompt_template="Crystal {{ item_id }}. The inspection image is attached.", source_sheet_id=sheet.id)
+    template = TemplateService(workbench).create(draft)
+    app = open_page(PAGE, {"template": template.id})
+    app.number_input(key=f"test_{template.id}_rows").set_value(2)
+    app.button(key=f"test_{template.id}_run").click().run()
+    assert not app.exception
+    assert [t.value for t in app.text][1] == "Crystal OK-00. The inspection image is attached."
+    images = app.get("image")
+    assert len(images) == 2
+    assert any("OK-00.png" in c.value for c in app.caption)

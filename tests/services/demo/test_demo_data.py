@@ -27,6 +27,8 @@ from services.demo.context import DemoContext
 from services.demo.crystal_image import IMAGE_SIZE, draw_crystal
 from services.demo.invoice_pdf import read_text
 from services.demo.sheets import DEMO_SHEET_NAMES
+from services.demo.templates import CRYSTAL_INPUTS, INVOICE_INPUTS, TELEMETRY_INPUTS
+from services.templates.prompt_templates import TemplateService
 from tests.store_holder import store_held_by_another_process
 
 INVOICES = "mirion_vital.raw.parsed_invoices"
@@ -223,6 +225,16 @@ def test_the_cli_names_the_process_holding_the_store_and_changes_nothing(tmp_pat
     assert "Stop that process, or point WORKBENCH_HOME at another folder." in error
 
 
+def test_the_cli_generates_nothing_when_demo_data_is_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WORKBENCH_DEMO_DATA", "0")
+
+    assert demo_cli.main([]) == 0
+    assert "nothing generated" in capsys.readouterr().out
+    assert not (tmp_path / "home").exists()
+
+
 def test_reset_regenerates_the_same_rows_and_bytes_and_keeps_other_sheets(demo: Workbench) -> None:
     tables = {INVOICES: "invoice_id", INSPECTIONS: "inspection_id", TELEMETRY: "reading_id"}
     rows_before = {table: _rows(demo, table, key) for table, key in tables.items()}
@@ -338,3 +350,36 @@ def test_the_demo_refuses_to_write_into_a_databricks_workspace(workbench: Workbe
         ensure_demo_data(databricks)
     with pytest.raises(ValidationError, match="embedded store"):
         reset_demo_data(databricks)
+
+
+def test_every_demo_template_declares_its_inputs_and_they_are_its_sheets_columns(demo: Workbench) -> None:
+    service = TemplateService(demo)
+    templates = service.list()
+    assert len(templates) == 9
+    for template in templates:
+        columns = set(service.sheet_columns(template.source_sheet_id))
+        declared = {f.name for f in template.input_schema}
+        assert declared, f"{template.name} declares no input fields"
+        assert declared <= columns, f"{template.name}: {sorted(declared - columns)} are not columns of its sheet"
+        service.check_for_publishing(template)  # every placeholder the prompt uses is declared
+    assert {f.name for f in CRYSTAL_INPUTS} >= {"image_path", "light_yield"}
+    assert {f.name for f in INVOICE_INPUTS} >= {"extracted_text"} and {f.name for f in TELEMETRY_INPUTS} >= {"hv_voltage"}
+
+
+def test_few_shot_numbers_fall_in_the_range_of_the_demo_rows_of_the_same_kind(demo: Workbench) -> None:
+    """A light yield of 0.97 where real rows read 25-65 would teach a model nonsense."""
+    service = TemplateService(demo)
+    sheets = SheetService(demo)
+    with_examples = [t for t in service.list() if t.examples]
+    assert with_examples
+    for template in with_examples:
+        table = sheets.get(template.source_sheet_id).primary_table
+        for example in template.examples:
+            rows = demo.backend.engine.query_df(f"SELECT * FROM {table}")
+            if "crystal_type" in example.input:
+                rows = rows[rows["crystal_type"] == example.input["crystal_type"]]
+            assert not rows.empty
+            for name, value in example.input.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    low, high = rows[name].min(), rows[name].max()
+                    assert low <= value <= high, f"{template.name}: {name}={value} outside the rows' {low}..{high}"
