@@ -43,6 +43,7 @@ from services.templates.prompt_templates import TemplateService
 from tests.builders import build_invoice_source, joined_invoice_draft
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
+from tests.train_builders import training_sql_flow
 
 
 class RecordingEngine(SqlEngine):
@@ -186,6 +187,7 @@ FLOWS: dict[str, Flow] = {
     "generation": generation_flow,
     "warehouse_generation": warehouse_generation_flow,
     "canonical_labeling": canonical_labeling_flow,
+    "training": training_sql_flow,
 }
 
 

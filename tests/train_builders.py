@@ -9,20 +9,25 @@ assistant's answer last, on the app's volume.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.qa_pair import LabelingMode, TrainingSheet
 from services.core.domain.sheet import SheetDraft
+from services.core.domain.template import FieldType, SchemaField
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
 from services.labels.canonical_labels import CanonicalLabelService
-from services.train.records import EvaluationSource, TrainingConfig, TrainingInput
+from services.train.evaluation import Comparison, EvaluationItem, compare
+from services.train.records import EvaluationSource, LossPoint, RunStatus, TrainingConfig, TrainingInput, TrainingRun
+from services.train.runs_store import TrainingRunsStore
 from tests.builders import build_invoice_source
 from tests.review_builders import generate, publish_template
 
 EXPORTS = "/Volumes/mirion_vital/workbench/files/exports"
 # A few steps on a few short pairs: a real LoRA run that fits a test on a busy 2-core machine.
+URGENCY_SCHEMA = (SchemaField("urgency", FieldType.STRING, choices=("routine", "urgent")),)
 TINY_CONFIG = TrainingConfig(max_steps=2, batch_size=2, max_length=64, max_new_tokens=12, lora_rank=4, lora_alpha=8)
 
 
@@ -72,3 +77,70 @@ def training_input(wb: Workbench, labeled: LabeledSheet, train: int = 4, validat
         train_pair_ids=train_ids, validation_pair_ids=val_ids, evaluation=EvaluationSource((ts,), max_pairs=evaluation),
         export_version=1,
     )
+
+
+def recorded_run(
+    wb: Workbench, training_sheet_ids: tuple[str, ...], train_ids: tuple[str, ...], val_ids: tuple[str, ...],
+    *, model_name: str, accuracy: float, base_accuracy: float, learning_rate: float = 1e-3,
+) -> TrainingRun:
+    """A finished run as the training job records it (through its store), without training a model:
+    for the lineage queries, which read only what the run recorded."""
+    store = TrainingRunsStore(wb)
+    run = TrainingRun(
+        id=str(uuid.uuid4()), status=RunStatus.QUEUED, job_id=None, training_sheet_ids=training_sheet_ids,
+        export_id=f"export-{model_name}", export_version="1", base_model="SmolLM2-135M-Instruct",
+        config={**TINY_CONFIG.as_json(), "learning_rate": learning_rate, "base_model": "SmolLM2-135M-Instruct", "model_name": model_name},
+        train_pair_count=len(train_ids), val_pair_count=len(val_ids), created_by="tester@example.com",
+    )
+    store.insert(run, train_ids, val_ids)
+    store.restart(run.id)
+    for step, loss in enumerate((2.5, 1.2), start=1):
+        store.record_step(run.id, LossPoint(step, 2, loss, 80 * step, 1.5 * step))
+    run = replace(run, mlflow_run_id="mlflow-run-1", mlflow_experiment_id="1")
+    store.succeed(run, model_name, "1", {"final_loss": 1.2}, _comparison(accuracy, base_accuracy))
+    return store.get(run.id) or run
+
+
+def _comparison(accuracy: float, base_accuracy: float) -> Comparison:
+    """Scores with the given accuracies on four constructed answers."""
+    def answers(share: float) -> list[str]:
+        right = round(share * 4)
+        return ['{"urgency": "urgent"}'] * right + ['{"urgency": "routine"}'] * (4 - right)
+
+    items = [EvaluationItem(f"eval-{i}", '{"urgency": "urgent"}', URGENCY_SCHEMA) for i in range(4)]
+    return compare(items, answers(base_accuracy), answers(accuracy))
+
+
+def training_sql_flow(wb: Workbench) -> None:
+    """Every statement a training run and the lineage views issue, without training a model
+    (the real run is tests/services/train/test_training.py): for the Databricks SQL check."""
+    from data_access.schema.migrate import migrate
+    from services.train.evaluation_set import evaluation_pairs
+    from services.train.lineage import LineageService
+    from services.train.training import TrainingService
+
+    migrate(wb.backend.engine, wb.settings)
+    labeled = labeled_training_sheet(wb)
+    ts = labeled.training_sheet.id
+    run = recorded_run(wb, (ts,), labeled.pair_ids[:4], labeled.pair_ids[4:6], model_name="urgency", accuracy=1.0, base_accuracy=0.5)
+    store = TrainingRunsStore(wb)
+    failed = recorded_run(wb, (ts,), labeled.pair_ids[:2], (), model_name="urgency_small", accuracy=0.5, base_accuracy=0.5)
+    store.set_job(failed.id, "job-1")
+    store.set_status(failed.id, RunStatus.TRAINING)
+    store.set_tracking(failed.id, "1", "mlflow-run-2", list(labeled.pair_ids[6:8]))
+    store.set_databricks_run(failed.id, "42")
+    store.finish(failed.id, RunStatus.FAILED, "out of memory", {"final_loss": 2.0})
+    store.pair_ids(run.id)
+    evaluation_pairs(wb, run.id, EvaluationSource((ts,), max_pairs=3))
+    service = TrainingService(wb)
+    service.recent()
+    service.get(run.id)
+    service.loss_curve(run.id)
+    service.evaluation_rows(run.id)
+    lineage = LineageService(wb)
+    lineage.models()
+    lineage.models_trained_on(ts)
+    lineage.training_sheets_of(run.model_id or "")
+    pairs = lineage.pairs_of(run.model_id or "", limit=5)
+    lineage.compare_models(ts)
+    lineage.source_item(pairs[0])
