@@ -101,7 +101,7 @@ def test_a_run_whose_script_never_started_fails_with_the_reason_databricks_gives
         return path
 
     monkeypatch.setattr(DatabricksJobTrainer, "_upload", upload_all_but_the_script)
-    with pytest.raises(TrainingFailed, match="lora_job.py does not exist"):
+    with pytest.raises(TrainingFailed, match=r"lora_job\.py does not exist"):
         trainer.train(SPEC, lambda _: None, lambda: False)
 
 
@@ -128,7 +128,7 @@ def test_cancelling_cancels_the_databricks_run(rest, trainer):
 
 def test_a_run_cancelled_in_databricks_ends_as_cancelled_here(rest, trainer):
     rest.on_run_submitted = lambda rest, run_id, request: rest.set_run_state(run_id, "TERMINATED", "CANCELED", "Cancelled by ada@example.com")
-    with pytest.raises(Cancelled, match="Cancelled by ada@example.com"):
+    with pytest.raises(Cancelled, match=r"Cancelled by ada@example\.com"):
         trainer.train(SPEC, lambda _: None, lambda: False)
 
 

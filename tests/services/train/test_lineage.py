@@ -32,7 +32,7 @@ def test_the_models_trained_on_a_training_sheet_include_runs_that_combined_it_wi
     lineage = LineageService(workbench)
     assert {m.model_id for m in lineage.models_trained_on(a.training_sheet.id)} == {only_a.model_id, both.model_id}
     assert {m.model_id for m in lineage.models_trained_on(b.id)} == {both.model_id, "urgency_b/1"}
-    assert [m.model_id for m in lineage.models()][0] == "urgency_b/1"  # newest first
+    assert [m.model_id for m in lineage.models()] == ["urgency_b/1", both.model_id, only_a.model_id]  # newest first
     assert {s.id for s in lineage.training_sheets_of(both.model_id)} == {a.training_sheet.id, b.id}
     (sheet,) = lineage.training_sheets_of(only_a.model_id)
     assert (sheet.name, sheet.labeled_pairs, sheet.labeling_mode) == (a.training_sheet.name, 10, "manual")
