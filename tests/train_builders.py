@@ -94,10 +94,11 @@ def recorded_run(
     )
     store.insert(run, train_ids, val_ids)
     store.restart(run.id)
+    store.set_tracking(run.id, "1", "mlflow-run-1", [f"eval-{i}" for i in range(4)])
     for step, loss in enumerate((2.5, 1.2), start=1):
         store.record_step(run.id, LossPoint(step, 2, loss, 80 * step, 1.5 * step))
-    run = replace(run, mlflow_run_id="mlflow-run-1", mlflow_experiment_id="1")
-    store.succeed(run, model_name, "1", {"final_loss": 1.2}, _comparison(accuracy, base_accuracy))
+    metrics = {"steps": 2, "train_tokens": 160, "train_seconds": 3.0, "tokens_per_s": 53.3, "final_loss": 1.2, "validation_loss": 1.4}
+    store.succeed(replace(run, mlflow_run_id="mlflow-run-1"), model_name, "1", metrics, _comparison(accuracy, base_accuracy))
     return store.get(run.id) or run
 
 

@@ -158,3 +158,30 @@ class LossPoint:
     loss: float
     tokens: int
     elapsed_s: float
+
+
+# Recent steps give the pace for the time left: the first steps also load and warm up.
+ETA_WINDOW_STEPS = 10
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    run: TrainingRun
+    points: tuple[LossPoint, ...]
+
+    @property
+    def step(self) -> int:
+        return self.points[-1].step if self.points else 0
+
+    @property
+    def total_steps(self) -> int:
+        return self.points[-1].total_steps if self.points else 0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds of training left at the recent pace; None before two steps or once training is over."""
+        if len(self.points) < 2 or self.run.status is not RunStatus.TRAINING:
+            return None
+        window = self.points[-ETA_WINDOW_STEPS:]
+        pace = (window[-1].elapsed_s - window[0].elapsed_s) / (window[-1].step - window[0].step)
+        return max(0.0, pace * (self.total_steps - self.step))

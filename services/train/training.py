@@ -16,6 +16,7 @@ cleared first and the earlier MLflow run is ended as killed; checkpoints are not
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from dataclasses import asdict, dataclass, replace
@@ -40,11 +41,12 @@ from services.core.errors import NotFoundError, ValidationError, WorkbenchError
 from services.core.jobs import JobContext, JobRunner, register_job_type
 from services.core.workbench import Workbench
 from services.generate.generation import GenerationService
-from services.train.evaluation import Comparison, compare
+from services.train.evaluation import AnswerScore, Comparison, FieldScore, ModelScore, compare
 from services.train.evaluation_set import EvaluationPair, evaluation_pairs
 from services.train.records import (
     EvaluationSource,
     LossPoint,
+    RunProgress,
     RunStatus,
     TrainingConfig,
     TrainingInput,
@@ -302,6 +304,14 @@ def _metrics(result: JobResult, comparison: Comparison | None) -> dict[str, Any]
     return {k: v for k, v in metrics.items() if v is not None}
 
 
+def _model_score(row: dict[str, Any]) -> ModelScore:
+    return ModelScore(
+        row["evaluated_model"], float(row["accuracy"] or 0), float(row["f1_score"] or 0), float(row["valid_output_rate"] or 0),
+        tuple(FieldScore(**f) for f in json.loads(row["field_metrics"] or "[]")),
+        tuple(AnswerScore(**a) for a in json.loads(row["answers"] or "[]")),
+    )
+
+
 register_job_type(JOB_TYPE, TrainingWork)
 
 
@@ -339,8 +349,18 @@ class TrainingService:
     def loss_curve(self, run_id: str) -> list[LossPoint]:
         return self._store.steps(run_id)
 
+    def progress(self, run_id: str) -> RunProgress:
+        return RunProgress(self.get(run_id), tuple(self._store.steps(run_id)))
+
     def evaluation_rows(self, run_id: str) -> list[dict[str, Any]]:
         return self._store.evaluation_rows(run_id)
+
+    def evaluation(self, run_id: str) -> Comparison | None:
+        """The base and the fine-tuned model's scores on the run's evaluation set, None if it had none."""
+        scores = {r["evaluated_model"]: _model_score(r) for r in self._store.evaluation_rows(run_id)}
+        if "base" not in scores or "fine_tuned" not in scores:
+            return None
+        return Comparison(scores["base"], scores["fine_tuned"])
 
     def mlflow_url(self, run: TrainingRun) -> str | None:
         if not run.mlflow_run_id or not run.mlflow_experiment_id:
