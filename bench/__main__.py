@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation, generation, model_path, review, template_rendering
+from bench import foundation, generation, model_path, review, template_rendering, train_finetune
 from bench.measure import Measurement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -18,6 +18,7 @@ SUITES = {
     "generation": generation.run,
     "review": review.run,
     "models": model_path.run,
+    "train": train_finetune.run,
 }
 
 

@@ -21,7 +21,6 @@ POLL_INTERVAL_S = 1.0  # a CPU step takes seconds; a faster refresh would redraw
 SHOWN_ANSWERS = 20  # evaluation pairs listed side by side; the metrics cover them all
 _STATUS_TEXT = {
     RunStatus.QUEUED: "Queued",
-    RunStatus.WAITING: "Waiting for another training in this app to finish",
     RunStatus.SUBMITTED: "Submitted to Databricks, waiting for compute",
     RunStatus.LOADING: "Loading the base model and the export",
     RunStatus.TRAINING: "Training",

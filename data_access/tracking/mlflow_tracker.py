@@ -121,20 +121,23 @@ class MlflowTracker(ExperimentTracker):
     def log_file(self, run_id: str, local_file: Path, artifact_path: str) -> None:
         self._client.log_artifact(run_id, str(local_file), artifact_path)
 
-    def log_model(self, run_id: str, model_dir: Path) -> str:
+    def log_model(self, run_id: str, model_dir: Path, max_new_tokens: int) -> str:
         import mlflow.pyfunc
         from mlflow.models import ModelSignature
-        from mlflow.types.schema import Array, ColSpec, Object, Property, Schema
+        from mlflow.types.schema import Array, ColSpec, Object, ParamSchema, ParamSpec, Property, Schema
 
         message = Object([Property("role", "string"), Property("content", "string")])
-        signature = ModelSignature(inputs=Schema([ColSpec(Array(message), "messages")]), outputs=Schema([ColSpec("string")]))
+        signature = ModelSignature(
+            inputs=Schema([ColSpec(Array(message), "messages")]), outputs=Schema([ColSpec("string")]),
+            params=ParamSchema([ParamSpec("max_new_tokens", "long", max_new_tokens)]),
+        )
         artifact_uri = self._client.get_run(run_id).info.artifact_uri
         local_root = _local_dir(artifact_uri)
 
         def save(path: Path) -> None:
             mlflow.pyfunc.save_model(
                 path=str(path), python_model=str(CHAT_MODEL_FILE), artifacts={"model_dir": str(model_dir)},
-                signature=signature, pip_requirements=list(MODEL_REQUIREMENTS),
+                signature=signature, pip_requirements=list(MODEL_REQUIREMENTS), model_config={"max_new_tokens": max_new_tokens},
             )
 
         if local_root is not None:

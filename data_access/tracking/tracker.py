@@ -69,8 +69,9 @@ class ExperimentTracker(ABC):
     def log_file(self, run_id: str, local_file: Path, artifact_path: str) -> None: ...
 
     @abstractmethod
-    def log_model(self, run_id: str, model_dir: Path) -> str:
-        """Log a transformers directory as the run's chat model; returns its source URI for registering."""
+    def log_model(self, run_id: str, model_dir: Path, max_new_tokens: int) -> str:
+        """Log a transformers directory as the run's chat model (answering at most `max_new_tokens`
+        unless a caller asks otherwise); returns its source URI for registering."""
 
     @abstractmethod
     def register(self, run_id: str, source: str, name: str, alias: str, tags: Mapping[str, str]) -> RegisteredVersion: ...

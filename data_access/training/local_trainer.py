@@ -1,26 +1,22 @@
 """LoRA fine-tuning in this process, on CPU: the laptop's trainer.
 
-The volume paths of the spec are files in the local mirror. One training runs at a time in a
-process: a second waits (and can be cancelled while it waits), because two would each take
-the cores and about 1.5 GB of memory and both finish later than one after the other.
+The volume paths of the spec are files in the local mirror. Two trainings may run at once (the
+job runner runs two jobs at most): each takes about 1.5 GB and its own threads. They are not
+queued behind each other here, because a training waiting inside its job would hold one of the
+two job slots for as long as the other one trains, and hold up every generation meanwhile.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from data_access.training import lora_job
 from data_access.training.base_model import BASE_MODEL_NAME, BaseModelUnavailable, prepared_base_model
-from data_access.training.trainer import Cancelled, JobResult, Progress, Trainer, TrainingFailed, TrainingSpec
+from data_access.training.trainer import JobResult, Progress, Trainer, TrainingFailed, TrainingSpec
 from data_access.volumes import LocalVolumeFiles
-
-_one_at_a_time = threading.Lock()
-_WAIT_POLL_S = 0.5  # how soon a waiting training notices a Cancel
 
 
 def default_threads() -> int:
@@ -54,13 +50,10 @@ class LocalLoraTrainer(Trainer):
             )
         except BaseModelUnavailable as error:
             raise TrainingFailed(str(error)) from error
-        self._wait_for_turn(on_progress, should_stop)
         try:
             return lora_job.run(files, spec.hyperparameters, on_progress, should_stop, self._threads)
         except (OSError, ValueError) as error:
             raise TrainingFailed(str(error)) from error
-        finally:
-            _one_at_a_time.release()
 
     def local_file(self, path: str) -> Path | None:
         return self._files.local_path(path)
@@ -68,13 +61,3 @@ class LocalLoraTrainer(Trainer):
     def discard_merged(self, result: JobResult) -> None:
         if result.merged_dir:
             shutil.rmtree(result.merged_dir, ignore_errors=True)
-
-    @staticmethod
-    def _wait_for_turn(on_progress: Callable[[Progress], None], should_stop: Callable[[], bool]) -> None:
-        if _one_at_a_time.acquire(blocking=False):
-            return
-        on_progress(Progress("waiting", detail="another training is running in this app"))
-        started = time.monotonic()
-        while not _one_at_a_time.acquire(timeout=_WAIT_POLL_S):
-            if should_stop():
-                raise Cancelled(f"Cancelled after waiting {time.monotonic() - started:.0f} s for another training to finish.")

@@ -58,7 +58,7 @@ class JobFiles:
 
 @dataclass(frozen=True)
 class Progress:
-    phase: str  # waiting, submitted, loading, training, evaluating, saving
+    phase: str  # submitted (to Databricks), loading, training, evaluating, saving
     done: int = 0
     total: int = 0
     loss: float | None = None
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(files, hp, report)
         if logger:
             logger.files([files.train_jsonl, files.validation_jsonl])
-            result.model_uri = logger.model(result.merged_dir, tracking.get("model_code", ""))
+            result.model_uri = logger.model(result.merged_dir, tracking.get("model_code", ""), hp.max_new_tokens)
         _write_json(output / "result.json", {"status": "succeeded", "result": asdict(result)})
     except Exception as error:
         _write_json(output / "result.json", {"status": "failed", "error": f"{type(error).__name__}: {error}"})
@@ -353,13 +353,16 @@ class _MlflowLogger:
         for path in filter(None, paths):
             self._client.log_artifact(self._run_id, path, "datasets")
 
-    def model(self, merged_dir: str, model_code: str) -> str:
+    def model(self, merged_dir: str, model_code: str, max_new_tokens: int) -> str:
         import mlflow
+        from mlflow.models import infer_signature
 
+        example = {"messages": [{"role": "user", "content": "Hello"}]}
+        signature = infer_signature(example, ["Hello!"], params={"max_new_tokens": max_new_tokens})
         with mlflow.start_run(run_id=self._run_id):
             info = mlflow.pyfunc.log_model(
-                name="model", python_model=model_code, artifacts={"model_dir": merged_dir},
-                input_example={"messages": [{"role": "user", "content": "Hello"}]},
+                name="model", python_model=model_code, artifacts={"model_dir": merged_dir}, signature=signature,
+                model_config={"max_new_tokens": max_new_tokens},
             )
         return info.model_uri
 

@@ -10,7 +10,8 @@ adapted only where the schema or the transpile to DuckDB asks:
 - `FROM lineage LATERAL VIEW EXPLODE(qa_pair_ids) AS id JOIN qa_pairs …` is transpiled with the
   join before the unnest, which DuckDB refuses; exploding the ids in a subquery and joining
   that is the same query on Databricks and runs on both.
-Query 3 also joins each pair to its canonical label and says which split it was in.
+Query 3 also joins each pair to its canonical label and says which split it was in, and pages by
+cutting the run's id arrays (`slice`) before the join.
 """
 
 from __future__ import annotations
@@ -113,18 +114,19 @@ class LineageService:
         return [SourceTrainingSheet(r["id"], r["name"], int(r["labeled_pairs"] or 0), r["labeling_mode"], r["trained_at"]) for r in rows]
 
     def pairs_of(self, model_id: str, limit: int = PAIRS_PAGE, offset: int = 0) -> list[TrainedPair]:
-        """Query 3: the Q&A pairs that trained model Y, with their canonical labels, a page at a time."""
+        """Query 3: the Q&A pairs that trained model Y, with their canonical labels, a page at a time,
+        in the order of the export (training split first). The page is cut from the run's id arrays
+        before the join, so a page costs the same whether the run had a hundred pairs or 100,000."""
         rows = self._engine.query(
             "SELECT qa.id, qa.messages, qa.status, qa.quality_score, qa.training_sheet_id, qa.sheet_id, qa.item_ref, "
-            "qa.canonical_label_id, used.split, cl.label_data, cl.version AS label_version, cl.labeled_by "
-            "FROM (SELECT explode(train_pair_ids) AS qa_pair_id, 'train' AS split "
-            f"FROM {self._lineage} WHERE model_id = :model_id "
-            "UNION ALL SELECT explode(val_pair_ids) AS qa_pair_id, 'validation' AS split "
-            f"FROM {self._lineage} WHERE model_id = :model_id) used "
+            "qa.canonical_label_id, CASE WHEN used.pos + :offset < used.train_count THEN 'train' ELSE 'validation' END AS split, "
+            "cl.label_data, cl.version AS label_version, cl.labeled_by "
+            "FROM (SELECT posexplode(slice(concat(coalesce(train_pair_ids, array()), coalesce(val_pair_ids, array())), :start, :limit)) "
+            f"AS (pos, qa_pair_id), size(coalesce(train_pair_ids, array())) AS train_count FROM {self._lineage} WHERE model_id = :model_id) used "
             f"JOIN {self._wb.table('qa_pairs')} qa ON qa.id = used.qa_pair_id "
             f"LEFT JOIN {self._wb.table('canonical_labels')} cl ON cl.id = qa.canonical_label_id "
-            "ORDER BY used.split, qa.training_sheet_id, qa.ordinal LIMIT :limit OFFSET :offset",
-            {"model_id": model_id, "limit": limit, "offset": offset},
+            "ORDER BY used.pos",
+            {"model_id": model_id, "limit": limit, "offset": offset, "start": offset + 1},
         )
         return [_trained_pair(r) for r in rows]
 

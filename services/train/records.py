@@ -18,7 +18,6 @@ _MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # valid in MLflow's registr
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
-    WAITING = "waiting"  # for another training in this app to finish
     SUBMITTED = "submitted"  # to Databricks, not yet running there
     LOADING = "loading"
     TRAINING = "training"
@@ -55,6 +54,9 @@ class TrainingInput:
     validation_pair_ids: tuple[str, ...]
     evaluation: EvaluationSource
     export_version: int | None = None
+    # The export manifest's content hashes, when it has them; otherwise the files are hashed here.
+    train_digest: str | None = None
+    validation_digest: str | None = None
 
     def checked(self) -> TrainingInput:
         if not self.training_sheet_ids:

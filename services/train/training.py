@@ -59,9 +59,10 @@ log = logging.getLogger(__name__)
 
 JOB_TYPE = "train_model"
 RECENT_RUNS = 20
+DIGEST_CHARS = 16
 MAX_DIGEST_BYTES = 2 * 1024**3  # an export this large would be read whole just to hash it; beyond, refuse
 _PHASES = {
-    "waiting": RunStatus.WAITING, "submitted": RunStatus.SUBMITTED, "loading": RunStatus.LOADING,
+    "submitted": RunStatus.SUBMITTED, "loading": RunStatus.LOADING,
     "training": RunStatus.TRAINING, "evaluating": RunStatus.EVALUATING, "saving": RunStatus.REGISTERING,
 }
 
@@ -109,6 +110,7 @@ def _recorded_config(training_input: TrainingInput, config: TrainingConfig, name
     return {
         **config.as_json(), "model_name": name, "base_model": trainer.base_model, "trainer": trainer.describe(),
         "train_jsonl": training_input.train_jsonl, "validation_jsonl": training_input.validation_jsonl,
+        "train_digest": training_input.train_digest, "validation_digest": training_input.validation_digest,
         "evaluation": asdict(training_input.evaluation),
     }
 
@@ -232,18 +234,20 @@ class _Attempt:
         params |= {"train_pairs": run.train_pair_count, "validation_pairs": run.val_pair_count, "evaluation_pairs": len(pairs),
                    "export_id": run.export_id, "export_version": run.export_version, "training_sheet_ids": list(run.training_sheet_ids)}
         self._tracker.log_params(tracked.run_id, params)
-        datasets = [self._dataset("train", "training", config["train_jsonl"], run.train_pair_count)]
+        datasets = [self._dataset("train", "training", config["train_jsonl"], run.train_pair_count, config.get("train_digest"))]
         if config.get("validation_jsonl"):
-            datasets.append(self._dataset("validation", "validation", config["validation_jsonl"], run.val_pair_count))
+            datasets.append(self._dataset("validation", "validation", config["validation_jsonl"], run.val_pair_count, config.get("validation_digest")))
         if evaluation_jsonl:
-            datasets.append(self._dataset("evaluation", "evaluation", evaluation_jsonl, len(pairs)))
+            datasets.append(self._dataset("evaluation", "evaluation", evaluation_jsonl, len(pairs), None))
         self._tracker.log_datasets(tracked.run_id, datasets)
         return tracked
 
-    def _dataset(self, name: str, context: str, path: str, rows: int) -> DatasetRecord:
-        data = self._wb.backend.files.read_bytes(path, MAX_DIGEST_BYTES)
+    def _dataset(self, name: str, context: str, path: str, rows: int, digest: str | None) -> DatasetRecord:
+        if not digest:
+            digest = hashlib.sha256(self._wb.backend.files.read_bytes(path, MAX_DIGEST_BYTES)).hexdigest()
         local = None if self._trainer.logs_to_tracking_run else self._trainer.local_file(path)
-        return DatasetRecord(name, context, path, hashlib.sha256(data).hexdigest()[:16], rows, local)
+        # MLflow keeps a dataset digest of at most 36 characters: the first 16 of the SHA-256 tell exports apart.
+        return DatasetRecord(name, context, path, digest[:DIGEST_CHARS], rows, local)
 
     # -- while training --------------------------------------------------------------------
     def _on_progress(self, progress: Progress) -> None:
@@ -266,7 +270,7 @@ class _Attempt:
     def _register(self, tracked: TrackedRun, result: JobResult, comparison: Comparison | None) -> dict[str, Any]:
         run, config = self._run, self._run.config
         self._store.set_status(run.id, RunStatus.REGISTERING)
-        source = result.model_uri or self._tracker.log_model(tracked.run_id, Path(result.merged_dir))
+        source = result.model_uri or self._tracker.log_model(tracked.run_id, Path(result.merged_dir), int(config["max_new_tokens"]))
         self._trainer.discard_merged(result)
         if self._context.cancelled():
             raise Cancelled(f"Cancelled after {result.steps} of {result.total_steps} steps, before registering.")

@@ -13,7 +13,7 @@ from services.core.jobs import JobRunner
 from services.train.records import RunStatus
 from services.train.training import TrainingService
 from tests.job_works import eventually, stop_all_jobs
-from tests.mlflow_store import empty_mlflow_db, fresh_mlflow_store  # noqa: F401 - fixtures
+from tests.mlflow_store import empty_mlflow_db, fresh_mlflow_store  # noqa: F401 - fixtures: an empty MLflow store per test
 from tests.pages.conftest import PAGE_TIMEOUT_S
 from tests.train_builders import labeled_training_sheet, recorded_run, training_input
 
@@ -83,7 +83,7 @@ def test_starting_shows_the_run_live_and_cancel_stops_it_with_nothing_registered
         app = AppTest.from_function(_training_page, args=(workbench, training_input(workbench, labeled)), default_timeout=PAGE_TIMEOUT_S).run()
         assert not app.exception
         assert "**Base model:** SmolLM2-135M-Instruct" in app.markdown[0].value
-        app.number_input(key="train_max_steps").set_value(100)
+        app.number_input(key="train_epochs").set_value(20)  # 20 steps: far from done when Cancel comes
         app.button(key="train_start").click().run()
         assert not app.exception
         assert [b.label for b in app.button if b.key == "train_run_cancel"] == ["Cancel"]

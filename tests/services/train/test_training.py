@@ -19,6 +19,7 @@ from services.core.jobs import JobRunner
 from services.train.records import RunStatus
 from services.train.training import TrainingService, start_training
 from tests.job_works import eventually, stop_all_jobs
+from tests.mlflow_store import empty_mlflow_db, fresh_mlflow_store  # noqa: F401 - fixtures: an empty MLflow store per test
 from tests.train_builders import TINY_CONFIG, labeled_training_sheet, training_input
 
 pytestmark = pytest.mark.slow
@@ -90,10 +91,19 @@ def test_a_tiny_lora_run_registers_a_model_with_its_evaluation_and_lineage(workb
     }
     assert service.mlflow_url(done) == f"http://127.0.0.1:5000/#/experiments/{done.mlflow_experiment_id}/runs/{done.mlflow_run_id}"
 
+    # The registered version is a model that loads and answers on its own (what DEPLOY serves).
+    import mlflow.pyfunc
+    import pandas as pd
+
+    model = mlflow.pyfunc.load_model(version.source)
+    messages = [{"role": "system", "content": "You triage medical invoices."}, {"role": "user", "content": "Invoice INV-0042 for 420.00."}]
+    (answer,) = model.predict(pd.DataFrame({"messages": [messages]}), params={"max_new_tokens": 4})
+    assert isinstance(answer, str) and answer
+
 
 def test_cancelling_a_run_mid_training_registers_nothing_and_marks_its_lineage_cancelled(workbench, runner):
     labeled = labeled_training_sheet(workbench)
-    run = start_training(workbench, training_input(workbench, labeled), replace(TINY_CONFIG, max_steps=200))
+    run = start_training(workbench, training_input(workbench, labeled), replace(TINY_CONFIG, epochs=20, max_steps=0))  # 40 steps
     service = TrainingService(workbench)
     eventually(lambda: service.loss_curve(run.id), lambda steps: len(steps) >= 1, timeout_s=TRAINING_WAIT_S)
     service.cancel(run.id)
@@ -104,7 +114,7 @@ def test_cancelling_a_run_mid_training_registers_nothing_and_marks_its_lineage_c
     assert cancelled.status is RunStatus.CANCELLED
     assert cancelled.model_name is None and cancelled.model_version is None
     assert "Stopped after" in (cancelled.error or "")
-    assert len(service.loss_curve(run.id)) < 200
+    assert len(service.loss_curve(run.id)) < 40
     assert service.evaluation_rows(run.id) == []
     client = _mlflow(workbench)
     assert client.search_registered_models() == []
