@@ -54,11 +54,12 @@ demo-reset: install
 	$(PY) -m services.demo.cli --reset
 
 # The MLflow UI over the local tracking store (the TRAIN page's "View in MLflow" links here).
+# One worker and no server-side job runner: by default it starts 4 workers and 7 job consumers.
 mlflow-ui: install
 	mkdir -p $(WORKBENCH_HOME)/mlflow
-	MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(PY) -m mlflow ui \
+	MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(PY) -m mlflow ui \
 	  --backend-store-uri sqlite:///$(abspath $(WORKBENCH_HOME))/mlflow/mlflow.db \
-	  --host 127.0.0.1 --port $(MLFLOW_PORT)
+	  --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 lint: install
 	$(PY) -m ruff check .
