@@ -38,10 +38,11 @@ def show(workbench: Workbench, training_input: TrainingInput, key: str) -> Train
     service = TrainingService(workbench)
     base_model, where = service.trainer_description()
     st.markdown(f"**Base model:** {base_model} · {where}")
-    st.caption(
-        "A small model (135M parameters) fine-tuned for real: it learns the answer format and simple labels "
-        "from the experts' pairs, not an expert's judgment."
-    )
+    if "135M" in base_model:
+        st.caption(
+            "A small model (135M parameters) fine-tuned for real: it learns the answer format and simple labels "
+            "from the experts' pairs, not an expert's judgment."
+        )
     st.markdown(
         f"{len(training_input.train_pair_ids):,} training pairs · {len(training_input.validation_pair_ids):,} validation pairs · "
         f"evaluated on up to {training_input.evaluation.max_pairs:,} held-out pairs that pass the evaluation gate"
