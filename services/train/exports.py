@@ -34,6 +34,7 @@ from services.train.export_records import (
 from services.train.export_sql import plan_params, plan_sql, summary_params, summary_sql
 from services.train.export_summary import summary_from_rows
 from services.train.exports_store import TrainingExportsStore
+from services.train.records import EvaluationSource, TrainingInput
 from services.train.split_plan import MAX_STRATA, SplitPlan
 from services.train.stratify_options import categorical_fields, is_plain_field_name
 
@@ -199,6 +200,19 @@ class ExportService:
     def pair_ids(self, export_id: str, split: Split) -> list[str]:
         """The exact pairs of a split of an export, in the order of its file's lines."""
         return self._store.pair_ids(self.get(export_id).id, split)
+
+    def training_input(self, version: ExportVersion) -> TrainingInput:
+        """What a training run starts from: this version's files, its exact pairs per split, and
+        the evaluation set drawn from the same Training Sheets (the evaluation gate, never a pair
+        trained or validated on)."""
+        validation_ids = tuple(self.pair_ids(version.id, Split.VALIDATION))
+        return TrainingInput(
+            export_id=version.id, training_sheet_ids=version.training_sheet_ids, train_jsonl=version.train_path,
+            validation_jsonl=version.validation_path if validation_ids else None,
+            train_pair_ids=tuple(self.pair_ids(version.id, Split.TRAIN)), validation_pair_ids=validation_ids,
+            evaluation=EvaluationSource(version.training_sheet_ids), export_version=version.version,
+            train_digest=version.train_sha256, validation_digest=version.validation_sha256 if validation_ids else None,
+        )
 
     def file_bytes(self, path: str) -> bytes:
         """An export's file, for a download (refused beyond MAX_DOWNLOAD_BYTES: read it on the volume)."""

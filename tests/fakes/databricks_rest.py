@@ -1,8 +1,10 @@
 """A loopback Databricks workspace REST server for the real databricks-sdk to talk to.
 
-It serves what the SDK's Files API (`client.files`, including its presigned-download path) and
-the Unity Catalog APIs (catalogs, schemas, tables, volumes, entity tag assignments) request,
-with the state in plain dicts. It listens on 127.0.0.1 on a free port, in a daemon thread,
+It serves what the SDK's Files API (`client.files`, including its presigned-download path),
+the Unity Catalog APIs (catalogs, schemas, tables, volumes, entity tag assignments) and the Jobs
+API's one-time runs (`jobs.submit`, `get_run`, `cancel_run`) request, with the state in plain
+dicts. A submitted run does nothing by itself: a test plays the compute with `on_run_submitted`
+(called in its own thread) and `set_run_state`, as Databricks would move the run along. It listens on 127.0.0.1 on a free port, in a daemon thread,
 stops in fixture teardown, and stops itself after MAX_LIFETIME_SECONDS should teardown not run.
 """
 
@@ -12,6 +14,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +36,10 @@ _DIRECTORIES = "/api/2.0/fs/directories"
 _UC = "/api/2.1/unity-catalog"
 _TAGS = f"{_UC}/entity-tag-assignments/"
 _PRESIGNED = "/presigned"
+_RUNS = "/api/2.2/jobs/runs"
+# Task kinds of a one-time run; a task names exactly one.
+_TASK_KINDS = ("spark_python_task", "notebook_task", "python_wheel_task", "ai_runtime_task", "sql_task", "run_job_task")
+_TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 # DuckDB type names as Unity Catalog spells them in `type_text`.
 _TYPE_TEXT = {
@@ -83,6 +90,9 @@ class FakeDatabricksRest:
         self.files: dict[str, StoredFile] = {}
         self.denied: set[str] = set()
         self.requests: list[RecordedRequest] = []
+        self.job_runs: dict[int, dict[str, Any]] = {}
+        self.on_run_submitted: Callable[[FakeDatabricksRest, int, dict[str, Any]], None] | None = None
+        self._idempotency: dict[str, int] = {}
         self._signatures: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -155,6 +165,27 @@ class FakeDatabricksRest:
         for (full_name, kind), table_columns in columns.items():
             self.add_table(full_name, table_columns, "VIEW" if "VIEW" in kind else "MANAGED")
 
+    def put_file(self, path: str, data: bytes) -> None:
+        """A file written by something other than the API (a job writing through its /Volumes mount)."""
+        with self._lock:
+            self.files[path] = StoredFile(data)
+
+    def file_text(self, path: str) -> str | None:
+        with self._lock:
+            stored = self.files.get(path)
+        return stored.data.decode() if stored else None
+
+    def set_run_state(self, run_id: int, life_cycle_state: str, result_state: str | None = None, message: str = "") -> None:
+        """Move a run along, as the compute running it would."""
+        with self._lock:
+            run = self.job_runs[run_id]
+            if run["state"]["life_cycle_state"] in _TERMINAL:
+                return  # a finished run (say, cancelled meanwhile) stays finished
+            run["state"] = {"life_cycle_state": life_cycle_state, "state_message": message}
+            if result_state:
+                run["state"]["result_state"] = result_state
+            run["status"] = {"state": life_cycle_state}
+
     def deny(self, resource: str) -> None:
         """Answer 403 for a file path or securable full name starting with `resource`."""
         self.denied.add(resource)
@@ -181,6 +212,11 @@ class FakeDatabricksRest:
                 return self._directory(path[len(_DIRECTORIES) :], query)
             if path == "/api/2.0/fs/create-download-url" and method == "POST":
                 return self._download_url(query.get("path", ""))
+            if path.startswith(_RUNS + "/"):
+                status, headers, payload, submitted = self._runs(method, path[len(_RUNS) + 1 :], query, body)
+                if submitted is not None and self.on_run_submitted is not None:
+                    threading.Thread(target=self.on_run_submitted, args=(self, *submitted), name="fake-job-run", daemon=True).start()
+                return status, headers, payload
             if path.startswith(_TAGS) or (path == _TAGS.rstrip("/") and method == "POST"):
                 return self._tag(method, path[len(_TAGS) :], query, body)
             if path.startswith(_UC + "/") and method == "GET":
@@ -321,6 +357,60 @@ class FakeDatabricksRest:
         elif key not in tags:
             raise _not_found(f"Tag {key} on {entity[1]}")
         return _json(200, {"entity_type": entity[0], "entity_name": entity[1], "tag_key": key, "tag_value": tags[key]})
+
+
+    # jobs: one-time runs ------------------------------------------------------------------
+    def _runs(self, method: str, action: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes, tuple[int, dict[str, Any]] | None]:
+        if action == "submit" and method == "POST":
+            request = json.loads(body or b"{}")
+            token = request.get("idempotency_token")
+            if token and token in self._idempotency:
+                return (*_json(200, {"run_id": self._idempotency[token]}), None)
+            run_id = self._submit(request)
+            if token:
+                self._idempotency[token] = run_id
+            return (*_json(200, {"run_id": run_id}), (run_id, request))
+        if action == "get" and method == "GET":
+            run = self.job_runs.get(int(query.get("run_id") or 0))
+            if run is None:
+                raise HttpError(400, "INVALID_PARAMETER_VALUE", f"Run {query.get('run_id')} does not exist.")
+            return (*_json(200, {k: v for k, v in run.items() if k != "request"}), None)
+        if action == "cancel" and method == "POST":
+            run_id = int(json.loads(body or b"{}").get("run_id") or 0)
+            run = self.job_runs.get(run_id)
+            if run is None:
+                raise HttpError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
+            if run["state"]["life_cycle_state"] not in _TERMINAL:
+                run["state"] = {"life_cycle_state": "TERMINATED", "result_state": "CANCELED", "state_message": "Run cancelled.",
+                                "user_cancelled_or_timedout": True}
+                run["status"] = {"state": "TERMINATED"}
+            return (*_json(200, {}), None)
+        raise HttpError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {_RUNS}/{action}'.")
+
+    def _submit(self, request: dict[str, Any]) -> int:
+        """Checks what the Jobs API checks at submission; a missing script fails the run, as on Databricks."""
+        tasks = request.get("tasks") or []
+        if not tasks:
+            raise HttpError(400, "INVALID_PARAMETER_VALUE", "A run needs at least one task.")
+        environments = {e.get("environment_key") for e in request.get("environments") or []}
+        message = ""
+        for task in tasks:
+            kinds = [k for k in _TASK_KINDS if k in task]
+            if not task.get("task_key") or len(kinds) != 1:
+                raise HttpError(400, "INVALID_PARAMETER_VALUE", "Each task needs a task_key and exactly one task type.")
+            if task.get("environment_key") and task["environment_key"] not in environments:
+                raise HttpError(400, "INVALID_PARAMETER_VALUE", f"Environment {task['environment_key']} is not defined.")
+            script = task.get("spark_python_task", {}).get("python_file", "")
+            if script.startswith("/Volumes/") and script not in self.files:
+                message = f"{script} does not exist."
+        run_id = len(self.job_runs) + 1
+        state = {"life_cycle_state": "INTERNAL_ERROR", "result_state": "FAILED", "state_message": message} if message else {
+            "life_cycle_state": "PENDING", "state_message": "Waiting for compute"}
+        self.job_runs[run_id] = {
+            "run_id": run_id, "run_name": request.get("run_name", "Untitled"), "state": state,
+            "status": {"state": state["life_cycle_state"]}, "tasks": [{"task_key": t["task_key"]} for t in tasks], "request": request,
+        }
+        return run_id
 
 
 def _type_text(duckdb_type: str) -> str:

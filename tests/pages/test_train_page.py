@@ -51,3 +51,17 @@ def test_the_train_page_summarises_previews_and_exports_a_version(open_page, cry
 def test_the_breadcrumbs_train_stage_links_to_the_train_page(open_page, workbench):
     app = open_page("pages/home.py")
     assert [link.proto.page for link in app.get("page_link") if link.proto.label.startswith("TRAIN")] == ["train"]
+
+
+def test_an_export_version_offers_training_on_exactly_its_pairs(open_page, crystals):
+    wb, sheet = crystals
+    service = ExportService(wb)
+    job = JobRunner(wb).wait(service.start([sheet.id], service.default_config([sheet.id])), 60)
+    assert job.status == "succeeded", job.error
+    version = service.versions()[0]
+
+    app = open_page("pages/train.py")
+
+    assert not app.exception
+    assert f"Train on export v{version.version}" in [h.value for h in app.subheader]
+    assert app.button(key=f"train_{version.id}_start").label == "Start training"

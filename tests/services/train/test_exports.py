@@ -310,3 +310,18 @@ def test_exporting_20000_pairs_takes_no_more_memory_than_2000(workbench, monkeyp
     assert version.train_count + version.validation_count == 20_000 and written > 30_000_000
     assert large_peak < 1.5 * small_peak, f"{large_peak:,} B for 20,000 pairs, {small_peak:,} B for 2,000"
     assert large_peak < written / 2  # a page being written and one read ahead, not the export
+
+
+def test_an_export_version_becomes_the_training_input_of_exactly_its_pairs(workbench):
+    sheet = build_training_sheet(workbench, [_defect(("crack", "none")[i % 2]) for i in range(10)] + [HELD_OUT])
+    version = _export(workbench, [sheet.id], BY_DEFECT)
+    service = ExportService(workbench)
+
+    training_input = service.training_input(version).checked()
+
+    assert training_input.train_pair_ids == tuple(service.pair_ids(version.id, Split.TRAIN))
+    assert training_input.validation_pair_ids == tuple(service.pair_ids(version.id, Split.VALIDATION))
+    assert len(training_input.train_pair_ids) + len(training_input.validation_pair_ids) == 10
+    assert (training_input.train_jsonl, training_input.validation_jsonl) == (version.train_path, version.validation_path)
+    assert training_input.evaluation.training_sheet_ids == (sheet.id,)
+    assert (training_input.export_id, training_input.export_version, training_input.train_digest) == (version.id, 1, version.train_sha256)

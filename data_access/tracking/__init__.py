@@ -1,0 +1,1 @@
+"""Experiment tracking and the model registry: MLflow, locally on a sqlite store, on Databricks in the workspace."""
