@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation, generation, model_path, review, template_rendering
+from bench import drafter_calibration, foundation, generation, model_path, review, template_rendering
 from bench.measure import Measurement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -16,6 +16,7 @@ SUITES = {
     "foundation": foundation.run,
     "templates": template_rendering.run,
     "generation": generation.run,
+    "drafter": drafter_calibration.run,
     "review": review.run,
     "models": model_path.run,
 }
