@@ -123,9 +123,9 @@ class _Text(_Block):
         self._known = dict(zip(texts, vectors, strict=True))  # the labeled items' texts are embedded once
         self.centre = vectors.mean(axis=0)
         self.variance = float(((vectors - self.centre) ** 2).sum(axis=1).mean())
-        how = f"by meaning ({embedder.name})" if embedder.is_semantic else (
-            f"by shared words: the embedding model could not load ({embedder.fallback_reason})"
-        )
+        how = f"by meaning ({embedder.name})" if embedder.is_semantic else f"by shared words ({embedder.name})"
+        if embedder.fallback_reason:
+            how += f"; the embedding model could not load: {embedder.fallback_reason}"
         self.description = f"{name} (text, {how})"
 
     @property

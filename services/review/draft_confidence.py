@@ -40,7 +40,7 @@ def confidence_note(calibration: DraftCalibration | None, pair: QaPair) -> Confi
     if calibration is None:
         return ConfidenceNote(f"AI confidence: {UNMEASURED}.") if pair.ai_confidence is not None else None
     if not calibration.offered:
-        return ConfidenceNote(f"No suggestion: the offline drafter offers no drafts of this label type. {calibration.summary()}", True)
+        return ConfidenceNote(f"No suggestion from the offline drafter: {calibration.why_not_offered()}.", True)
     band = calibration.band_of(pair.ai_confidence)
     if band is None:
         return None
