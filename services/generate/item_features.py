@@ -175,11 +175,13 @@ class FeatureSpace:
     left_out: tuple[str, ...]  # fields read by the template that say nothing (ids, constants)
 
     def block_vectors(self, items: Sequence[ItemInput]) -> list[np.ndarray]:
+        if not self.blocks:  # nothing tells the items apart: one block in which all are alike
+            return [np.zeros((len(items), 1), dtype=np.float32)]
         return [block.columns(items) for block in self.blocks]
 
     @property
     def descriptions(self) -> tuple[str, ...]:
-        return tuple(b.description for b in self.blocks)
+        return tuple(b.description for b in self.blocks) or ("nothing (no field the prompt reads varies, and there is no image)",)
 
 
 def fit_feature_space(

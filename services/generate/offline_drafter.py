@@ -77,9 +77,12 @@ class _Fitted:
     calibration: DraftCalibration
 
     def weighted(self, blocks: list[np.ndarray]) -> np.ndarray:
-        if not blocks:
-            return np.zeros((0 if not self.references.size else len(self.references), 1), dtype=np.float32)
-        return np.hstack([np.sqrt(w) * x for w, x in zip(self.weights, blocks, strict=True)]).astype(np.float32)
+        return _weighted(self.weights, blocks)
+
+
+def _weighted(weights: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
+    """One vector per item: each block scaled so its squared distances count by its weight."""
+    return np.hstack([np.sqrt(w) * x for w, x in zip(weights, blocks, strict=True)]).astype(np.float32)
 
 
 class NearestLabelDrafter(Drafter):
@@ -106,17 +109,15 @@ class NearestLabelDrafter(Drafter):
         skill = block_skill(distances, labels)
         baseline = float(np.mean([labels.majority_share(c) for c in labels.columns])) if len(labels) else 0.0
         weights = block_weights(skill, baseline)
-        references = np.hstack([np.sqrt(w) * x for w, x in zip(weights, blocks, strict=True)]) if blocks else np.zeros((len(items), 1))
         calibration = self._leave_one_out(distances, skill, baseline, labels)
-        return _Fitted(space, weights, references.astype(np.float32), labels, calibration)
+        return _Fitted(space, weights, _weighted(weights, blocks), labels, calibration)
 
     @staticmethod
     def _leave_one_out(distances: list[np.ndarray], skill: np.ndarray, baseline: float, labels: ExpertLabels) -> DraftCalibration:
         """Each labeled item drafted from the others, with weights found without it, beside its expert's label."""
         keys = list(labels.keys)
-        if len(keys) < 2 or not distances:  # nothing to draft from, or nothing tells items apart
-            votes = [labels.vote(np.zeros(len(keys)), skip=i) for i in range(len(keys))] if len(keys) >= 2 else []
-            return calibrate(DRAFTER_NAME, [v.share for v in votes] or [0.0] * len(keys), [v.key for v in votes] or [""] * len(keys), keys)
+        if len(keys) < 2:  # no other item to draft from: measured as never agreeing
+            return calibrate(DRAFTER_NAME, [0.0] * len(keys), [""] * len(keys), keys)
         stacked = np.stack(distances)
         votes = [labels.vote(np.tensordot(block_weights(skill, baseline, without=i), stacked[:, i, :], axes=1), skip=i) for i in range(len(keys))]
         fields = tuple(
@@ -131,7 +132,7 @@ class NearestLabelDrafter(Drafter):
     def describe(self) -> str:
         fitted = self._model()
         counted = sorted(zip(fitted.weights, fitted.space.descriptions, strict=True), reverse=True)
-        used = ", ".join(f"{d} {w:.0%}" for w, d in counted if w > 0) or "nothing that tells the items apart"
+        used = ", ".join(f"{d} {w:.0%}" for w, d in counted if w > 0) if fitted.space.blocks else fitted.space.descriptions[0]
         unused = [d for w, d in counted if w == 0] + list(fitted.space.left_out)
         ignored = f" (no help: {', '.join(unused)})" if unused else ""
         return (

@@ -128,3 +128,12 @@ def test_a_calibration_is_kept_with_the_training_sheet_as_it_was_measured():
     calibration = calibrate("offline drafter", [i / 20 for i in range(20)], ["a"] * 15 + ["b"] * 5, ["a"] * 20)
     assert DraftCalibration.from_json(calibration.to_json()) == calibration
     assert DraftCalibration.from_json(None) is None
+
+
+def test_items_nothing_tells_apart_are_drafted_from_nobody_in_particular_and_it_says_so():
+    examples = [_example(f"R{i:02d}", GOOD if i % 3 else BAD, site="Lakeside") for i in range(15)]
+    drafter = _drafter(examples, ("site",))
+    assert "comparing nothing (no field the prompt reads varies, and there is no image)" in drafter.describe()
+    assert not drafter.calibration.offered
+    assert [d.text for d in drafter.draft([_request("NEW", site="Lakeside")])] == [None]
+    assert not _drafter([]).calibration.offered and "only 0 item(s)" in _drafter([]).describe()
