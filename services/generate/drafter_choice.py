@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
-import numpy as np
-
 from data_access.llm.chat import ChatModel
-from data_access.volumes import VolumeFileError, VolumePathError
 from services.core.domain.template import TemplateDraft
 from services.core.workbench import Workbench
-from services.data.source_previews import PreviewError, image_for_analysis, image_for_model, render_pdf_page
+from services.data.source_previews import PreviewError, image_for_model, render_pdf_page
 from services.generate.drafting import MAX_IMAGE_BYTES_FOR_MODEL, Drafter, ModelDrafter
-from services.generate.image_descriptor import WORKING_SIDE, describe_image
-from services.generate.item_features import ImageDescriber, fit_feature_space
+from services.generate.item_features import fit_feature_space
+from services.generate.item_images import image_descriptors
 from services.generate.offline_drafter import LabeledExample, NearestLabelDrafter
 from services.templates.rendering import RESERVED_NAMES, placeholders
 
@@ -89,38 +84,3 @@ def offline_drafter(workbench: Workbench, template: TemplateDraft, examples: lis
     embedder = functools.partial(open_embedder, workbench.settings)
     fit = functools.partial(fit_feature_space, field_names=compared_fields(template), embedder=embedder, describe_image=image_descriptors(workbench))
     return NearestLabelDrafter(examples, fit)
-
-
-# Descriptors by (store, path, file fingerprint): a preview and the generation after it, or two
-# templates over one sheet, describe each image once. An entry is ~100 bytes.
-DESCRIPTOR_CACHE_ENTRIES = 50_000
-_descriptors: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
-_descriptors_lock = threading.Lock()
-
-
-def image_descriptors(workbench: Workbench) -> ImageDescriber:
-    """An image's content descriptor, or None when the file cannot be read or decoded (that
-    item is then compared by its fields alone)."""
-    settings = workbench.settings
-    store = settings.warehouse_id if settings.is_databricks else str(settings.home)
-
-    def describe(path: str) -> np.ndarray | None:
-        try:
-            key = (store, path, workbench.backend.files.fingerprint(path))
-        except (VolumeFileError, VolumePathError):
-            return None
-        with _descriptors_lock:
-            found = _descriptors.get(key)
-        if found is not None:
-            return found
-        try:
-            descriptor = describe_image(image_for_analysis(workbench, path, WORKING_SIDE))
-        except PreviewError:
-            return None
-        with _descriptors_lock:
-            _descriptors[key] = descriptor
-            while len(_descriptors) > DESCRIPTOR_CACHE_ENTRIES:
-                _descriptors.popitem(last=False)
-        return descriptor
-
-    return describe

@@ -76,9 +76,6 @@ class _Fitted:
     labels: ExpertLabels
     calibration: DraftCalibration
 
-    def weighted(self, blocks: list[np.ndarray]) -> np.ndarray:
-        return _weighted(self.weights, blocks)
-
 
 def _weighted(weights: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
     """One vector per item: each block scaled so its squared distances count by its weight."""
@@ -152,7 +149,7 @@ class NearestLabelDrafter(Drafter):
             if should_stop is not None and should_stop():
                 return
             chunk = requests[start : start + DRAFT_CHUNK]
-            rows = fitted.weighted(fitted.space.block_vectors([ItemInput(r.item_ref, r.fields, r.image_paths) for r in chunk]))
+            rows = _weighted(fitted.weights, fitted.space.block_vectors([ItemInput(r.item_ref, r.fields, r.image_paths) for r in chunk]))
             for request, distances in zip(chunk, squared_distances(rows, fitted.references), strict=True):
                 vote = fitted.labels.vote(distances, skip=position.get(request.item_ref))
                 yield Draft(request.item_ref, vote.text, None, fitted.calibration.confidence(vote.share))
