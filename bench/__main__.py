@@ -8,7 +8,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import foundation, generation, model_path, review, template_rendering, train_export, train_finetune
+from bench import (
+    drafter_calibration,
+    foundation,
+    generation,
+    model_path,
+    review,
+    template_rendering,
+    train_export,
+    train_finetune,
+)
 from bench.measure import Measurement
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -16,6 +25,7 @@ SUITES = {
     "foundation": foundation.run,
     "templates": template_rendering.run,
     "generation": generation.run,
+    "drafter": drafter_calibration.run,
     "review": review.run,
     "models": model_path.run,
     "train_export": train_export.run,

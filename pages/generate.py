@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import breadcrumb, job_progress
 from components.feedback import show_flash, shown_errors
-from components.generate import generation_form, pair_preview, training_sheet_list
+from components.generate import draft_record, generation_form, pair_preview, training_sheet_list
 from components.navigation import built_page
 from components.session import workbench
 from services.core.jobs import JobRunner
@@ -39,6 +39,7 @@ if selected is not None:
         f"{counts.total:,} pairs · **{counts.canonical:,} pre-approved from canonical labels** · "
         f"{counts.labeled:,} labeled · {counts.unlabeled:,} unlabeled · {counts.rejected:,} rejected · {counts.flagged:,} flagged"
     )
+    draft_record.show(selected)
     if selected.job_id:
         job_progress.show(runner, selected.job_id, key=f"job_{selected.id}")
     if review := built_page("label"):

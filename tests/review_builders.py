@@ -1,7 +1,11 @@
 """A Training Sheet to review, made the way a user makes one: a sheet over the invoice source,
-a few canonical labels, a published template, and a generation job with the offline drafter
-(which proposes each item the label of its most similar labeled item, with that similarity
-as its AI confidence)."""
+canonical labels, a published template, and a generation job with the offline drafter.
+
+The drafter offers drafts only when it measurably beats the majority answer on the sheet's
+expert labels, so besides the three labels the reviewers start from (LABELED_REFS), experts
+labeled the last twenty invoices (CALIBRATION_REFS): City Medical Center's are routine,
+Lakeside Clinic's mostly urgent. The drafts of INV-0000..0039 then carry measured confidences
+of two levels: City's invoices drafted routine, Lakeside's urgent with less certainty."""
 
 from __future__ import annotations
 
@@ -21,6 +25,11 @@ from tests.builders import INVOICE_PDFS, build_invoice_source
 
 GENERATION_WAIT_S = 120
 LABELED_REFS = {"INV-0001": "routine", "INV-0002": "routine", "INV-0003": "urgent"}
+# Lakeside Clinic (odd numbers) bills urgent invoices, with two routine exceptions.
+CALIBRATION_REFS = {f"INV-{i:04d}": "routine" if i % 2 == 0 or i in (47, 53) else "urgent" for i in range(40, 60)}
+REVIEW_ITEMS = 40  # the invoices drafted for review: INV-0000..0039
+ITEMS = REVIEW_ITEMS + len(CALIBRATION_REFS)
+STARTING_LABELS = len(LABELED_REFS) + len(CALIBRATION_REFS)  # the canonical labels before any review
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,14 @@ def generate(wb: Workbench, sheet_id: str, template_id: str, mode: LabelingMode 
     return service.get(training_sheet.id)
 
 
-def build_review_setup(wb: Workbench, items: int = 40, with_source: bool = True) -> ReviewSetup:
+def build_review_setup(wb: Workbench, items: int = ITEMS, with_source: bool = True) -> ReviewSetup:
     if with_source:
         build_invoice_source(wb)
     volume = SecondarySource(SourceKind.VOLUME, INVOICE_PDFS, "invoice_id")
     sheet = SheetService(wb).create(SheetDraft("Invoices", "mirion_vital.raw.invoices", "invoice_id", secondary_sources=(volume,), sample_size=items))
     labels = CanonicalLabelService(wb)
-    for ref, urgency in LABELED_REFS.items():
-        labels.save(LabelKey(sheet.id, ref, "classification"), LabelContent({"urgency": urgency}), 0)
+    for ref, urgency in (LABELED_REFS | CALIBRATION_REFS).items():
+        if int(ref[-4:]) < items:
+            labels.save(LabelKey(sheet.id, ref, "classification"), LabelContent({"urgency": urgency}), 0)
     template = publish_template(wb)
     return ReviewSetup(sheet, template, generate(wb, sheet.id, template.id))

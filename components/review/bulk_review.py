@@ -28,7 +28,11 @@ def _confirm(review: ReviewService, training_sheet_id: str, queue_filter: QueueF
             f"**{plan.count:,} pairs will be {done}** — of the {plan.in_queue:,} pairs matching: {queue_filter.describe()}."
         )
         if action == ReviewAction.BULK_APPROVE and plan.count:
+            if plan.agreement is not None:
+                st.markdown(plan.agreement.sentence())
             st.caption("Each gets a canonical label (confidence: medium, noted as a bulk approval), reused by later Training Sheets.")
+        if plan.refusal:
+            st.error(plan.refusal, icon=":material/block:")
         for reason in plan.reasons():
             st.caption(f"Left alone: {reason}.")
         note = st.text_input("Note (kept with each pair)", key=f"{key}_note")
@@ -36,7 +40,7 @@ def _confirm(review: ReviewService, training_sheet_id: str, queue_filter: QueueF
         if cancel.button("Cancel", key=f"{key}_cancel", width="stretch"):
             _close()
             st.rerun()
-        if confirm.button(f"{verb} {plan.count:,} pairs", key=f"{key}_confirm", type="primary", disabled=plan.count == 0, width="stretch"):
+        if confirm.button(f"{verb} {plan.count:,} pairs", key=f"{key}_confirm", type="primary", disabled=plan.count == 0 or bool(plan.refusal), width="stretch"):
             act = review.bulk_approve if action == ReviewAction.BULK_APPROVE else review.bulk_reject
             result = act(training_sheet_id, queue_filter, note)
             _close()
@@ -49,7 +53,8 @@ def show(review: ReviewService, training_sheet_id: str, queue_filter: QueueFilte
     with st.expander("Bulk actions on this queue", icon=":material/done_all:"):
         st.caption(
             f"Applies to the pairs matching {queue_filter.describe()} that nobody has decided yet; "
-            "set the AI confidence filter first (for example 0.95–1.00 to approve, 0.00–0.50 to reject)."
+            "set the AI confidence filter first. A draft's confidence is how often drafts like it agreed with the experts' "
+            "labels of this sheet; the confirmation says how many of the pairs are likely right."
         )
         approve, reject = st.columns(2)
         if approve.button("Approve the undecided pairs…", key=f"{key}_approve", icon=":material/done_all:", width="stretch"):

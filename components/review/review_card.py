@@ -11,6 +11,7 @@ from components.review import response_editor
 from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair
 from services.core.workbench import Workbench
 from services.review.actions import ReviewService
+from services.review.draft_confidence import confidence_note, draft_calibration
 from services.review.sources import source_of
 
 _STATUS_COLOURS = {PairStatus.LABELED: "green", PairStatus.REJECTED: "red", PairStatus.FLAGGED: "orange", PairStatus.UNLABELED: "gray"}
@@ -32,6 +33,15 @@ def _header(pair: QaPair) -> None:
         st.caption(f"Reviewed by {pair.reviewed_by}{when}{note}")
     if pair.generation_error:
         st.warning(f"Generation failed for this item: {pair.generation_error}", icon=":material/error:")
+
+
+def _confidence(wb: Workbench, pair: QaPair) -> None:
+    """What the draft's confidence means: measured against this sheet's expert labels, or not."""
+    if pair.labeling_mode != LabelingMode.AI_GENERATED:
+        return
+    note = confidence_note(draft_calibration(wb, pair.training_sheet_id), pair)
+    if note is not None:
+        (st.info if note.no_suggestion else st.caption)(note.text)
 
 
 def _prompt(pair: QaPair) -> None:
@@ -89,6 +99,7 @@ def show(wb: Workbench, review: ReviewService, pair: QaPair, key: str = "review_
         source_viewer.show(wb, source.media, key=f"{key}_source_{pair.id}", fields=source.fields, boxes=source.boxes)
     with pair_column:
         _header(pair)
+        _confidence(wb, pair)
         _constraints(review, pair, f"{key}_constraints")
         _prompt(pair)
         return response_editor.show(

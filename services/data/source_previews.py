@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import pymupdf
-from PIL import ImageDraw
+from PIL import Image, ImageDraw
 
 from data_access.llm.chat import ImagePart
 from data_access.volumes import VolumeFileError, VolumePathError
@@ -150,6 +150,17 @@ def image_size(workbench: Workbench, path: str) -> tuple[int, int]:
     data = _read(workbench, path, MAX_IMAGE_BYTES)
     with opened_image(data, _name(path), workbench.settings.max_image_pixels) as image:
         return image.size
+
+
+def image_for_analysis(workbench: Workbench, path: str, max_side: int) -> Image.Image:
+    """The image's first frame in RGB, scaled to fit `max_side`, for computing on its pixels
+    (after the same checks as any preview: size, pixel limit, a decodable file)."""
+    data = _read(workbench, path, MAX_IMAGE_BYTES)
+    with opened_image(data, _name(path), workbench.settings.max_image_pixels) as image:
+        image.draft("RGB", (max_side * 2, max_side * 2))  # a JPEG decodes at a fraction of its size
+        picture = displayable(image).convert("RGB")
+    picture.thumbnail((max_side, max_side))
+    return picture
 
 
 def image_for_model(workbench: Workbench, path: str, max_bytes: int) -> ImagePart:

@@ -9,13 +9,11 @@ from data_access.llm.chat import ChatModel
 from services.core.domain.template import TemplateDraft
 from services.core.workbench import Workbench
 from services.data.source_previews import PreviewError, image_for_model, render_pdf_page
-from services.generate.drafting import (
-    MAX_IMAGE_BYTES_FOR_MODEL,
-    Drafter,
-    LabeledExample,
-    ModelDrafter,
-    NearestLabelDrafter,
-)
+from services.generate.drafting import MAX_IMAGE_BYTES_FOR_MODEL, Drafter, ModelDrafter
+from services.generate.item_features import fit_feature_space
+from services.generate.item_images import image_descriptors
+from services.generate.offline_drafter import LabeledExample, NearestLabelDrafter
+from services.templates.rendering import RESERVED_NAMES, placeholders
 
 
 def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> ChatModel | None:
@@ -71,6 +69,18 @@ def choose_drafter(
         pages = pdf_page_images(workbench) if attach_pdf_pages else None
         image = functools.partial(image_for_model, workbench, max_bytes=MAX_IMAGE_BYTES_FOR_MODEL)
         return ModelDrafter(model, template, image, workbench.settings.model_concurrency, pages)
+    return offline_drafter(workbench, template, labeled_examples())
+
+
+def compared_fields(template: TemplateDraft) -> list[str]:
+    """The columns the template shows the model: what the offline drafter compares, too (a column
+    the prompt does not read, such as a stored answer, is no evidence a drafter may use)."""
+    return sorted(placeholders(template.user_prompt_template) - RESERVED_NAMES)
+
+
+def offline_drafter(workbench: Workbench, template: TemplateDraft, examples: list[LabeledExample]) -> NearestLabelDrafter:
     from data_access.embeddings.factory import open_embedder
 
-    return NearestLabelDrafter(open_embedder(workbench.settings), labeled_examples())
+    embedder = functools.partial(open_embedder, workbench.settings)
+    fit = functools.partial(fit_feature_space, field_names=compared_fields(template), embedder=embedder, describe_image=image_descriptors(workbench))
+    return NearestLabelDrafter(examples, fit)

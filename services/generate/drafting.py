@@ -4,9 +4,9 @@ Two drafters, chosen by configuration (services/generate/drafter_choice.py):
 - ModelDrafter: a chat model (Databricks Model Serving, or any OpenAI-compatible server),
   called with bounded concurrency and retries; images travel as content parts. An item whose
   file cannot be sent (damaged, encrypted, too large) is not sent at all: its draft says why.
-- NearestLabelDrafter: the offline drafter. It proposes, for an item, the label of the
-  most similar already-labeled item of the same label type (sentence-embedding similarity of
-  their prompts) with that similarity as its confidence. It is not a model and says so.
+- NearestLabelDrafter (services/generate/offline_drafter.py): the offline drafter. It proposes,
+  for an item, the label its nearest already-labeled items of the same label type carry, with a
+  confidence measured against the experts' labels. It is not a model and says so.
 """
 
 from __future__ import annotations
@@ -14,19 +14,18 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from data_access.embeddings.embedder import Embedder
-from data_access.embeddings.vector_index import VectorIndex
 from data_access.llm.batch import run_batch
 from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, TextPart
 from services.core.domain.template import TemplateDraft
 from services.data.source_previews import PreviewError
+from services.generate.draft_calibration import DraftCalibration
 from services.templates.rendering import RenderedMessage
 
 MAX_IMAGE_BYTES_FOR_MODEL = 3 * 1024 * 1024  # Model Serving refuses requests over 4 MB
-EMBEDDING_BATCH = 256  # texts embedded per call; bounded so a large sheet streams
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,7 @@ class DraftRequest:
     messages: tuple[RenderedMessage, ...]
     image_paths: tuple[str, ...] = ()
     pdf_paths: tuple[str, ...] = ()  # sent as page images when the run attaches PDF pages
+    fields: Mapping[str, Any] = field(default_factory=dict)  # the item's columns (the offline drafter compares them)
 
     @property
     def prompt_text(self) -> str:
@@ -58,6 +58,11 @@ class Drafter(ABC):
     @abstractmethod
     def describe(self) -> str:
         """One sentence for the UI: what proposes the responses, and what its confidence means."""
+
+    @property
+    def calibration(self) -> DraftCalibration | None:
+        """How often its drafts agreed with the experts' labels of the sheet; None when not measured."""
+        return None
 
     @abstractmethod
     def draft(self, requests: list[DraftRequest], should_stop: Callable[[], bool] | None = None) -> Iterator[Draft]:
@@ -91,7 +96,10 @@ class ModelDrafter(Drafter):
         self.name = model.name
 
     def describe(self) -> str:
-        return f"{self._model.describe()} drafts each response; confidence is the model's own, where it gives one."
+        return (
+            f"{self._model.describe()} drafts each response; its confidence is the model's own, where it gives one, "
+            "not measured against the experts' labels."
+        )
 
     def _images(self, paths: Iterable[str]) -> tuple[ImagePart, ...]:
         return tuple(map(self._image, paths))
@@ -130,50 +138,3 @@ class ModelDrafter(Drafter):
                 result.prompt_tokens, result.completion_tokens, result.latency_ms,
             )
         yield from not_sent
-
-
-@dataclass(frozen=True)
-class LabeledExample:
-    item_ref: str
-    prompt_text: str
-    response: str
-
-
-class NearestLabelDrafter(Drafter):
-    name = "offline-drafter"
-
-    def __init__(self, embedder: Embedder, examples: list[LabeledExample]) -> None:
-        self._embedder = embedder
-        self._examples = {e.item_ref: e for e in examples}
-        self._index = VectorIndex(embedder.dimension)
-        for start in range(0, len(examples), EMBEDDING_BATCH):
-            chunk = examples[start : start + EMBEDDING_BATCH]
-            self._index.add([e.item_ref for e in chunk], embedder.embed([e.prompt_text for e in chunk]))
-
-    def describe(self) -> str:
-        similarity = "sentence-embedding similarity (all-MiniLM-L6-v2)" if self._embedder.is_semantic else (
-            f"word-overlap similarity (the embedding model could not load: {self._embedder.fallback_reason})"
-        )
-        return (
-            "Offline drafter (no language model): proposes the label of the most similar item that already has a "
-            f"canonical label of this type, by {similarity}; its confidence is that similarity. "
-            f"{len(self._examples)} labeled item(s) to draw on."
-        )
-
-    def draft(self, requests: list[DraftRequest], should_stop: Callable[[], bool] | None = None) -> Iterator[Draft]:
-        if not self._examples:
-            for request in requests:
-                yield Draft(request.item_ref, None, "No item has a canonical label of this type yet, so the offline drafter has nothing to propose from.")
-            return
-        for start in range(0, len(requests), EMBEDDING_BATCH):
-            if should_stop is not None and should_stop():
-                return
-            chunk = requests[start : start + EMBEDDING_BATCH]
-            vectors = self._embedder.embed([r.prompt_text for r in chunk])
-            for request, vector in zip(chunk, vectors, strict=True):
-                hits = [(ref, score) for ref, score in self._index.search(vector, 2) if ref != request.item_ref]
-                if not hits:
-                    yield Draft(request.item_ref, None, "No other labeled item to propose from.")
-                    continue
-                ref, score = hits[0]
-                yield Draft(request.item_ref, self._examples[ref].response, None, round(max(0.0, min(1.0, score)), 4))

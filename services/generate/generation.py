@@ -37,8 +37,11 @@ from services.core.jobs import JobContext, JobRunner, register_job_type
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
 from services.data.sheets import SheetService
-from services.generate.drafter_choice import choose_drafter
-from services.generate.drafting import Draft, Drafter, DraftRequest, LabeledExample
+from services.generate.draft_calibration import CONFIG_KEY, DraftCalibration
+from services.generate.drafter_choice import choose_drafter, offline_drafter
+from services.generate.drafting import Draft, Drafter, DraftRequest
+from services.generate.item_features import ItemInput
+from services.generate.offline_drafter import MAX_LABELED_EXAMPLES, LabeledExample
 from services.generate.qa_pairs_store import QaPairsStore
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.generate.warehouse_generation import insert_statement, prompt_sql, statement_params, why_not_in_warehouse
@@ -171,14 +174,15 @@ class _Plan:
     @property
     def drafter(self) -> Drafter:
         if self._drafter is None:
-            self._drafter = choose_drafter(self._workbench, self.template, self._labeled_examples, self.request.attach_pdf_pages)
+            self._drafter = choose_drafter(self._workbench, self.template, self.labeled_examples, self.request.attach_pdf_pages)
         return self._drafter
 
-    def _labeled_examples(self) -> list[LabeledExample]:
-        items = self.sheets.items_for_refs(self.sheet, self.reuse)
+    def labeled_examples(self) -> list[LabeledExample]:
+        """The labeled items the offline drafter draws on: all of them, or a fixed sample of a large sheet's."""
+        refs = sorted(self.reuse, key=_sample_order)[:MAX_LABELED_EXAMPLES]
         return [
-            LabeledExample(item.item_ref, self.render(item)[-1].content, self.reuse[item.item_ref].response)
-            for item in items
+            LabeledExample(ItemInput(item.item_ref, item.fields, _image_paths(item)), self.reuse[item.item_ref].response)
+            for item in self.sheets.items_for_refs(self.sheet, refs)
         ]
 
     def render(self, item: SheetItem) -> tuple[RenderedMessage, ...]:
@@ -226,10 +230,7 @@ class _Plan:
             return []
         by_ref = {item.item_ref: (ordinal, item, messages, media) for ordinal, item, messages, media in items}
         requests = [
-            DraftRequest(
-                item.item_ref, messages, tuple(m.path for m in item.media if m.kind in _IMAGE_KINDS),
-                tuple(m.path for m in item.media if m.kind == "pdf"),
-            )
+            DraftRequest(item.item_ref, messages, _image_paths(item), tuple(m.path for m in item.media if m.kind == "pdf"), item.fields)
             for _, item, messages, _ in items
         ]
         planned = []
@@ -242,6 +243,15 @@ class _Plan:
                 )
             )
         return planned
+
+
+def _image_paths(item: SheetItem) -> tuple[str, ...]:
+    return tuple(m.path for m in item.media if m.kind in _IMAGE_KINDS)
+
+
+def _sample_order(item_ref: str) -> str:
+    """A fixed pseudo-random order of items: the same sample on every run, spread over the sheet."""
+    return hashlib.blake2b(item_ref.encode(), digest_size=8).hexdigest()
 
 
 def _encoded(role: str, content: str) -> str:
@@ -335,6 +345,7 @@ class GenerationWork:
             raise ValidationError("That Training Sheet no longer exists.", "training_sheet_id")
         self.training_sheet = training_sheet
         self._pairs = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"))
+        self._calibration_kept = False
 
     def run(self, context: JobContext) -> dict[str, Any]:
         ts = self.training_sheet
@@ -361,6 +372,7 @@ class GenerationWork:
                         return self._finish(TrainingSheetStatus.CANCELLED, processed, total)
                     chunk = todo[start : start + step]
                     planned = plan.plan_items(chunk, context.cancelled)
+                    self._keep_calibration(plan)
                     writer.write(_pairs_frame(ts, plan.sheet.id, planned))
                     processed += len(planned)
                     context.report(processed, total)
@@ -368,6 +380,16 @@ class GenerationWork:
                         writer.flush()
                         return self._finish(TrainingSheetStatus.CANCELLED, processed, total)
         return self._finish(TrainingSheetStatus.REVIEW, processed, total, drafter=plan._drafter.describe() if plan._drafter else None)
+
+    def _keep_calibration(self, plan: _Plan) -> None:
+        """Once the drafter has been measured, the Training Sheet keeps its record: the review
+        card and the bulk approval read what a confidence means from it."""
+        calibration = plan._drafter.calibration if plan._drafter else None
+        if calibration is None or self._calibration_kept:
+            return
+        config = {**self.training_sheet.generation_config, CONFIG_KEY: calibration.to_json()}
+        self._training_sheets.set_generation_config(self.training_sheet.id, config)
+        self._calibration_kept = True
 
     def _run_in_warehouse(self, plan: _Plan, total: int, context: JobContext) -> dict[str, Any]:
         """One statement: progress jumps from what was done to all; a cancel waits for it to end."""
@@ -453,6 +475,13 @@ class GenerationService:
 
     def count(self) -> int:
         return self._store.count()
+
+
+def offline_calibration(workbench: Workbench, sheet_id: str, template_id: str) -> DraftCalibration:
+    """How the offline drafter does on a sheet's expert labels of a template's type, measured
+    leave-one-out (what `make bench` prints for each demo sheet)."""
+    plan = _Plan(workbench, GenerationRequest(sheet_id, template_id, LabelingMode.AI_GENERATED))
+    return offline_drafter(workbench, plan.template, plan.labeled_examples()).calibration
 
 
 def request_for(training_sheet: TrainingSheet) -> GenerationRequest:

@@ -88,6 +88,13 @@ class TrainingSheetsStore:
             {"id": training_sheet_id, "job_id": job_id},
         )
 
+    def set_generation_config(self, training_sheet_id: str, config: dict[str, Any]) -> None:
+        self._engine.execute(
+            f"UPDATE {self._table} SET generation_config = :config, updated_at = current_timestamp(), row_version = row_version + 1 "
+            "WHERE id = :id",
+            {"id": training_sheet_id, "config": json.dumps(config)},
+        )
+
     def set_status(self, training_sheet_id: str, status: str, completed: bool = False, **counts: Any) -> None:
         """Status, and on completion the denormalised counts the PRD's schema keeps."""
         self._engine.execute(

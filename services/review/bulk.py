@@ -7,6 +7,8 @@ with their deterministic label ids, and applies them set-based: one MERGE creati
 labels, one INSERT of their version rows, one MERGE of the pairs, recorded once in
 `review_events` with its filter and count. Items that already have a canonical label are left
 for one-by-one review: a rule over AI confidence must not overwrite an expert's ground truth.
+A bulk approval says how many of its pairs are likely right (services/review/draft_confidence.py)
+and is refused when the queue is filtered by an AI confidence whose meaning nobody measured.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from services.core.domain.review import QueueFilter, ReviewAction, ReviewEvent
 from services.core.errors import StaleWriteError, ValidationError
 from services.core.workbench import Workbench
 from services.generate.qa_pairs_store import QaPairsStore, queue_predicate
+from services.review.draft_confidence import ExpectedAgreement, draft_calibration, expected_agreement
 from services.review.queue import checked_filter
 from services.review.review_events_store import ReviewEventsStore
 from services.review.review_labels_store import ReviewLabelsStore, staged_params
@@ -48,6 +51,8 @@ class BulkPlan:
     no_response: int = 0
     invalid: int = 0  # the response does not match the template's output schema
     item_labeled: int = 0  # the item already has a canonical label: review these one by one
+    agreement: ExpectedAgreement | None = None  # how many approved pairs are likely right, when measured
+    refusal: str = ""  # why this approval may not run (then nothing is approved)
 
     def reasons(self) -> list[str]:
         """Why pairs of the queue are left out, in a person's words."""
@@ -85,6 +90,17 @@ class _Staged:
         ]
 
 
+def _refusal(queue: QueueFilter, agreement: ExpectedAgreement | str) -> str:
+    """Approving by AI confidence needs that confidence to mean something measured."""
+    by_confidence = queue.confidence_min is not None or queue.confidence_max is not None
+    if not by_confidence or isinstance(agreement, ExpectedAgreement):
+        return ""
+    return (
+        f"Approving by AI confidence needs to know how often drafts at that confidence agree with experts, and for these "
+        f"pairs nobody knows: {agreement}. Review them one by one."
+    )
+
+
 class BulkReview:
     def __init__(self, workbench: Workbench) -> None:
         self._wb = workbench
@@ -117,6 +133,7 @@ class BulkReview:
         rows = self._labels.approval_candidates(where, params)
         in_queue = self._pairs.queue_count(training_sheet_id, queue)
         staged = _Staged([], [], [], [])
+        confidences: list[float | None] = []
         no_response = invalid = item_labeled = 0
         for row in rows:
             if row["existing_label_id"] is not None:
@@ -135,8 +152,11 @@ class BulkReview:
             staged.label_ids.append(LabelKey(row["sheet_id"], row["item_ref"], row["label_type"] or template.label_type).label_id)
             staged.read_versions.append(int(row["row_version"]))
             staged.label_data.append(json.dumps(data, ensure_ascii=False))
+            confidences.append(row["ai_confidence"])
+        agreement = expected_agreement(draft_calibration(self._wb, training_sheet_id), confidences)
         plan = BulkPlan(
-            ReviewAction.BULK_APPROVE, queue, in_queue, len(staged.pair_ids), in_queue - len(rows), no_response, invalid, item_labeled
+            ReviewAction.BULK_APPROVE, queue, in_queue, len(staged.pair_ids), in_queue - len(rows), no_response, invalid, item_labeled,
+            agreement if isinstance(agreement, ExpectedAgreement) else None, _refusal(queue, agreement),
         )
         return staged, plan
 
@@ -144,6 +164,8 @@ class BulkReview:
         queue = checked_filter(queue)
         note = checked_note(note)
         staged, plan = self._approval_batch(training_sheet_id, queue)
+        if plan.refusal:
+            raise ValidationError(plan.refusal, "confidence")
         now, user = datetime.now(UTC), self._wb.user.email
         notes = f"Approved in bulk ({queue.describe()})"
         approved = 0

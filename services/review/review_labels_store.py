@@ -39,7 +39,7 @@ class ReviewLabelsStore:
         """The undecided pairs of a filtered queue (`where` over alias p), and whether each
         item already has a canonical label of the pair's label type."""
         return self._engine.query(
-            "SELECT p.id, p.sheet_id, p.item_ref, p.label_type, p.messages, p.row_version, l.id AS existing_label_id "
+            "SELECT p.id, p.sheet_id, p.item_ref, p.label_type, p.messages, p.row_version, p.ai_confidence, l.id AS existing_label_id "
             f"FROM {self._pairs} AS p LEFT JOIN {self._labels} AS l ON l.sheet_id = p.sheet_id "
             f"AND l.item_ref = p.item_ref AND l.label_type = p.label_type WHERE {where} AND p.status = 'unlabeled' "
             "ORDER BY p.ordinal",

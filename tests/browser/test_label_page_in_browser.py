@@ -8,10 +8,10 @@ from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.core.workbench import forget_prepared_stores, open_workbench
 from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
-from tests.review_builders import build_review_setup
+from tests.review_builders import ITEMS, build_review_setup
 
 _ITEM = re.compile(r"^INV-\d{4}$")
-_PROGRESS = re.compile(r"Progress: (\d+) / 40 labeled")
+_PROGRESS = re.compile(rf"Progress: (\d+) / {ITEMS} labeled")
 
 
 @pytest.fixture(scope="module")

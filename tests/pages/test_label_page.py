@@ -12,7 +12,7 @@ from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
 from services.templates.prompt_templates import TemplateService
 from tests import hostile_files as corpus
-from tests.review_builders import build_review_setup, generate
+from tests.review_builders import ITEMS, STARTING_LABELS, build_review_setup, generate
 
 
 @pytest.fixture
@@ -38,7 +38,8 @@ def test_a_deep_link_opens_the_training_sheet_with_its_progress_and_the_first_pa
     app = _open(open_page, setup)
     assert app.selectbox(key="label_training_sheet").value == setup.training_sheet.id
     [progress] = [c.value for c in app.code if c.value.startswith("Progress")]
-    assert "Progress: 3 / 40 labeled" in progress and "Pre-approved (from canonical labels): 3" in progress
+    assert f"Progress: {STARTING_LABELS} / {ITEMS} labeled" in progress
+    assert f"Pre-approved (from canonical labels): {STARTING_LABELS}" in progress
     assert "Unlabeled: 37" in progress
     assert _header(app).startswith("**INV-0000** :gray-badge[unlabeled]")
     pair = _pair(invoice_source, setup, "INV-0000")
@@ -55,7 +56,7 @@ def test_approving_with_the_button_creates_the_label_and_shows_the_next_pair(ope
     assert [s.value for s in app.success] == ["Approved INV-0000 and created its canonical label."]
     assert _header(app).startswith("**INV-0004**")  # 1-3 arrived pre-approved: not in the review queue
     assert app.query_params["pair"] == _pair(invoice_source, setup, "INV-0004").id
-    assert any("Progress: 4 / 40 labeled" in c.value for c in app.code)
+    assert any(f"Progress: {STARTING_LABELS + 1} / {ITEMS} labeled" in c.value for c in app.code)
     label = CanonicalLabelService(invoice_source).find(LabelKey(setup.sheet.id, "INV-0000", "classification"))
     assert label is not None and ReviewQueue(invoice_source).pair(first.id).canonical_label_id == label.id
 
@@ -117,12 +118,15 @@ def test_bulk_approval_asks_with_the_count_then_approves_the_filtered_queue(open
     app.button(key="bulk_review_approve").click().run()
     assert not app.exception
     assert any(f"**{len(high)} pairs will be approved**" in m.value for m in app.markdown)
+    # City Medical Center's drafts: every labeled City invoice drafted from the others agreed.
+    assert any(f"agreed with experts 100% of the time (measured on 11 labeled items): of these {len(high)} pairs, expect about {len(high)}"
+               in m.value for m in app.markdown)
     app.button(key="bulk_review_bulk_approve_confirm").click().run()
     assert [s.value for s in app.success] == [
         f"Approved {len(high)} pairs (status unlabeled or flagged, AI confidence ≥ 0.95, AI confidence ≤ 1).",
         "Nothing left in this queue. Change the filter to see other pairs.",
     ]
-    assert CanonicalLabelService(invoice_source).count(setup.sheet.id) == 3 + len(high)
+    assert CanonicalLabelService(invoice_source).count(setup.sheet.id) == STARTING_LABELS + len(high)
 
 
 def test_a_deep_link_to_a_pair_opens_it_and_next_and_previous_walk_the_queue(open_page, setup, invoice_source):

@@ -10,6 +10,7 @@ from services.core.domain.template import FieldType, SchemaField, TemplateDraft
 from services.core.errors import ValidationError
 from services.core.jobs import JobRunner
 from services.data.sheets import SheetService
+from services.generate.draft_calibration import calibration_of
 from services.generate.generation import GenerationRequest, GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
@@ -111,14 +112,39 @@ def test_a_model_drafts_the_other_items_and_a_failure_stays_on_its_item(setup):
     assert '"echo": "Invoice INV-0008' in good.response and good.generation_error is None
 
 
-def test_the_offline_drafter_proposes_the_nearest_labeled_items_label_with_its_similarity(setup):
+def test_the_offline_drafter_offers_no_drafts_while_too_few_items_are_labeled(setup):
     wb, sheet, template = setup
     training_sheet, pairs = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED))
     drafted = [p for p in pairs if p.labeling_mode == "ai_generated"]
-    assert {p.response for p in drafted} == {'{"urgency": "routine"}'}
-    assert all(0 < p.ai_confidence <= 1 for p in drafted)
+    assert len(drafted) == 37 and {(p.response, p.ai_confidence, p.generation_error) for p in drafted} == {("", None, None)}
     job = JobRunner(wb).get(training_sheet.job_id)
     assert "Offline drafter (no language model)" in job.result["drafter"]
+    assert "It offers no drafts: only 3 item(s) of this type have an expert label; at least 10 are needed" in job.result["drafter"]
+    calibration = calibration_of(training_sheet)
+    assert (calibration.labeled, calibration.offered) == (3, False)
+
+
+def test_the_offline_drafter_drafts_with_the_agreement_measured_on_the_sheets_labels(setup):
+    """Lakeside Clinic's invoices are urgent, City Medical Center's routine: the provider tells
+    them apart (the invoice number, an identifier, does not), and each draft's confidence is how
+    often drafts like it agreed with the experts when each labeled item was drafted from the others."""
+    wb, sheet, template = setup
+    labels = CanonicalLabelService(wb)
+    for i in range(20, 40):
+        urgency = "urgent" if i % 2 else "routine"
+        labels.save(LabelKey(sheet.id, f"INV-{i:04d}", "classification"), LabelContent({"urgency": urgency}), 0)
+    training_sheet, pairs = _generate(wb, GenerationRequest(sheet.id, template.id, LabelingMode.AI_GENERATED))
+    calibration = calibration_of(training_sheet)
+    # INV-0001 and INV-0003 (Lakeside) were labeled routine: drafted from the others, they are the misses.
+    assert (calibration.labeled, calibration.agreed, calibration.majority_agreed, calibration.offered) == (23, 21, 13, True)
+    drafted = {p.item_ref: p for p in pairs if p.labeling_mode == "ai_generated"}
+    assert drafted["INV-0010"].response == '{"urgency": "routine"}' and drafted["INV-0011"].response == '{"urgency": "urgent"}'
+    for pair in drafted.values():
+        band = calibration.band_of(pair.ai_confidence)
+        assert band is not None and pair.ai_confidence == band.agreement
+    job = JobRunner(wb).get(training_sheet.job_id)
+    assert "comparing provider_name (category) 100%" in job.result["drafter"]
+    assert "agreed with the expert 91% of the time; always answering the most common label would agree 57%" in job.result["drafter"]
 
 
 def test_a_cancelled_generation_resumes_without_duplicating_any_pair(setup):

@@ -20,7 +20,7 @@ from services.review.actions import ReviewService
 from services.review.bulk import BULK_LABEL_CONFIDENCE
 from services.review.queue import ReviewQueue
 from services.review.rules import template_of
-from tests.review_builders import build_review_setup, generate, publish_template
+from tests.review_builders import STARTING_LABELS, build_review_setup, generate, publish_template
 from tests.test_sql_statements_parse_as_databricks import RecordingEngine
 
 PHI = UsageConstraints(("evaluation", "few_shot", "testing"), ("training", "validation"), "Contains PHI", "restricted")
@@ -93,7 +93,7 @@ def test_rejecting_and_flagging_record_the_reviewer_and_a_flag_needs_a_note(invo
     assert _pair(invoice_source, setup, "INV-0021").status == "unlabeled"
     flagged = review.flag(pair, 1, note="Ask billing about the amount").pair
     assert (flagged.status, flagged.reviewed_by) == ("flagged", "tester@example.com")
-    assert CanonicalLabelService(invoice_source).count(setup.sheet.id) == 3  # no label from a reject or flag
+    assert CanonicalLabelService(invoice_source).count(setup.sheet.id) == STARTING_LABELS  # no label from a reject or flag
 
 
 def test_undoing_an_approval_restores_the_pair_and_removes_the_label_it_created(invoice_source, setup, review):
@@ -218,7 +218,7 @@ def test_bulk_approval_over_a_confidence_filter_is_one_event_and_creates_every_l
         label = labels.get(after.canonical_label_id)
         assert (label.label_data, label.content.confidence) == ({"urgency": "urgent" if "urgent" in pair.response else "routine"}, BULK_LABEL_CONFIDENCE)
         assert [(v.version, v.change_kind, v.source_qa_pair_id) for v in labels.history(label.id)] == [(1, "review", pair.id)]
-    assert labels.count(setup.sheet.id) == 3 + len(high)
+    assert labels.count(setup.sheet.id) == STARTING_LABELS + len(high)
     assert review.plan_bulk(ts, queue, ReviewAction.BULK_APPROVE).count == 0  # nothing left to decide
 
 
@@ -226,7 +226,7 @@ def test_bulk_actions_are_set_based_whatever_the_number_of_pairs(invoice_source,
     recorder = RecordingEngine(invoice_source.backend.engine)
     recorded = replace(invoice_source, backend=replace(invoice_source.backend, engine=recorder))
     result = ReviewService(recorded).bulk_approve(setup.training_sheet.id, QueueFilter(confidence_min=0.9))
-    assert result.changed > 20
+    assert result.changed > 15
     writes = [s.split(" USING")[0].split(" (")[0] for s in recorder.statements if s.startswith(("INSERT", "UPDATE", "MERGE", "DELETE"))]
     assert writes == [
         "MERGE INTO mirion_vital.workbench.canonical_labels AS t",
@@ -283,7 +283,7 @@ def test_an_approved_item_arrives_pre_approved_in_the_next_training_sheet(invoic
     again = next(p for p in GenerationService(invoice_source).first_pairs(regenerated.id, 100) if p.item_ref == "INV-0010")
     assert (again.status, again.labeling_mode, again.response) == ("labeled", "canonical", '{"urgency": "urgent"}')
     assert again.canonical_label_id == LabelKey(setup.sheet.id, "INV-0010", "classification").label_id
-    assert regenerated.counts.canonical == 4  # the three labels it started with, and this one
+    assert regenerated.counts.canonical == STARTING_LABELS + 1  # the labels it started with, and this one
     with pytest.raises(ValidationError, match="already reused by 1 pair"):
         review.undo_last(setup.training_sheet.id)
     assert _pair(invoice_source, setup, "INV-0010").status == "labeled"

@@ -15,9 +15,10 @@ from services.generate.generation import GenerationService
 from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
-from tests.review_builders import build_review_setup
+from tests.review_builders import CALIBRATION_REFS, ITEMS, LABELED_REFS, STARTING_LABELS, build_review_setup
 from tests.test_sql_statements_parse_as_databricks import RecordingEngine
 
+STARTING_REFS = set(LABELED_REFS) | set(CALIBRATION_REFS)  # pre-approved from canonical labels
 PHI = UsageConstraints(("evaluation", "testing"), ("training", "validation"), "Contains PHI", "restricted")
 
 
@@ -39,10 +40,10 @@ def test_the_default_queue_is_every_pair_in_ordinal_order_paged_in_sql(setup, qu
     ts = setup.training_sheet.id
     first = queue.page(ts, QueueFilter(), offset=0, limit=15)
     second = queue.page(ts, QueueFilter(), offset=15, limit=15)
-    assert first.total == 40
+    assert first.total == ITEMS
     assert [p.ordinal for p in first.pairs + second.pairs] == list(range(30))
-    last = queue.page(ts, QueueFilter(), offset=35, limit=15)
-    assert [p.item_ref for p in last.pairs] == [f"INV-00{n}" for n in range(35, 40)]
+    last = queue.page(ts, QueueFilter(), offset=ITEMS - 5, limit=15)
+    assert [p.item_ref for p in last.pairs] == [f"INV-00{n}" for n in range(ITEMS - 5, ITEMS)]
 
 
 def test_filters_by_status_mode_confidence_use_classification_and_text(invoice_source, setup, queue):
@@ -57,14 +58,14 @@ def test_filters_by_status_mode_confidence_use_classification_and_text(invoice_s
         assert found.total == len(found.pairs)
         return {p.item_ref for p in found.pairs}
 
-    assert refs(statuses=("labeled",)) == {"INV-0001", "INV-0002", "INV-0003"}
+    assert refs(statuses=("labeled",)) == STARTING_REFS
     assert refs(statuses=("rejected", "flagged")) == {"INV-0010"}
-    assert refs(modes=("canonical",)) == {"INV-0001", "INV-0002", "INV-0003"}
+    assert refs(modes=("canonical",)) == STARTING_REFS
     high = {p.item_ref for p in pairs if p.ai_confidence is not None and p.ai_confidence >= 0.95}
     assert refs(confidence_min=0.95) == high
     assert refs(confidence_min=0.0, confidence_max=1.0) == {p.item_ref for p in pairs if p.ai_confidence is not None}
-    assert refs(permitted_use="training") == {"INV-0001", "INV-0002", "INV-0003"}  # approved and permitted
-    assert len(refs(prohibited_use="training")) == 37 and "INV-0011" in refs(prohibited_use="training")
+    assert refs(permitted_use="training") == STARTING_REFS  # approved and permitted
+    assert len(refs(prohibited_use="training")) == ITEMS - STARTING_LABELS and "INV-0011" in refs(prohibited_use="training")
     assert refs(data_classification="restricted") == {"INV-0011"}
     assert refs(search="inv-0039") == {"INV-0039"}
     assert refs(search="Lakeside", statuses=("unlabeled",), confidence_max=0.9) == {
@@ -81,9 +82,10 @@ def test_usable_for_lists_only_approved_pairs_whose_governance_permits_the_use(i
     approved = review.approve(pairs["INV-0004"], 1).pair
     review.change_constraints(approved, approved.row_version, PHI)
     usable = queue.page(ts, QueueFilter(permitted_use="training"), limit=100)
-    assert {p.item_ref for p in usable.pairs} == {"INV-0003"} and usable.total == 1
-    assert queue.count(ts, QueueFilter(permitted_use="evaluation")) == 2  # INV-0003, and INV-0004 under PHI
-    assert queue.count(ts, QueueFilter(prohibited_use="training")) == 39
+    assert {p.item_ref for p in usable.pairs} == {"INV-0003", *CALIBRATION_REFS} and usable.total == 1 + len(CALIBRATION_REFS)
+    # INV-0003, the calibration labels, and INV-0004 under PHI:
+    assert queue.count(ts, QueueFilter(permitted_use="evaluation")) == 2 + len(CALIBRATION_REFS)
+    assert queue.count(ts, QueueFilter(prohibited_use="training")) == ITEMS - 1 - len(CALIBRATION_REFS)
 
 
 def test_search_takes_wildcards_literally(setup, queue):
@@ -91,7 +93,7 @@ def test_search_takes_wildcards_literally(setup, queue):
     assert queue.count(ts, QueueFilter(search="%")) == 0
     assert queue.count(ts, QueueFilter(search="INV_00")) == 0
     assert queue.count(ts, QueueFilter(search="'; DROP TABLE qa_pairs; --")) == 0
-    assert queue.count(ts, QueueFilter()) == 40
+    assert queue.count(ts, QueueFilter()) == ITEMS
 
 
 def test_next_and_previous_step_through_the_filtered_queue(invoice_source, setup, queue):
@@ -118,7 +120,7 @@ def test_the_progress_block_counts_pre_approved_and_what_needs_review_per_review
     dana.flag(pairs[6], 1, "unsure")
     dana.approve(pairs[7], 1)
     progress = queue.progress(ts)
-    assert (progress.total, progress.labeled, progress.canonical) == (40, 5, 3)
+    assert (progress.total, progress.labeled, progress.canonical) == (ITEMS, STARTING_LABELS + 2, STARTING_LABELS)
     assert (progress.unlabeled, progress.rejected, progress.flagged, progress.needs_review) == (33, 1, 1, 35)
     counts = {r.reviewer: (r.labeled, r.rejected, r.flagged) for r in queue.reviewers(ts)}
     assert counts == {"tester@example.com": (1, 1, 0), "dana@x": (1, 0, 1)}
