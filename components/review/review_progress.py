@@ -9,13 +9,19 @@ from services.core.domain.review import ReviewerCount
 
 
 def tree(counts: PairCounts) -> str:
-    """The spec's progress block, as text."""
+    """The spec's progress block, as text, with branches that add up: labeled = pre-approved +
+    approved in review; needs review = unlabeled + rejected + flagged; the two sum to the total."""
+    labeled = [f"Pre-approved (from canonical labels): {counts.canonical:,}"]
+    if counts.from_source_column:
+        labeled.append(f"Pre-approved (from the trusted source column): {counts.from_source_column:,}")
+    labeled.append(f"Approved in review: {counts.approved_in_review:,}")
     return "\n".join(
         [
             f"Progress: {counts.labeled:,} / {counts.total:,} labeled",
             "",
-            f"├─ Pre-approved (from canonical labels): {counts.canonical:,}",
-            f"└─ Needs Review: {counts.needs_review:,}",
+            f"├─ Labeled: {counts.labeled:,}",
+            *(f"│  {'└' if i == len(labeled) - 1 else '├'}─ {line}" for i, line in enumerate(labeled)),
+            f"└─ Needs review: {counts.needs_review:,}",
             f"   ├─ Unlabeled: {counts.unlabeled:,}",
             f"   ├─ Rejected: {counts.rejected:,}",
             f"   └─ Flagged: {counts.flagged:,}",

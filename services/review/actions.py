@@ -176,7 +176,7 @@ class ReviewService:
         tightened = bound if existing is not None and audit is not None else None
         try:
             with self._engine.transaction():
-                if not self._pairs.write_review(current.id, read_version, after, tightened):
+                if not self._pairs.write_review(current.id, read_version, after, tightened, response_changed=edited):
                     raise self._stale(current.id, action)
                 try:
                     label = self._labels.save(key, content, version_before, ChangeKind.REVIEW, source_qa_pair_id=current.id, current=existing)
