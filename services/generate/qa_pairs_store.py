@@ -147,6 +147,29 @@ class QaPairsStore:
         return {k: int(v or 0) for k, v in row.items()}
 
 
+    # -- what generation reused --------------------------------------------------------
+    def pre_approved(self, training_sheet_id: str, labels_table: str, limit: int, since: Any = None, newest_first: bool = False) -> list[Row]:
+        """The pairs that arrived labeled from a canonical label, with who last changed that
+        label and when; with `since`, only those whose label changed after it."""
+        order = "l.last_modified_at DESC, p.ordinal" if newest_first else "p.ordinal"
+        return self._engine.query(
+            "SELECT p.id, p.item_ref, p.label_type, p.canonical_label_id, p.status, p.allowed_uses, p.prohibited_uses, "
+            "p.usage_reason, p.data_classification, l.last_modified_by, l.last_modified_at "
+            f"FROM {self.table} AS p LEFT JOIN {labels_table} AS l ON l.id = p.canonical_label_id "
+            f"WHERE p.training_sheet_id = :id AND p.labeling_mode = 'canonical' AND {_CHANGED_SINCE} ORDER BY {order} LIMIT :n",
+            {"id": training_sheet_id, "n": limit, "since": since},
+        )
+
+    def count_pre_approved(self, training_sheet_id: str, labels_table: str, since: Any = None) -> tuple[int, int]:
+        """(pairs that arrived pre-approved, of them those whose label changed after `since`)."""
+        row = self._engine.query_one(
+            f"SELECT count(*) AS reused, count(*) FILTER (WHERE {_CHANGED_SINCE}) AS changed "
+            f"FROM {self.table} AS p LEFT JOIN {labels_table} AS l ON l.id = p.canonical_label_id "
+            "WHERE p.training_sheet_id = :id AND p.labeling_mode = 'canonical'",
+            {"id": training_sheet_id, "since": since},
+        ) or {}
+        return int(row.get("reused") or 0), int(row.get("changed") or 0)
+
     # -- the review queue ----------------------------------------------------------------
     def queue_page(self, training_sheet_id: str, queue: QueueFilter, offset: int, limit: int) -> tuple[list[QaPair], int]:
         """One page of the filtered queue in ordinal order, and how many pairs the queue holds,
@@ -259,6 +282,8 @@ class QaPairsStore:
             or 0
         )
 
+
+_CHANGED_SINCE = "(CAST(:since AS TIMESTAMP) IS NULL OR l.last_modified_at > :since)"
 
 _CONSTRAINT_SET = (
     "allowed_uses = :allowed_uses, prohibited_uses = :prohibited_uses, usage_reason = :usage_reason, "

@@ -93,12 +93,3 @@ class TrainingSheetsStore:
 
     def count(self) -> int:
         return int(self._engine.scalar(f"SELECT count(*) AS n FROM {self._table}") or 0)
-
-    def pre_approved(self, training_sheet_id: str, limit: int) -> list[Row]:
-        """The pairs that arrived labeled because a canonical label already existed."""
-        return self._engine.query(
-            f"SELECT p.item_ref, p.canonical_label_id, p.status, p.allowed_uses, p.prohibited_uses, p.usage_reason, p.data_classification "
-            f"FROM {self._pairs} AS p WHERE p.training_sheet_id = :id AND p.labeling_mode = 'canonical' "
-            "ORDER BY p.ordinal LIMIT :n",
-            {"id": training_sheet_id, "n": limit},
-        )
