@@ -21,6 +21,7 @@ def ready(invoice_source):
         templates.create(
             TemplateDraft(
                 name="Urgency", label_type="classification", user_prompt_template="Invoice {{ invoice_id }} for {{ total_amount }}",
+                system_prompt="You sort medical invoices by how soon they need paying.",
                 output_schema=(SchemaField("urgency", FieldType.STRING),),
             )
         )
@@ -38,6 +39,9 @@ def test_previewing_shows_which_items_arrive_pre_approved(open_page, ready):
     assert len(headers) == 5
     assert "Pre-approved from a canonical label" in headers[3] and headers[3].startswith("**INV-0003**")
     assert GenerationService(ready[0]).count() == 0
+    system = "You sort medical invoices by how soon they need paying."
+    assert [t.value for t in app.text].count(system) == 1  # the system message once, not once per pair
+    assert [c.value for c in app.caption].count("User message") == 5
 
 
 def test_generating_from_the_page_runs_the_job_and_lists_the_pre_approved_pairs(open_page, ready):
