@@ -34,8 +34,15 @@ SUITES = {
 
 
 def _table(rows: list[Measurement]) -> str:
-    header = ("Case", "Value", "Goal", "Met", "Detail")
-    cells = [(r.case, f"{r.value:g} {r.unit}", r.goal, "yes" if r.met else "NO", r.detail) for r in rows]
+    header = ("Case", "Value", "Goal", "Met", "Floor (same run)", "Ratio", "Ratio goal", "Met", "Detail")
+    cells = []
+    for r in rows:
+        head = (r.case, f"{r.value:g} {r.unit}", r.goal, "yes" if r.met else "NO")
+        floors = r.floors or (None,)
+        for i, f in enumerate(floors):
+            left = head if i == 0 else ("", "", "", "")
+            right = (f"{f.what}: {f.value:g} {r.unit}", f"{f.ratio:g}×", f.goal, "yes" if f.met else "NO") if f else ("", "", "", "")
+            cells.append((*left, *right, r.detail if i == 0 else ""))
     widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header))]
     line = lambda c: " | ".join(str(v).ljust(w) for v, w in zip(c, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), "-+-".join("-" * w for w in widths), *map(line, cells)])

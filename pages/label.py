@@ -37,7 +37,8 @@ if not training_sheets:
     st.info("No Training Sheets yet. Generate one on the GENERATE page, then review it here.")
     st.stop()
 linked = st.query_params.get(TRAINING_SHEET_PARAM)
-chosen_id = st.selectbox(
+pick, quick = st.columns([3, 2], vertical_alignment="bottom")
+chosen_id = pick.selectbox(
     "Training Sheet", list(training_sheets), key="label_training_sheet",
     index=list(training_sheets).index(linked) if linked in training_sheets else 0,
     format_func=lambda i: f"{training_sheets[i].name} · {training_sheets[i].label_type} · {training_sheets[i].counts.total:,} pairs",
@@ -47,14 +48,18 @@ if st.query_params.get(TRAINING_SHEET_PARAM) != chosen.id:
     st.query_params[TRAINING_SHEET_PARAM] = chosen.id
     st.query_params.pop(review_actions.QUERY_PARAM, None)  # a pair belongs to one Training Sheet
 
-with st.expander("Filter the queue", expanded=False, icon=":material/filter_list:"):
-    queue_filter = review_queue_filters.show("label_filters")
-bulk_review.show(review, chosen.id, queue_filter)
+with quick:
+    pre_approved = review_queue_filters.chip("label_filters")
+filters, bulk = st.columns([3, 2])
+with filters, st.expander("Filter the queue", expanded=False, icon=":material/filter_list:"):
+    queue_filter = review_queue_filters.show("label_filters", pre_approved)
+with bulk:
+    bulk_review.show(review, chosen.id, queue_filter)
 
 
 @st.fragment
 def review_pane() -> None:
-    """Progress, queue and card: after an action only this part reruns."""
+    """Progress, card and queue: after an action only this part reruns."""
     review_progress.show(queue.progress(chosen.id), queue.reviewers(chosen.id))
     pair = review_actions.current_pair(queue, chosen.id, queue_filter)
     if pair is None:
@@ -62,9 +67,8 @@ def review_pane() -> None:
         st.success("Nothing left in this queue. Change the filter to see other pairs.", icon=":material/task_alt:")
         return
     with st.container(border=True):
-        editor = review_card.show(wb, review, pair)
-        context = review_actions.ReviewContext(review, queue, chosen.id, queue_filter, review_card.response_key())
-        review_actions.show(context, pair, editor.edited)
+        context = lambda form: review_actions.ReviewContext(review, queue, chosen.id, queue_filter, form)  # noqa: E731
+        review_card.show(wb, review, pair, lambda form, edited: review_actions.show(context(form), pair, edited))
     review_queue_table.show(queue, chosen.id, queue_filter, pair)
 
 

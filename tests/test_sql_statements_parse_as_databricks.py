@@ -39,6 +39,7 @@ from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
 from services.generate.generation import GenerationRequest, GenerationService
+from services.generate.reuse_report import ReuseReport
 from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
@@ -160,7 +161,8 @@ def generation_flow(workbench: Workbench) -> None:
     training_sheet = service.start(GenerationRequest(sheet.id, published.id, LabelingMode.MANUAL))
     assert JobRunner(workbench).wait(training_sheet.job_id, 60).status == "succeeded"
     service.list()
-    service.pre_approved(training_sheet.id)
+    ReuseReport(workbench).pre_approved(training_sheet.id)
+    ReuseReport(workbench).summary(training_sheet.id)
     service.first_pairs(training_sheet.id)
     JobRunner(workbench).recent()
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import source_viewer
-from components.labels import box_drawer
+from components import box_drawer, source_viewer
 from services.core.domain.canonical_label import CanonicalLabel
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem

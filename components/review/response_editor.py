@@ -49,16 +49,23 @@ def diff(before: str, after: str) -> str:
 
 
 def show(key: str, pair: QaPair, problems_of: Callable[[str], list[str]]) -> EditorState:
+    # A text carried over from the review form is already in session state: the widget takes it from there.
+    start = {} if editor_key(key, pair) in st.session_state else {"value": pair.response}
     text = st.text_area(
-        "Response", value=pair.response, key=editor_key(key, pair), height=EDITOR_HEIGHT,
+        "Response", key=editor_key(key, pair), height=EDITOR_HEIGHT, **start,
         help="Edit the answer, then Save edit & approve (E). JSON is checked against the template's output schema.",
     )
     edited = text != pair.response
     problems = tuple(problems_of(text))
     if problems:
         (st.error if edited else st.warning)(" ".join(problems), icon=":material/data_object:")
+    show_diff(pair, text)
+    return EditorState(text, edited, problems)
+
+
+def show_diff(pair: QaPair, text: str) -> None:
+    """What `text` changes in the model's original response, once it changes anything."""
     original = pair.original_response if pair.original_response is not None else pair.response
     if text != original and original.strip():
         st.caption("Changes against the model's original response")
         st.code(diff(original, text) or "(only whitespace differs)", language="diff")
-    return EditorState(text, edited, problems)

@@ -1,9 +1,9 @@
-"""The review actions under the card, each with its keyboard shortcut on its button, and the
-pair under review (the `?pair=<id>` deep link follows it).
+"""The review actions at the top of the card, each with its keyboard shortcut on its button, and
+the pair under review (the `?pair=<id>` deep link follows it).
 
-Actions run as button callbacks: the editor's text and the note are read from session state
-(current as of the click), the service acts, and the run that follows already shows the
-next pair; inside the page's fragment only the review pane reruns.
+Actions run as button callbacks: the form's values (or the JSON editor's text) and the note are
+read from session state (current as of the click), the service acts, and the run that follows
+already shows the next pair; inside the page's fragment only the review pane reruns.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components.review import response_editor
+from components.review.review_form import ReviewForm
 from services.core.domain.qa_pair import QaPair
 from services.core.domain.review import QueueFilter
 from services.core.errors import NotFoundError, StaleWriteError, ValidationError, WorkbenchError
@@ -32,7 +32,7 @@ class ReviewContext:
     queue: ReviewQueue
     training_sheet_id: str
     queue_filter: QueueFilter
-    editor_key: str  # the response editor's key
+    form: ReviewForm  # the card's response form (or its JSON editor)
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _note(note_key: str) -> str | None:
 
 def _approve(ctx: ReviewContext, pair: QaPair, note_key: str, with_edit: bool) -> None:
     with _noticed():
-        text = response_editor.current_text(ctx.editor_key, pair)
+        text = ctx.form.text()
         if not with_edit and text != pair.response:
             raise ValidationError(
                 f"You edited the response: press {EDIT_APPROVE.label} ({EDIT_APPROVE.key}) to approve your edit, "
@@ -184,4 +184,4 @@ def show(ctx: ReviewContext, pair: QaPair, edited: bool, key: str = "review_acti
     _button(following, NEXT, key, _step, (ctx, pair, True))
     _button(undo, UNDO, key, _undo, (ctx,))
     if edited:
-        st.button("Revert edit", key=f"{key}_revert", icon=":material/restart_alt:", on_click=response_editor.revert, args=(ctx.editor_key, pair))
+        st.button("Revert edit", key=f"{key}_revert", icon=":material/restart_alt:", on_click=ctx.form.revert)

@@ -1,18 +1,28 @@
 """The review card: the source beside the pair (PDF pages, images with their labels' boxes, the
-row's fields), the prompt, the usage constraints, and the response in its editor."""
+row's fields; for boxes to draw, the drawer), and beside it the pair's header, the review
+actions (first, so they are in view without scrolling), the response as the schema's form, the
+usage constraints and the prompt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from components import source_viewer, usage_constraints
+from components import box_drawer, source_viewer, usage_constraints
 from components.feedback import shown_errors
-from components.review import response_editor
+from components.review import review_form
+from components.review.review_form import ReviewForm
+from services.core.domain.canonical_label import CanonicalLabel
 from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair
 from services.core.workbench import Workbench
+from services.data.source_previews import PreviewError
+from services.labels.label_schemas import BOXES_KEY, FormKind
+from services.labels.labeling_session import drawing_image
 from services.review.actions import ReviewService
 from services.review.draft_confidence import confidence_note, draft_calibration
-from services.review.sources import source_of
+from services.review.response_form import ResponseForm
+from services.review.sources import PairSource, source_of
 
 _STATUS_COLOURS = {PairStatus.LABELED: "green", PairStatus.REJECTED: "red", PairStatus.FLAGGED: "orange", PairStatus.UNLABELED: "gray"}
 _MODE_LABELS = {
@@ -44,18 +54,26 @@ def _confidence(wb: Workbench, pair: QaPair) -> None:
         (st.info if note.no_suggestion else st.caption)(note.text)
 
 
+def _labeled_by(pair: QaPair, label: CanonicalLabel | None) -> None:
+    """Who made the canonical label a pre-approved pair carries: the wow moment, on the card."""
+    if pair.pre_approved and label is not None:
+        when = f" at {label.last_modified_at:%Y-%m-%d %H:%M} UTC" if label.last_modified_at else ""
+        st.caption(f"Pre-approved: its canonical label (version {label.version}) was labeled by {label.last_modified_by}{when}.")
+
+
 def _prompt(pair: QaPair) -> None:
-    """The system message and any few-shot turns folded away; the item's own prompt in view."""
+    """The template's system message and few-shot examples in one fold (the same for every pair
+    of the Training Sheet); the item's own prompt in view."""
     messages = pair.prompt_messages
     system = [m for m in messages if m.role == "system"]
     turns = [m for m in messages if m.role != "system"]
-    if system:
-        with st.expander("System message"):
-            for message in system:
-                st.text(message.content)
     examples, prompt = turns[:-1], turns[-1:]
-    if examples:
-        with st.expander(f"Few-shot examples ({len(examples) // 2 or len(examples)})"):
+    if system or examples:
+        shots = len(examples) // 2 or len(examples)
+        with st.expander("Template prompt" + (f": system message and {shots} few-shot example(s)" if examples else ": system message")):
+            for message in system:
+                st.caption("System message")
+                st.text(message.content)
             for message in examples:
                 st.caption("Example answer" if message.role == "assistant" else "Example prompt")
                 st.text(message.content)
@@ -85,23 +103,44 @@ def _constraints(review: ReviewService, pair: QaPair, key: str) -> None:
 
 
 def response_key(key: str = "review_card") -> str:
-    """The key of the card's response editor (the review actions read the text under it)."""
+    """The base key of the card's response form (per pair version below it)."""
     return f"{key}_response"
 
 
-def show(wb: Workbench, review: ReviewService, pair: QaPair, key: str = "review_card") -> response_editor.EditorState:
-    """Renders the card; returns what the response editor holds."""
+def _source(wb: Workbench, pair: QaPair, form: ResponseForm, form_key: str, key: str) -> tuple[PairSource, bool]:
+    """The source column; True when the response's boxes are drawn on the image here."""
+    source = source_of(wb, pair)
+    if source.problem:
+        st.warning(source.problem, icon=":material/table:")
+    schema = form.schema
+    if schema.kind is FormKind.BOXES:
+        try:
+            drawing = drawing_image(wb, source.media)
+        except PreviewError as error:  # this item's image only: the form and the actions stay
+            st.warning(str(error), icon=":material/broken_image:")
+            drawing = None
+        if drawing is not None:
+            box_drawer.show(*drawing, schema.box_classes, not schema.closed_choices, form.data.get(BOXES_KEY) or [], key=form_key)
+            source_viewer.show(wb, (), key=f"{key}_source_{pair.id}", fields=source.fields)
+            return source, True
+    source_viewer.show(wb, source.media, key=f"{key}_source_{pair.id}", fields=source.fields, boxes=source.boxes)
+    return source, False
+
+
+def show(wb: Workbench, review: ReviewService, pair: QaPair, actions: Callable[[ReviewForm, bool], None], key: str = "review_card") -> None:
+    """Renders the card, with the review actions drawn by `actions(form, edited)` under its header."""
+    form = review.form(pair)
+    form_key = review_form.form_key(response_key(key), pair)
     source_column, pair_column = st.columns([5, 6], gap="large")
     with source_column:
-        source = source_of(wb, pair)
-        if source.problem:
-            st.warning(source.problem, icon=":material/table:")
-        source_viewer.show(wb, source.media, key=f"{key}_source_{pair.id}", fields=source.fields, boxes=source.boxes)
+        source, drawing = _source(wb, pair, form, form_key, key)
+    card_form = ReviewForm(form, pair, response_key(key), drawing)
+    problems = lambda text: review.response_problems(pair.training_sheet_id, text)  # noqa: E731
     with pair_column:
         _header(pair)
         _confidence(wb, pair)
+        _labeled_by(pair, source.label)
+        actions(card_form, review_form.state(card_form, problems).edited)
+        review_form.show(card_form, problems)
         _constraints(review, pair, f"{key}_constraints")
         _prompt(pair)
-        return response_editor.show(
-            response_key(key), pair, lambda text: review.response_problems(pair.training_sheet_id, text)
-        )

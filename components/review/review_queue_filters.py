@@ -13,14 +13,30 @@ ANY = "Any"
 _USE_LABELS = {"training": "Training", "validation": "Validation", "evaluation": "Evaluation", "few_shot": "Few-shot", "testing": "Testing"}
 
 
-def show(key: str = "review_filters") -> QueueFilter:
-    """The filter the person set (by default: the pairs that still need a decision)."""
+PRE_APPROVED_CHIP = "Pre-approved from canonical labels"
+
+
+def chip(key: str = "review_filters") -> bool:
+    """The queue's quick filter: the pairs that arrived pre-approved and nobody has reviewed since."""
+    chosen = st.pills(
+        "Show", [PRE_APPROVED_CHIP], selection_mode="single", key=f"{key}_chip", label_visibility="collapsed",
+        help="Pairs labeled from a canonical label when the Training Sheet was made, each with who labeled it.",
+    )
+    return chosen == PRE_APPROVED_CHIP
+
+
+def show(key: str = "review_filters", pre_approved: bool = False) -> QueueFilter:
+    """The filter the person set (by default: the pairs that still need a decision). With the
+    pre-approved chip on, the chip decides status and mode."""
     first, second, third = st.columns([3, 3, 2])
+    decided = "The Pre-approved chip decides this while it is on." if pre_approved else None
     statuses = first.multiselect(
         "Status", [s.value for s in PairStatus], default=list(NEEDS_REVIEW), key=f"{key}_status",
-        help="Empty means every status.",
+        help=decided or "Empty means every status.", disabled=pre_approved,
     )
-    modes = second.multiselect("Labeling mode", [m.value for m in LabelingMode], key=f"{key}_mode", help="Empty means every mode.")
+    modes = second.multiselect(
+        "Labeling mode", [m.value for m in LabelingMode], key=f"{key}_mode", help=decided or "Empty means every mode.", disabled=pre_approved,
+    )
     low, high = third.slider("AI confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"{key}_confidence")
     fourth, fifth, sixth, seventh = st.columns([2, 2, 2, 3])
     uses = [ANY, *ALL_USES]
@@ -39,12 +55,13 @@ def show(key: str = "review_filters") -> QueueFilter:
     # The full range means "no bound", so pairs without an AI confidence (manual, canonical) stay in.
     full_range = low <= 0.0 and high >= 1.0
     return QueueFilter(
-        statuses=tuple(statuses),
-        modes=tuple(modes),
+        statuses=() if pre_approved else tuple(statuses),
+        modes=() if pre_approved else tuple(modes),
         confidence_min=None if full_range else low,
         confidence_max=None if full_range else high,
         permitted_use=None if usable == ANY else usable,
         prohibited_use=None if not_usable == ANY else not_usable,
         data_classification=None if classification == ANY else classification,
         search=search.strip(),
+        pre_approved=pre_approved,
     )

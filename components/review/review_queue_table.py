@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.review import review_actions
+from services.core.domain.canonical_label import LabelAuthor
 from services.core.domain.qa_pair import QaPair
 from services.core.domain.review import QueueFilter
 from services.review.queue import ReviewQueue
@@ -16,6 +17,12 @@ EXCERPT = 80  # characters of the response shown in a row
 def _excerpt(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
+
+
+def _labeled_by(author: LabelAuthor | None) -> str:
+    if author is None:
+        return ""
+    return f"{author.by} ({author.at:%Y-%m-%d %H:%M} UTC)" if author.at else author.by
 
 
 def _chosen(key: str, training_sheet_id: str) -> None:
@@ -40,6 +47,7 @@ def show(queue: ReviewQueue, training_sheet_id: str, queue_filter: QueueFilter, 
         return
     table_key = f"{key}_{page}_{current.id if current else ''}"  # a new table when the pair changes: no stale selection
     st.session_state[f"{table_key}_ids"] = [p.id for p in result.pairs]
+    authors = queue.labelers(result.pairs)  # pre-approved pairs: who labeled the canonical label they carry
     st.dataframe(
         {
             "#": [p.ordinal for p in result.pairs],
@@ -49,6 +57,7 @@ def show(queue: ReviewQueue, training_sheet_id: str, queue_filter: QueueFilter, 
             "AI confidence": [p.ai_confidence for p in result.pairs],
             "Response": [_excerpt(p.response) for p in result.pairs],
             "Reviewed by": [p.reviewed_by or "" for p in result.pairs],
+            "Pre-approved, labeled by": [_labeled_by(authors.get(p.id)) for p in result.pairs],
         },
         key=table_key, on_select=lambda: _chosen(table_key, training_sheet_id), selection_mode="single-row",
         hide_index=True, width="stretch", height=240,

@@ -27,12 +27,12 @@ from typing import Any
 import pandas as pd
 
 from services.core.domain.canonical_label import ReusableLabel
-from services.core.domain.governance import UsageConstraints, Use
+from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair, TrainingSheet, TrainingSheetStatus
 from services.core.domain.sheet import Sheet
 from services.core.domain.template import Template, TemplateStatus
 from services.core.errors import NotFoundError, ValidationError
-from services.core.governance import constraints_from_tags, effective_constraints, usable_for, why_not_usable
+from services.core.governance import constraints_from_tags, effective_constraints
 from services.core.jobs import JobContext, JobRunner, register_job_type
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
@@ -82,22 +82,6 @@ class PlannedPair:
     ai_confidence: float | None = None
     error: str | None = None
     draft: Draft | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class PreApproved:
-    item_ref: str
-    canonical_label_id: str
-    status: str  # pre-approved pairs arrive labeled; a reviewer may have rejected or flagged one since
-    constraints: UsageConstraints
-
-    @property
-    def training_allowed(self) -> bool:
-        return usable_for(self.status, self.constraints, Use.TRAINING)
-
-    @property
-    def why_not_for_training(self) -> str:
-        return why_not_usable(self.status, self.constraints, Use.TRAINING)
 
 
 def pair_id(training_sheet_id: str, item_ref: str) -> str:
@@ -462,16 +446,6 @@ class GenerationService:
 
     def first_pairs(self, training_sheet_id: str, n: int = 20) -> list[QaPair]:
         return self._pairs.first(training_sheet_id, n)
-
-    def pre_approved(self, training_sheet_id: str, n: int = 500) -> list[PreApproved]:
-        """Exactly which pairs were pre-approved from canonical labels (the first n)."""
-        return [
-            PreApproved(
-                r["item_ref"], r["canonical_label_id"], r["status"],
-                UsageConstraints(tuple(r["allowed_uses"] or ()), tuple(r["prohibited_uses"] or ()), r["usage_reason"] or "", r["data_classification"] or ""),
-            )
-            for r in self._store.pre_approved(training_sheet_id, n)
-        ]
 
     def count(self) -> int:
         return self._store.count()

@@ -8,7 +8,7 @@ import pandas as pd
 
 from data_access.sql.engine import Row, SqlEngine
 from services.core.domain.governance import UsageConstraints
-from services.core.domain.qa_pair import QaPair, messages_from_json
+from services.core.domain.qa_pair import PairStatus, QaPair, messages_from_json
 from services.core.domain.review import PairReviewState, QueueFilter, ReviewerCount
 from services.core.governance import usable_for_sql
 
@@ -27,6 +27,21 @@ INSERT_COLUMNS = (
 
 
 LIKE_ESCAPE = "!"
+
+# A pair is pre-approved while it stands as it arrived: labeled from a canonical label at
+# generation and not reviewed since (a reviewer's later decision makes it theirs).
+PRE_APPROVED = "{p}status = 'labeled' AND {p}reviewed_by IS NULL AND {p}labeling_mode = 'canonical'"
+# The progress block's counts. Its branches add up by construction: labeled = pre-approved
+# (canonical or a trusted source column) + approved in review (reviewed_by set), and
+# needs review = unlabeled + rejected + flagged.
+COUNT_NAMES = ("total", "unlabeled", "labeled", "rejected", "flagged", "canonical", "from_source_column")
+PAIR_COUNTS = (
+    "count(*) AS total, count(*) FILTER (WHERE status = 'unlabeled') AS unlabeled, "
+    "count(*) FILTER (WHERE status = 'labeled') AS labeled, count(*) FILTER (WHERE status = 'rejected') AS rejected, "
+    "count(*) FILTER (WHERE status = 'flagged') AS flagged, "
+    f"count(*) FILTER (WHERE {PRE_APPROVED.format(p='')}) AS canonical, "
+    "count(*) FILTER (WHERE status = 'labeled' AND reviewed_by IS NULL AND labeling_mode <> 'canonical') AS from_source_column"
+)
 
 # A pair's version check as a scalar subquery on its id: DuckDB looks a row up by its primary
 # key only when the id is the scan's sole filter (`AND row_version = :v` makes it scan the whole
@@ -59,11 +74,17 @@ def queue_predicate(training_sheet_id: str, queue: QueueFilter, alias: str = "")
     if queue.confidence_max is not None:
         clauses.append(f"{p}ai_confidence <= :confidence_max")
         params["confidence_max"] = float(queue.confidence_max)
-    # "Usable for U" is the dual gate (approved AND U permitted), never governance alone.
+    if queue.pre_approved:
+        clauses.append(PRE_APPROVED.format(p=p))
+    # "Usable for U" is the dual gate (approved AND U permitted), never governance alone. When
+    # the statuses chosen leave out 'labeled', the gate's answer is known without reading the
+    # pairs' use lists (the widest columns a queue filters on): no pair passes it.
+    gate_closed = bool(queue.statuses) and PairStatus.LABELED.value not in queue.statuses
     if queue.permitted_use:
-        clauses.append(usable_for_sql(alias, "permitted_use"))
-        params["permitted_use"] = queue.permitted_use
-    if queue.prohibited_use:
+        clauses.append("FALSE" if gate_closed else usable_for_sql(alias, "permitted_use"))
+        if not gate_closed:
+            params["permitted_use"] = queue.permitted_use
+    if queue.prohibited_use and not gate_closed:
         clauses.append("NOT " + usable_for_sql(alias, "prohibited_use"))
         params["prohibited_use"] = queue.prohibited_use
     if queue.data_classification:
@@ -121,27 +142,51 @@ class QaPairsStore:
 
     def status_counts(self, training_sheet_id: str) -> dict[str, Any]:
         row = self._engine.query_one(
-            "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'unlabeled') AS unlabeled, "
-            "count(*) FILTER (WHERE status = 'labeled') AS labeled, count(*) FILTER (WHERE status = 'rejected') AS rejected, "
-            "count(*) FILTER (WHERE status = 'flagged') AS flagged, "
-            "count(*) FILTER (WHERE labeling_mode = 'canonical') AS canonical "
-            f"FROM {self.table} WHERE training_sheet_id = :id",
-            {"id": training_sheet_id},
+            f"SELECT {PAIR_COUNTS} FROM {self.table} WHERE training_sheet_id = :id", {"id": training_sheet_id}
         ) or {}
         return {k: int(v or 0) for k, v in row.items()}
 
 
+    # -- what generation reused --------------------------------------------------------
+    def pre_approved(self, training_sheet_id: str, labels_table: str, limit: int, since: Any = None, newest_first: bool = False) -> list[Row]:
+        """The pairs that arrived labeled from a canonical label, with who last changed that
+        label and when; with `since`, only those whose label changed after it."""
+        order = "l.last_modified_at DESC, p.ordinal" if newest_first else "p.ordinal"
+        return self._engine.query(
+            "SELECT p.id, p.item_ref, p.label_type, p.canonical_label_id, p.status, p.allowed_uses, p.prohibited_uses, "
+            "p.usage_reason, p.data_classification, l.last_modified_by, l.last_modified_at "
+            f"FROM {self.table} AS p LEFT JOIN {labels_table} AS l ON l.id = p.canonical_label_id "
+            f"WHERE p.training_sheet_id = :id AND p.labeling_mode = 'canonical' AND {_CHANGED_SINCE} ORDER BY {order} LIMIT :n",
+            {"id": training_sheet_id, "n": limit, "since": since},
+        )
+
+    def count_pre_approved(self, training_sheet_id: str, labels_table: str, since: Any = None) -> tuple[int, int]:
+        """(pairs that arrived pre-approved, of them those whose label changed after `since`)."""
+        row = self._engine.query_one(
+            f"SELECT count(*) AS reused, count(*) FILTER (WHERE {_CHANGED_SINCE}) AS changed "
+            f"FROM {self.table} AS p LEFT JOIN {labels_table} AS l ON l.id = p.canonical_label_id "
+            "WHERE p.training_sheet_id = :id AND p.labeling_mode = 'canonical'",
+            {"id": training_sheet_id, "since": since},
+        ) or {}
+        return int(row.get("reused") or 0), int(row.get("changed") or 0)
+
     # -- the review queue ----------------------------------------------------------------
-    def queue_page(self, training_sheet_id: str, queue: QueueFilter, offset: int, limit: int) -> list[QaPair]:
-        """One page of the filtered queue in ordinal order. The page's ids are chosen on narrow
-        columns first, so sorting never drags the wide ones (messages) through 100k rows."""
+    def queue_page(self, training_sheet_id: str, queue: QueueFilter, offset: int, limit: int) -> tuple[list[QaPair], int]:
+        """One page of the filtered queue in ordinal order, and how many pairs the queue holds,
+        in one statement: the filter is evaluated once into the ordinals it matches (narrow
+        integers), which both the count and the page's sort read; only the page's own rows are
+        then read whole (ordinals are unique within a Training Sheet)."""
         where, params = queue_predicate(training_sheet_id, queue)
         rows = self._engine.query(
-            f"SELECT {_qualified('p')} FROM {self.table} AS p JOIN (SELECT id FROM {self.table} WHERE {where} "
-            "ORDER BY ordinal LIMIT :page_size OFFSET :page_offset) AS page ON p.id = page.id ORDER BY p.ordinal",
+            f"WITH matching AS (SELECT ordinal FROM {self.table} WHERE {where}) "
+            f"SELECT {_qualified('p')}, (SELECT count(*) FROM matching) AS queue_total FROM {self.table} AS p "
+            "JOIN (SELECT ordinal FROM matching ORDER BY ordinal LIMIT :page_size OFFSET :page_offset) AS page "
+            "ON p.ordinal = page.ordinal WHERE p.training_sheet_id = :training_sheet_id ORDER BY p.ordinal",
             {**params, "page_size": limit, "page_offset": offset},
         )
-        return [to_pair(r) for r in rows]
+        if not rows:  # past the end (or an empty queue): the count alone
+            return [], self.queue_count(training_sheet_id, queue)
+        return [to_pair(r) for r in rows], int(rows[0]["queue_total"])
 
     def queue_count(self, training_sheet_id: str, queue: QueueFilter) -> int:
         where, params = queue_predicate(training_sheet_id, queue)
@@ -183,12 +228,17 @@ class QaPairsStore:
         return [ReviewerCount(r["reviewed_by"], int(r["labeled"]), int(r["rejected"]), int(r["flagged"])) for r in rows]
 
     # -- review writes -------------------------------------------------------------------
-    def write_review(self, pair_id: str, read_version: int, state: PairReviewState, constraints: UsageConstraints | None = None) -> bool:
+    def write_review(
+        self, pair_id: str, read_version: int, state: PairReviewState, constraints: UsageConstraints | None = None,
+        response_changed: bool = True,
+    ) -> bool:
         """Set a pair's review fields (and, when given, its constraints) if it is still at
-        `read_version`; False if someone changed it."""
+        `read_version`; False if someone changed it. An approval that keeps the response leaves
+        the messages (the widest column) as they are instead of writing them again."""
         governance = _CONSTRAINT_SET if constraints is not None else ""
+        response = "messages = :messages, original_response = :original_response, " if response_changed else ""
         return self._engine.execute(
-            f"UPDATE {self.table} SET status = :status, messages = :messages, original_response = :original_response, "
+            f"UPDATE {self.table} SET status = :status, {response}"
             f"canonical_label_id = :canonical_label_id, reviewed_by = :reviewed_by, reviewed_at = :reviewed_at, {governance}"
             "review_notes = :review_notes, updated_at = current_timestamp(), row_version = row_version + 1 "
             f"WHERE {_VERSION_CHECK.format(table=self.table)}",
@@ -232,6 +282,8 @@ class QaPairsStore:
             or 0
         )
 
+
+_CHANGED_SINCE = "(CAST(:since AS TIMESTAMP) IS NULL OR l.last_modified_at > :since)"
 
 _CONSTRAINT_SET = (
     "allowed_uses = :allowed_uses, prohibited_uses = :prohibited_uses, usage_reason = :usage_reason, "

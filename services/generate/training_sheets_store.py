@@ -7,27 +7,17 @@ from typing import Any
 
 from data_access.sql.engine import Row, SqlEngine
 from services.core.domain.qa_pair import PairCounts, TrainingSheet
+from services.generate.qa_pairs_store import COUNT_NAMES, PAIR_COUNTS
 
 _COLUMNS = (
     "t.id, t.name, t.sheet_id, t.template_id, t.template_version, t.label_type, t.labeling_mode, t.status, "
     "t.generation_config, t.job_id, t.created_by, t.created_at, t.generation_completed_at, t.row_version"
 )
-_COUNTS = (
-    "coalesce(c.total, 0) AS total, coalesce(c.unlabeled, 0) AS unlabeled, coalesce(c.labeled, 0) AS labeled, "
-    "coalesce(c.rejected, 0) AS rejected, coalesce(c.flagged, 0) AS flagged, coalesce(c.canonical, 0) AS canonical"
-)
+_COUNTS = ", ".join(f"coalesce(c.{name}, 0) AS {name}" for name in COUNT_NAMES)
 
 
 def _counts_subquery(pairs: str) -> str:
-    return (
-        "SELECT training_sheet_id, count(*) AS total, "
-        "count(*) FILTER (WHERE status = 'unlabeled') AS unlabeled, "
-        "count(*) FILTER (WHERE status = 'labeled') AS labeled, "
-        "count(*) FILTER (WHERE status = 'rejected') AS rejected, "
-        "count(*) FILTER (WHERE status = 'flagged') AS flagged, "
-        "count(*) FILTER (WHERE labeling_mode = 'canonical') AS canonical "
-        f"FROM {pairs} GROUP BY training_sheet_id"
-    )
+    return f"SELECT training_sheet_id, {PAIR_COUNTS} FROM {pairs} GROUP BY training_sheet_id"
 
 
 def _to_training_sheet(row: Row) -> TrainingSheet:
@@ -38,7 +28,7 @@ def _to_training_sheet(row: Row) -> TrainingSheet:
         generation_config=json.loads(row["generation_config"] or "{}"), job_id=row["job_id"],
         created_by=row["created_by"] or "", created_at=row["created_at"],
         generation_completed_at=row["generation_completed_at"], row_version=row["row_version"],
-        counts=PairCounts(*(int(row[k]) for k in ("total", "unlabeled", "labeled", "rejected", "flagged", "canonical"))),
+        counts=PairCounts(**{k: int(row[k]) for k in COUNT_NAMES}),
     )
 
 
@@ -110,12 +100,3 @@ class TrainingSheetsStore:
 
     def count(self) -> int:
         return int(self._engine.scalar(f"SELECT count(*) AS n FROM {self._table}") or 0)
-
-    def pre_approved(self, training_sheet_id: str, limit: int) -> list[Row]:
-        """The pairs that arrived labeled because a canonical label already existed."""
-        return self._engine.query(
-            f"SELECT p.item_ref, p.canonical_label_id, p.status, p.allowed_uses, p.prohibited_uses, p.usage_reason, p.data_classification "
-            f"FROM {self._pairs} AS p WHERE p.training_sheet_id = :id AND p.labeling_mode = 'canonical' "
-            "ORDER BY p.ordinal LIMIT :n",
-            {"id": training_sheet_id, "n": limit},
-        )

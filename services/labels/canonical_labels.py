@@ -19,6 +19,7 @@ from services.core.domain.canonical_label import (
     CanonicalLabel,
     ChangeKind,
     Confidence,
+    LabelAuthor,
     LabelContent,
     LabelKey,
     LabelVersion,
@@ -133,6 +134,10 @@ class CanonicalLabelService:
 
     def find(self, key: LabelKey) -> CanonicalLabel | None:
         return self._store.get(key.label_id)
+
+    def authors(self, label_ids: list[str]) -> dict[str, LabelAuthor]:
+        """label id → who last changed that label and when, in one query."""
+        return {a.label_id: a for a in self._store.authors(label_ids)}
 
     def for_item(self, sheet_id: str, item_ref: str) -> list[CanonicalLabel]:
         """Every labelset of one item, one per label type."""

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from data_access.sql.engine import Row, SqlEngine
-from services.core.domain.canonical_label import CanonicalLabel, LabelContent, LabelKey, LabelVersion
+from services.core.domain.canonical_label import CanonicalLabel, LabelAuthor, LabelContent, LabelKey, LabelVersion
 from services.core.domain.governance import UsageConstraints
 
 _LABEL_COLUMNS = (
@@ -121,6 +121,16 @@ class CanonicalLabelsStore:
     def get(self, label_id: str) -> CanonicalLabel | None:
         row = self._engine.query_one(f"SELECT {_LABEL_COLUMNS} FROM {self._labels} WHERE id = :id", {"id": label_id})
         return to_label(row) if row else None
+
+    def authors(self, label_ids: list[str]) -> list[LabelAuthor]:
+        """Who last changed each of these labels (a page's worth: the caller bounds the list)."""
+        if not label_ids:
+            return []
+        rows = self._engine.query(
+            f"SELECT id, last_modified_by, last_modified_at, version FROM {self._labels} WHERE array_contains(:ids, id)",
+            {"ids": list(label_ids)},
+        )
+        return [LabelAuthor(r["id"], r["last_modified_by"] or "", r["last_modified_at"], int(r["version"])) for r in rows]
 
     def for_item(self, sheet_id: str, item_ref: str) -> list[CanonicalLabel]:
         rows = self._engine.query(

@@ -201,11 +201,7 @@ class LabelingSession:
 
     def drawing_image(self, item: SheetItem, max_side: int = DRAWING_MAX_SIDE) -> tuple[bytes, ImageSize] | None:
         """A PNG of the item's first image to draw boxes on, and the image's own size."""
-        size = self.image_size(item)
-        media = _first_image(item)
-        if size is None or media is None:
-            return None
-        return image_thumbnail(self._wb, media.path, max_side).png, size
+        return drawing_image(self._wb, item.media, max_side)
 
     # -- saving ---------------------------------------------------------------------------
     def save(
@@ -259,6 +255,16 @@ def item_image_size(workbench: Workbench, item: SheetItem) -> ImageSize | None:
 
 def _first_image(item: SheetItem) -> MediaRef | None:
     return next((m for m in item.media if m.kind == "image"), None)
+
+
+def drawing_image(workbench: Workbench, media: tuple[MediaRef, ...], max_side: int = DRAWING_MAX_SIDE) -> tuple[bytes, ImageSize] | None:
+    """A PNG of the first image among `media` to draw boxes on (scaled to `max_side`), and the
+    image's own size (boxes are in its pixels); None without an image. PreviewError for a file
+    that cannot be opened."""
+    image = next((m for m in media if m.kind == "image"), None)
+    if image is None:
+        return None
+    return image_thumbnail(workbench, image.path, max_side).png, ImageSize(*image_size(workbench, image.path))
 
 
 def localization_boxes(labels: list[CanonicalLabel]) -> list[Box]:

@@ -52,6 +52,7 @@ from services.generate.qa_pairs_store import QaPairsStore
 from services.labels.canonical_labels import CanonicalLabelService
 from services.labels.usage_audit_store import UsageAuditStore
 from services.review.bulk import BulkPlan, BulkResult, BulkReview
+from services.review.response_form import ResponseForm, form_for, needs_observed_labels
 from services.review.review_events_store import ReviewEventsStore
 from services.review.review_labels_store import ReviewLabelsStore
 from services.review.rules import checked_note, label_data_for, new_label_reason, template_of, with_response
@@ -122,6 +123,16 @@ class ReviewService:
             return [str(error)]
         return []
 
+    def form(self, pair: QaPair) -> ResponseForm:
+        """The pair's review form: its template's output schema as inputs, its response as values."""
+        template = self.template_for(pair.training_sheet_id)
+        observed = (
+            [label.label_data for label in self._labels.for_sheet(pair.sheet_id, template.label_type).values()]
+            if needs_observed_labels(template)
+            else []
+        )
+        return form_for(template, pair.response, observed)
+
     def history(self, pair_id: str) -> list[ReviewEvent]:
         return self._events.for_pair(pair_id)
 
@@ -176,7 +187,7 @@ class ReviewService:
         tightened = bound if existing is not None and audit is not None else None
         try:
             with self._engine.transaction():
-                if not self._pairs.write_review(current.id, read_version, after, tightened):
+                if not self._pairs.write_review(current.id, read_version, after, tightened, response_changed=edited):
                     raise self._stale(current.id, action)
                 try:
                     label = self._labels.save(key, content, version_before, ChangeKind.REVIEW, source_qa_pair_id=current.id, current=existing)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from services.core.domain.canonical_label import LabelAuthor
 from services.core.domain.governance import ALL_USES, CLASSIFICATION_RANK
 from services.core.domain.qa_pair import LabelingMode, PairCounts, PairStatus, QaPair
 from services.core.domain.review import QueueFilter, ReviewerCount
 from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
-from services.generate.qa_pairs_store import QaPairsStore
+from services.generate.qa_pairs_store import COUNT_NAMES, QaPairsStore
+from services.labels.canonical_labels import CanonicalLabelService
 
 __all__ = ["MAX_PAGE_SIZE", "MAX_SEARCH_LENGTH", "QueueFilter", "QueuePage", "ReviewQueue", "checked_filter"]
 
@@ -62,14 +64,17 @@ _prefetcher = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefi
 class ReviewQueue:
     def __init__(self, workbench: Workbench) -> None:
         self._pairs = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"))
+        self._labels = CanonicalLabelService(workbench)
 
     # -- the queue -------------------------------------------------------------------
     def page(self, training_sheet_id: str, queue: QueueFilter, offset: int = 0, limit: int = 50) -> QueuePage:
         queue = checked_filter(queue)
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
-        total = self._pairs.queue_count(training_sheet_id, queue)
-        offset = max(0, min(offset, max(total - 1, 0)))
-        return QueuePage(self._pairs.queue_page(training_sheet_id, queue, offset, limit), total, offset)
+        limit, offset = max(1, min(limit, MAX_PAGE_SIZE)), max(0, offset)
+        pairs, total = self._pairs.queue_page(training_sheet_id, queue, offset, limit)
+        if not pairs and offset > 0 and total:  # past the end: the last page there is
+            offset = (total - 1) // limit * limit
+            pairs, total = self._pairs.queue_page(training_sheet_id, queue, offset, limit)
+        return QueuePage(pairs, total, offset)
 
     def count(self, training_sheet_id: str, queue: QueueFilter) -> int:
         return self._pairs.queue_count(training_sheet_id, checked_filter(queue))
@@ -105,6 +110,12 @@ class ReviewQueue:
         """
         return _prefetcher.submit(self.following, training_sheet_id, queue, ordinal)
 
+    def labelers(self, pairs: list[QaPair]) -> dict[str, LabelAuthor]:
+        """pair id → who labeled the canonical label each pre-approved pair of a page carries."""
+        carried = {p.id: p.canonical_label_id for p in pairs if p.pre_approved and p.canonical_label_id}
+        authors = self._labels.authors(sorted(set(carried.values())))
+        return {pair_id: authors[label_id] for pair_id, label_id in carried.items() if label_id in authors}
+
     def pair(self, pair_id: str) -> QaPair:
         found = self._pairs.get(pair_id)
         if found is None:
@@ -113,9 +124,9 @@ class ReviewQueue:
 
     # -- progress --------------------------------------------------------------------
     def progress(self, training_sheet_id: str) -> PairCounts:
-        """Total, labeled (of which pre-approved from canonical labels), unlabeled, rejected, flagged."""
+        """Total; labeled (pre-approved, or approved in review); needs review (unlabeled, rejected, flagged)."""
         counts = self._pairs.status_counts(training_sheet_id)
-        return PairCounts(**{k: counts.get(k, 0) for k in ("total", "unlabeled", "labeled", "rejected", "flagged", "canonical")})
+        return PairCounts(**{k: counts.get(k, 0) for k in COUNT_NAMES})
 
     def reviewers(self, training_sheet_id: str) -> list[ReviewerCount]:
         return self._pairs.reviewer_counts(training_sheet_id)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.core.domain.canonical_label import CanonicalLabel
 from services.core.domain.qa_pair import QaPair
 from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
@@ -24,6 +25,7 @@ class PairSource:
     fields: dict[str, Any] = field(default_factory=dict)
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None  # why the row could not be read (the files may still show)
+    label: CanonicalLabel | None = None  # the item's canonical label of the pair's label type
 
 
 def boxes_in(label_data: Any) -> list[Box]:
@@ -61,11 +63,12 @@ def source_of(workbench: Workbench, pair: QaPair) -> PairSource:
     media = tuple(MediaRef(path) for path in pair.media_refs)
     labels = CanonicalLabelService(workbench).for_item(pair.sheet_id, pair.item_ref)
     boxes = _boxes([*(label.label_data for label in labels), _parsed(pair.response)])
+    own = next((label for label in labels if label.key.label_type == pair.label_type), None)
     sheets = SheetService(workbench)
     try:
         items = sheets.items_for_refs(sheets.get(pair.sheet_id), [pair.item_ref])
     except (NotFoundError, ValidationError) as error:
-        return PairSource(media, boxes=boxes, problem=f"The source row could not be read: {error}")
+        return PairSource(media, boxes=boxes, problem=f"The source row could not be read: {error}", label=own)
     if not items:
-        return PairSource(media, boxes=boxes, problem=f"{pair.item_ref} is no longer in the sheet's source table.")
-    return PairSource(media or items[0].media, items[0].fields, boxes)
+        return PairSource(media, boxes=boxes, problem=f"{pair.item_ref} is no longer in the sheet's source table.", label=own)
+    return PairSource(media or items[0].media, items[0].fields, boxes, label=own)

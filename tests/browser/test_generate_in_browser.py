@@ -90,7 +90,8 @@ def test_a_person_publishes_a_template_and_generates_a_training_sheet_to_the_end
     page.get_by_text(_PROGRESS).wait_for()
     page.get_by_text(_PROGRESS_DONE).wait_for(timeout=JOB_TIMEOUT_MS)
     assert page.get_by_role("progressbar").first.get_attribute("aria-valuenow") == "100"
-    counts = page.get_by_text(f"{ITEMS} pairs · 1 pre-approved from canonical labels")
+    counts = page.get_by_text(f"{ITEMS} pairs · 1 labeled (1 pre-approved)")
     counts.wait_for()
     assert f"{ITEMS - 1} unlabeled" in counts.inner_text()
-    page.get_by_text("Which pairs were pre-approved (1)").wait_for()
+    page.get_by_text(f"1 of {ITEMS} pre-approved from canonical labels").wait_for()
+    page.get_by_text("Every pre-approved pair (1)").wait_for()

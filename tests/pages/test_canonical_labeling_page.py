@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from components.labels.box_drawer import value_key
+from components.box_drawer import value_key
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.governance import UsageConstraints
 from services.labels.canonical_labels import CanonicalLabelService

@@ -22,6 +22,7 @@ def ready(invoice_source):
         templates.create(
             TemplateDraft(
                 name="Urgency", label_type="classification", user_prompt_template="Invoice {{ invoice_id }} for {{ total_amount }}",
+                system_prompt="You sort medical invoices by how soon they need paying.",
                 output_schema=(SchemaField("urgency", FieldType.STRING),),
             )
         )
@@ -39,6 +40,9 @@ def test_previewing_shows_which_items_arrive_pre_approved(open_page, ready):
     assert len(headers) == 5
     assert "Pre-approved from a canonical label" in headers[3] and headers[3].startswith("**INV-0003**")
     assert GenerationService(ready[0]).count() == 0
+    system = "You sort medical invoices by how soon they need paying."
+    assert [t.value for t in app.text].count(system) == 1  # the system message once, not once per pair
+    assert [c.value for c in app.caption].count("User message") == 5
 
 
 def test_generating_from_the_page_runs_the_job_and_lists_the_pre_approved_pairs(open_page, ready):
@@ -51,8 +55,32 @@ def test_generating_from_the_page_runs_the_job_and_lists_the_pre_approved_pairs(
     assert app.query_params["training_sheet"] == training_sheet.id
     assert JobRunner(wb).wait(training_sheet.job_id, 60).status == "succeeded"
     app.run()
-    assert any("30 pairs · **1 pre-approved from canonical labels**" in m.value for m in app.markdown)
+    assert any(m.value.startswith("30 pairs · 1 labeled (1 pre-approved)") for m in app.markdown)
+    assert [s.value for s in app.success] == [
+        "**1 of 30 pre-approved from canonical labels**; this is the first Training Sheet from this sheet, "
+        "so each of those labels is reused here for the first time."
+    ]
     assert app.dataframe[-1].value["Item"].tolist() == ["INV-0003"]
+
+
+def test_after_a_generation_the_labels_made_since_the_last_training_sheet_are_named_with_a_link_to_label(open_page, ready):
+    wb, sheet, template = ready
+    first = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    assert JobRunner(wb).wait(first.job_id, 60).status == "succeeded"
+    CanonicalLabelService(wb).save(LabelKey(sheet.id, "INV-0007", "classification"), LabelContent({"urgency": "routine"}), 0)
+    second = GenerationService(wb).start(GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL, name="Urgency, again"))
+    assert JobRunner(wb).wait(second.job_id, 60).status == "succeeded"
+    app = open_page("pages/generate.py", {"training_sheet": second.id})
+    assert not app.exception
+    [headline] = [s.value for s in app.success]
+    assert headline.startswith("**2 of 30 pre-approved from canonical labels**; **1 of them labeled since the last Training Sheet from this sheet** (")
+    _, recent, every = (d.value for d in app.dataframe)  # the list, the new labels, every pre-approved pair
+    pair = next(p for p in GenerationService(wb).first_pairs(second.id, 30) if p.item_ref == "INV-0007")
+    assert recent[["Item", "Label type", "Labeled by"]].values.tolist() == [["INV-0007", "classification", "tester@example.com"]]
+    assert recent["When"].iloc[0].endswith(" UTC")
+    assert recent["In LABEL"].tolist() == [f"label?training_sheet={second.id}&pair={pair.id}"]
+    assert "Canonical label" not in recent.columns  # items, not label UUIDs
+    assert every["Item"].tolist() == ["INV-0003", "INV-0007"]
 
 
 def test_a_pre_approved_pair_rejected_later_is_not_listed_as_training_allowed(open_page, ready):

@@ -82,6 +82,16 @@ class LabelVersion:
 
 
 @dataclass(frozen=True)
+class LabelAuthor:
+    """Who made a label the version it is now, and when: what a pre-approved pair is marked with."""
+
+    label_id: str
+    by: str
+    at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
 class ReusableLabel:
     """What a generated pair takes from a canonical label: its id, response and governance."""
 

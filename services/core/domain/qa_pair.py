@@ -84,7 +84,8 @@ class QaPair:
 
     @property
     def pre_approved(self) -> bool:
-        return self.labeling_mode == LabelingMode.CANONICAL
+        """Labeled from a canonical label at generation, and nobody has reviewed it since."""
+        return self.labeling_mode == LabelingMode.CANONICAL and self.status == PairStatus.LABELED and not self.reviewed_by
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,13 @@ class PairCounts:
     labeled: int = 0
     rejected: int = 0
     flagged: int = 0
-    canonical: int = 0  # labeled because a canonical label already existed
+    canonical: int = 0  # labeled because a canonical label already existed, and not reviewed since
+    from_source_column: int = 0  # labeled because a trusted source column held the answer, not reviewed since
+
+    @property
+    def approved_in_review(self) -> int:
+        """Labeled by a reviewer (one by one or in bulk): every labeled pair that did not arrive so."""
+        return self.labeled - self.canonical - self.from_source_column
 
     @property
     def needs_review(self) -> int:

@@ -40,6 +40,7 @@ class QueueFilter:
     prohibited_use: str | None = None  # pairs the dual gate refuses for this: not approved, or not permitted
     data_classification: str | None = None
     search: str = ""  # in the prompt, the response and the item ref, case-insensitively
+    pre_approved: bool = False  # only pairs pre-approved from canonical labels and not reviewed since
 
     def to_json(self) -> str:
         return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}, ensure_ascii=False)
@@ -50,7 +51,7 @@ class QueueFilter:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
     def describe(self) -> str:
-        parts = []
+        parts = ["pre-approved from canonical labels"] if self.pre_approved else []
         if self.statuses:
             parts.append("status " + " or ".join(self.statuses))
         if self.modes:

@@ -12,6 +12,7 @@ from services.core.domain.sheet import SheetDraft
 from services.core.governance import constraints_from_tags, usable_for, usable_for_sql
 from services.data.sheets import SheetService
 from services.generate.generation import GenerationService
+from services.generate.reuse_report import ReuseReport
 from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
@@ -75,6 +76,6 @@ def test_no_pair_failing_either_gate_is_ever_counted_listed_or_exported_as_usabl
                 f"SELECT item_ref FROM {wb.table('qa_pairs')} WHERE training_sheet_id = :ts AND {usable_for_sql()}", {"ts": ts, "use": use}
             )
             assert {r["item_ref"] for r in exported} == truth  # what an export selects
-        listed = {r.item_ref for r in GenerationService(wb).pre_approved(ts) if r.training_allowed}
+        listed = {r.item_ref for r in ReuseReport(wb).pre_approved(ts) if r.training_allowed}
         training = {ref for ref, s in status.items() if s == "labeled" and rule.permits("training") and ref in labels and labels[ref].permits("training")}
-        assert listed <= training and listed == {r.item_ref for r in GenerationService(wb).pre_approved(ts)} & training
+        assert listed <= training and listed == {r.item_ref for r in ReuseReport(wb).pre_approved(ts)} & training

@@ -126,6 +126,39 @@ def test_the_progress_block_counts_pre_approved_and_what_needs_review_per_review
     assert counts == {"tester@example.com": (1, 1, 0), "dana@x": (1, 0, 1)}
 
 
+def test_the_progress_branches_add_up_to_the_total_as_pairs_are_decided(invoice_source, setup, queue):
+    ts = setup.training_sheet.id
+    pairs = _pairs(invoice_source, setup)
+    review = ReviewService(invoice_source)
+    review.approve(pairs[4], 1)
+    review.approve(pairs[5], 1)
+    review.reject(pairs[1], 1, "the canonical label does not fit this template")  # a pre-approved pair, rejected
+    review.flag(pairs[6], 1, "unsure")
+    p = queue.progress(ts)
+    assert (p.labeled, p.canonical, p.approved_in_review) == (4, 2, 2)
+    assert p.labeled == p.canonical + p.from_source_column + p.approved_in_review
+    assert p.needs_review == p.unlabeled + p.rejected + p.flagged == 36
+    assert p.labeled + p.needs_review == p.total == 40
+    review.approve(pairs[1], 2)  # approved again by a reviewer: theirs now, no longer pre-approved
+    p = queue.progress(ts)
+    assert (p.labeled, p.canonical, p.approved_in_review, p.labeled + p.needs_review) == (5, 2, 3, 40)
+    assert GenerationService(invoice_source).get(ts).counts == p  # the Training Sheet list counts alike
+
+
+def test_the_pre_approved_chip_shows_pairs_that_arrived_labeled_and_nobody_reviewed_since(invoice_source, setup, queue):
+    ts = setup.training_sheet.id
+    chip = QueueFilter(pre_approved=True)
+    assert [p.item_ref for p in queue.page(ts, chip).pairs] == ["INV-0001", "INV-0002", "INV-0003"]
+    pairs = _pairs(invoice_source, setup)
+    ReviewService(invoice_source).reject(pairs[2], 1, "stale label")
+    assert [p.item_ref for p in queue.page(ts, chip).pairs] == ["INV-0001", "INV-0003"]
+    assert queue.count(ts, chip) == queue.progress(ts).canonical == 2
+    assert chip.describe() == "pre-approved from canonical labels"
+    shown = queue.page(ts, chip).pairs
+    authors = queue.labelers(shown)
+    assert {pair_id: (a.by, a.version) for pair_id, a in authors.items()} == {p.id: ("tester@example.com", 1) for p in shown}
+
+
 def test_unknown_filter_values_are_refused(setup, queue):
     ts = setup.training_sheet.id
     for bad, message in (
@@ -144,6 +177,7 @@ def test_unknown_filter_values_are_refused(setup, queue):
 def test_a_queue_filter_round_trips_through_json_and_describes_itself():
     queue = QueueFilter(statuses=("unlabeled",), confidence_min=0.95, prohibited_use="training", search="INV")
     assert QueueFilter.from_json(queue.to_json()) == queue
+    assert QueueFilter.from_json(QueueFilter(pre_approved=True).to_json()).pre_approved
     assert queue.describe() == "status unlabeled, AI confidence ≥ 0.95, not usable for training, containing “INV”"
 
 
@@ -161,6 +195,8 @@ def test_every_review_statement_is_one_databricks_statement_that_runs_on_duckdb(
         permitted_use="training", prohibited_use="few_shot", data_classification="internal", search="INV",
     )
     queue.page(ts, everything)
+    queue.page(ts, replace(everything, statuses=("labeled", "flagged"), pre_approved=True))  # the gate read in full
+    queue.page(ts, everything, offset=10_000)  # past the end: the count alone, then the last page
     queue.progress(ts)
     queue.reviewers(ts)
     pairs = queue.page(ts, QueueFilter(statuses=("unlabeled",)), limit=10).pairs
