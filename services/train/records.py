@@ -13,7 +13,7 @@ from services.core.errors import ValidationError
 # The CPU answers each evaluation pair twice (base and fine-tuned): ~2 s a pair on a laptop.
 DEFAULT_EVALUATION_PAIRS = 32
 MAX_EVALUATION_PAIRS = 500
-_MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # valid in MLflow's registry and as a Unity Catalog name
+_MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # valid in MLflow's registry and as a Unity Catalog name
 
 
 class RunStatus(StrEnum):

@@ -10,7 +10,7 @@ from services.core.domain.template import FieldType, LabelType, Template
 # (e.g. a failure mode written as free text, but drawn from a handful of values).
 CATEGORICAL_LABEL_TYPES = frozenset({LabelType.CLASSIFICATION.value, LabelType.DOCUMENT_TYPE.value, LabelType.PASS_FAIL.value})
 # The field becomes a JSON path ($.name): only plain names are accepted.
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 
 def is_plain_field_name(name: str) -> bool:
