@@ -28,8 +28,9 @@ def test_a_person_creates_a_sheet_and_sees_its_pdfs_rendered(served_app, page):
     sidebar = page.locator('[data-testid="stSidebarNav"]')
     assert "Lifecycle" in sidebar.inner_text()
     assert "app" not in sidebar.inner_text().split()
-    if not page.get_by_label("Name", exact=True).is_visible():  # the form starts open when there are no sheets
-        page.get_by_text("New sheet").click()
+    # With no sheets yet the form starts open: wait for it rather than toggle it (a click while
+    # the first run is still drawing would close it).
+    page.get_by_label("Name", exact=True).wait_for(timeout=60_000)
     page.get_by_label("Name", exact=True).fill("January invoices")
     choose(page, "Schema", "raw")
     wait_for_app(page)
