@@ -18,6 +18,7 @@ from services.data.sheets import SheetService
 from services.demo import open_demo_ready_workbench
 from services.demo.sheets import CRYSTALS_SHEET
 from services.generate.generation import GenerationService
+from services.generate.reuse_report import ReuseReport
 from services.labels.labeling_session import BrowseFilter, LabelingSession, StatusFilter
 from tests.browser.conftest import choose, open_page, start_app, stop_app, wait_for_app
 
@@ -114,6 +115,6 @@ def test_the_fifteen_minute_flow_reaches_the_wow_moment_without_leaving_the_mach
     forget_prepared_stores()
     wb = open_workbench(load_settings({"WORKBENCH_HOME": str(app.home), "WORKBENCH_DEMO_DATA": "0"}))
     newest = GenerationService(wb).list(crystals.id)[0]
-    assert {approved, labeled} <= {p.item_ref for p in GenerationService(wb).pre_approved(newest.id)}
+    assert {approved, labeled} <= {p.item_ref for p in ReuseReport(wb).pre_approved(newest.id, n=crystals.row_count)}
     forget_prepared_stores()
     release_home(app.home)

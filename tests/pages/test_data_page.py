@@ -141,7 +141,7 @@ def test_a_sheet_over_columns_that_are_not_plain_identifiers_is_created_and_prev
     app.button(key="new_sheet_submit").click().run()
     assert not app.exception
     assert [s.value for s in app.success] == ["Created 'Regions' with 6 items."]
-    assert "`mirion_vital.raw.regions` · item column `region id` · filter `` `state code` = 'NY' AND größe > 1 ``" in [m.value for m in app.markdown]
+    assert "**Filter** · `` `state code` = 'NY' AND größe > 1 ``" in [m.value for m in app.markdown]
     assert any("**6 items**" in m.value for m in app.markdown)
     assert [m.value for m in app.markdown if m.value.startswith("**R-")] == ["**R-003**", "**R-006**", "**R-009**", "**R-012**", "**R-015**", "**R-018**"]
     assert '"region id": "R-003", "state code": "NY"' in app.json[0].value
