@@ -9,7 +9,7 @@ from services.generate.generation import GenerationService
 from services.generate.reuse_report import ReuseReport
 from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
-from tests.review_builders import build_review_setup, generate
+from tests.review_builders import ITEMS, STARTING_LABELS, build_review_setup, generate
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def setup(invoice_source):
 
 def test_the_first_training_sheet_from_a_sheet_counts_every_reused_label_as_new(invoice_source, setup):
     summary = ReuseReport(invoice_source).summary(setup.training_sheet.id)
-    assert (summary.pre_approved, summary.total, summary.previous, summary.labeled_since) == (3, 40, None, 3)
+    assert (summary.pre_approved, summary.total, summary.previous, summary.labeled_since) == (STARTING_LABELS, ITEMS, None, STARTING_LABELS)
     assert sorted(r.item_ref for r in summary.recent) == ["INV-0001", "INV-0002", "INV-0003"]
 
 
@@ -32,7 +32,7 @@ def test_a_label_made_after_the_last_training_sheet_is_named_with_its_labeler_in
     second = generate(wb, setup.sheet.id, setup.template.id, LabelingMode.MANUAL)
     summary = ReuseReport(wb).summary(second.id)
     assert summary.previous is not None and summary.previous.id == setup.training_sheet.id
-    assert (summary.pre_approved, summary.labeled_since) == (5, 2)
+    assert (summary.pre_approved, summary.labeled_since) == (STARTING_LABELS + 2, 2)
     assert [(r.item_ref, r.label_type, r.labeled_by) for r in summary.recent] == [
         ("INV-0012", "classification", "tester@example.com"), ("INV-0009", "classification", "dana@mirion.example"),
     ]
