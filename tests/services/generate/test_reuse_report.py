@@ -9,7 +9,7 @@ from services.generate.generation import GenerationService
 from services.generate.reuse_report import ReuseReport
 from services.labels.canonical_labels import CanonicalLabelService
 from services.review.actions import ReviewService
-from tests.review_builders import ITEMS, STARTING_LABELS, build_review_setup, generate
+from tests.review_builders import CALIBRATION_REFS, ITEMS, LABELED_REFS, STARTING_LABELS, build_review_setup, generate
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def setup(invoice_source):
 def test_the_first_training_sheet_from_a_sheet_counts_every_reused_label_as_new(invoice_source, setup):
     summary = ReuseReport(invoice_source).summary(setup.training_sheet.id)
     assert (summary.pre_approved, summary.total, summary.previous, summary.labeled_since) == (STARTING_LABELS, ITEMS, None, STARTING_LABELS)
-    assert sorted(r.item_ref for r in summary.recent) == ["INV-0001", "INV-0002", "INV-0003"]
+    assert sorted(r.item_ref for r in summary.recent) == sorted([*LABELED_REFS, *CALIBRATION_REFS])
 
 
 def test_a_label_made_after_the_last_training_sheet_is_named_with_its_labeler_in_the_next_one(invoice_source, setup):
@@ -38,4 +38,4 @@ def test_a_label_made_after_the_last_training_sheet_is_named_with_its_labeler_in
     ]
     assert all(r.labeled_at is not None and r.pair_id for r in summary.recent)
     listed = ReuseReport(wb).pre_approved(second.id)
-    assert [r.item_ref for r in listed] == ["INV-0001", "INV-0002", "INV-0003", "INV-0009", "INV-0012"]
+    assert [r.item_ref for r in listed] == ["INV-0001", "INV-0002", "INV-0003", "INV-0009", "INV-0012", *sorted(CALIBRATION_REFS)]
