@@ -135,24 +135,25 @@ def test_the_progress_branches_add_up_to_the_total_as_pairs_are_decided(invoice_
     review.reject(pairs[1], 1, "the canonical label does not fit this template")  # a pre-approved pair, rejected
     review.flag(pairs[6], 1, "unsure")
     p = queue.progress(ts)
-    assert (p.labeled, p.canonical, p.approved_in_review) == (4, 2, 2)
+    assert (p.labeled, p.canonical, p.approved_in_review) == (STARTING_LABELS + 1, STARTING_LABELS - 1, 2)
     assert p.labeled == p.canonical + p.from_source_column + p.approved_in_review
-    assert p.needs_review == p.unlabeled + p.rejected + p.flagged == 36
-    assert p.labeled + p.needs_review == p.total == 40
+    assert p.needs_review == p.unlabeled + p.rejected + p.flagged == ITEMS - STARTING_LABELS - 1
+    assert p.labeled + p.needs_review == p.total == ITEMS
     review.approve(pairs[1], 2)  # approved again by a reviewer: theirs now, no longer pre-approved
     p = queue.progress(ts)
-    assert (p.labeled, p.canonical, p.approved_in_review, p.labeled + p.needs_review) == (5, 2, 3, 40)
+    assert (p.labeled, p.canonical, p.approved_in_review, p.labeled + p.needs_review) == (STARTING_LABELS + 2, STARTING_LABELS - 1, 3, ITEMS)
     assert GenerationService(invoice_source).get(ts).counts == p  # the Training Sheet list counts alike
 
 
 def test_the_pre_approved_chip_shows_pairs_that_arrived_labeled_and_nobody_reviewed_since(invoice_source, setup, queue):
     ts = setup.training_sheet.id
     chip = QueueFilter(pre_approved=True)
-    assert [p.item_ref for p in queue.page(ts, chip).pairs] == ["INV-0001", "INV-0002", "INV-0003"]
+    pre_approved = sorted([*LABELED_REFS, *CALIBRATION_REFS])
+    assert [p.item_ref for p in queue.page(ts, chip, limit=ITEMS).pairs] == pre_approved
     pairs = _pairs(invoice_source, setup)
     ReviewService(invoice_source).reject(pairs[2], 1, "stale label")
-    assert [p.item_ref for p in queue.page(ts, chip).pairs] == ["INV-0001", "INV-0003"]
-    assert queue.count(ts, chip) == queue.progress(ts).canonical == 2
+    assert [p.item_ref for p in queue.page(ts, chip, limit=ITEMS).pairs] == [ref for ref in pre_approved if ref != "INV-0002"]
+    assert queue.count(ts, chip) == queue.progress(ts).canonical == STARTING_LABELS - 1
     assert chip.describe() == "pre-approved from canonical labels"
     shown = queue.page(ts, chip).pairs
     authors = queue.labelers(shown)
