@@ -24,3 +24,12 @@ def test_a_catalog_name_that_is_not_an_identifier_is_refused():
 def test_the_local_user_comes_from_workbench_user():
     settings = load_settings({"WORKBENCH_USER": "ana@mirion.example"})
     assert current_user(settings, {"X-Forwarded-Email": "someone@else"}).email == "ana@mirion.example"
+
+
+def test_training_settings_have_working_defaults_and_refuse_nonsense():
+    settings = load_settings({})
+    assert (settings.train_threads, settings.train_accelerator, settings.mlflow_ui_url) == (0, "GPU_1xA10", "http://127.0.0.1:5000")
+    assert load_settings({"WORKBENCH_TRAIN_THREADS": "3", "WORKBENCH_MLFLOW_UI_URL": "http://mlflow.lan:5000/"}).train_threads == 3
+    assert load_settings({"WORKBENCH_MLFLOW_UI_URL": "http://mlflow.lan:5000/"}).mlflow_ui_url == "http://mlflow.lan:5000"
+    with pytest.raises(SettingsError, match="WORKBENCH_TRAIN_THREADS"):
+        load_settings({"WORKBENCH_TRAIN_THREADS": "many"})
