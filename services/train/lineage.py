@@ -11,7 +11,7 @@ adapted only where the schema or the transpile to DuckDB asks:
   join before the unnest, which DuckDB refuses; exploding the ids in a subquery and joining
   that is the same query on Databricks and runs on both.
 Query 3 also joins each pair to its canonical label and says which split it was in, and pages by
-cutting the run's id arrays (`slice`) before the join.
+cutting the run's id arrays (`slice`) before reading the pairs.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from services.data.sheet_items import SheetItem
 from services.data.sheets import SheetService
 
 PAIRS_PAGE = 50  # rows of the pairs that trained a model, per page
+MAX_PAIRS_PAGE = 1000  # the page's ids travel as one array parameter; past this, page further
 
 
 @dataclass(frozen=True)
@@ -115,20 +116,32 @@ class LineageService:
 
     def pairs_of(self, model_id: str, limit: int = PAIRS_PAGE, offset: int = 0) -> list[TrainedPair]:
         """Query 3: the Q&A pairs that trained model Y, with their canonical labels, a page at a time,
-        in the order of the export (training split first). The page is cut from the run's id arrays
-        before the join, so a page costs the same whether the run had a hundred pairs or 100,000."""
+        in the order of the export (training split first). The page's ids are cut from the run's id
+        arrays first, then only those pairs are read: a page costs the same for a run of a hundred
+        pairs or of 100,000 (joining the exploded ids instead reads every pair's messages)."""
+        limit = max(1, min(limit, MAX_PAIRS_PAGE))
+        page = self._engine.query_one(
+            "SELECT slice(concat(coalesce(train_pair_ids, array()), coalesce(val_pair_ids, array())), :start, :limit) AS ids, "
+            f"size(coalesce(train_pair_ids, array())) AS train_count FROM {self._lineage} WHERE model_id = :model_id",
+            {"model_id": model_id, "start": offset + 1, "limit": limit},
+        )
+        ids = list(page["ids"] or ()) if page else []
+        if not ids:
+            return []
         rows = self._engine.query(
             "SELECT qa.id, qa.messages, qa.status, qa.quality_score, qa.training_sheet_id, qa.sheet_id, qa.item_ref, "
-            "qa.canonical_label_id, CASE WHEN used.pos + :offset < used.train_count THEN 'train' ELSE 'validation' END AS split, "
-            "cl.label_data, cl.version AS label_version, cl.labeled_by "
-            "FROM (SELECT posexplode(slice(concat(coalesce(train_pair_ids, array()), coalesce(val_pair_ids, array())), :start, :limit)) "
-            f"AS (pos, qa_pair_id), size(coalesce(train_pair_ids, array())) AS train_count FROM {self._lineage} WHERE model_id = :model_id) used "
-            f"JOIN {self._wb.table('qa_pairs')} qa ON qa.id = used.qa_pair_id "
-            f"LEFT JOIN {self._wb.table('canonical_labels')} cl ON cl.id = qa.canonical_label_id "
-            "ORDER BY used.pos",
-            {"model_id": model_id, "limit": limit, "offset": offset, "start": offset + 1},
+            "qa.canonical_label_id, cl.label_data, cl.version AS label_version, cl.labeled_by "
+            f"FROM {self._wb.table('qa_pairs')} qa LEFT JOIN {self._wb.table('canonical_labels')} cl ON cl.id = qa.canonical_label_id "
+            "WHERE array_contains(:ids, qa.id)",
+            {"ids": ids},
         )
-        return [_trained_pair(r) for r in rows]
+        by_id = {r["id"]: r for r in rows}
+        train_count = int(page["train_count"] or 0)
+        return [
+            _trained_pair(by_id[pair_id], "train" if offset + position < train_count else "validation")
+            for position, pair_id in enumerate(ids)
+            if pair_id in by_id  # a pair deleted since (its Training Sheet removed) is no longer there to show
+        ]
 
     def compare_models(self, training_sheet_id: str) -> list[ModelComparison]:
         """Query 4: models trained on the same Training Sheet, with their evaluation, best first."""
@@ -165,10 +178,10 @@ def _trained_model(row: dict[str, Any]) -> TrainedModel:
     return TrainedModel(row["model_id"], row["model_name"], row["model_version"], row["trained_at"], int(row["train_pair_count"] or 0), row["id"])
 
 
-def _trained_pair(row: dict[str, Any]) -> TrainedPair:
+def _trained_pair(row: dict[str, Any], split: str) -> TrainedPair:
     label = json.loads(row["label_data"]) if row["label_data"] else None
     return TrainedPair(
-        pair_id=row["id"], split=row["split"], messages=messages_from_json(row["messages"]), status=row["status"],
+        pair_id=row["id"], split=split, messages=messages_from_json(row["messages"]), status=row["status"],
         quality_score=row["quality_score"], training_sheet_id=row["training_sheet_id"], sheet_id=row["sheet_id"],
         item_ref=row["item_ref"], canonical_label_id=row["canonical_label_id"], label_data=label,
         label_version=row["label_version"], labeled_by=row["labeled_by"],

@@ -32,6 +32,8 @@ def test_the_image_pixel_limit_is_a_setting_with_a_safe_default():
     for bad in ("lots", "0", "5000000000"):
         with pytest.raises(SettingsError, match="WORKBENCH_MAX_IMAGE_PIXELS"):
             load_settings({"WORKBENCH_MAX_IMAGE_PIXELS": bad})
+
+
 def test_exports_go_to_the_workbench_schemas_exports_volume_unless_one_is_named():
     assert load_settings({}).export_volume_path == "/Volumes/mirion_vital/workbench/exports"
     assert load_settings({"WORKBENCH_CATALOG": "acme", "WORKBENCH_SCHEMA": "ml"}).export_volume_path == "/Volumes/acme/ml/exports"
@@ -42,3 +44,12 @@ def test_exports_go_to_the_workbench_schemas_exports_volume_unless_one_is_named(
 def test_an_export_volume_that_is_not_catalog_schema_volume_is_refused(name):
     with pytest.raises(SettingsError, match="WORKBENCH_EXPORT_VOLUME"):
         load_settings({"WORKBENCH_EXPORT_VOLUME": name})
+
+
+def test_training_settings_have_working_defaults_and_refuse_nonsense():
+    settings = load_settings({})
+    assert (settings.train_threads, settings.train_accelerator, settings.mlflow_ui_url) == (0, "GPU_1xA10", "http://127.0.0.1:5000")
+    assert load_settings({"WORKBENCH_TRAIN_THREADS": "3", "WORKBENCH_MLFLOW_UI_URL": "http://mlflow.lan:5000/"}).train_threads == 3
+    assert load_settings({"WORKBENCH_MLFLOW_UI_URL": "http://mlflow.lan:5000/"}).mlflow_ui_url == "http://mlflow.lan:5000"
+    with pytest.raises(SettingsError, match="WORKBENCH_TRAIN_THREADS"):
+        load_settings({"WORKBENCH_TRAIN_THREADS": "many"})
