@@ -136,6 +136,13 @@ class DraftCalibration:
             return None
         return next((b for b in self.bands if b.agreement == round(confidence, _DIGITS)), None)
 
+    def meaning(self, confidence: float | None) -> str:
+        """A draft's confidence in words ("" when no measurement gave it)."""
+        band = self.band_of(confidence)
+        if band is None:
+            return ""
+        return f"drafts at this confidence agreed with experts {band.agreement:.0%} of the time, on {band.drafts} labeled items"
+
     def summary(self) -> str:
         """What the drafter's record is, beside the majority answer's, and whether it offers drafts."""
         if self.labeled < MIN_LABELED:

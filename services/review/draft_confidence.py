@@ -41,12 +41,12 @@ def confidence_note(calibration: DraftCalibration | None, pair: QaPair) -> Confi
         return ConfidenceNote(f"AI confidence: {UNMEASURED}.") if pair.ai_confidence is not None else None
     if not calibration.offered:
         return ConfidenceNote(f"No suggestion from the offline drafter: {calibration.why_not_offered()}.", True)
-    band = calibration.band_of(pair.ai_confidence)
-    if band is None:
+    meaning = calibration.meaning(pair.ai_confidence)
+    if not meaning:
         return None
     return ConfidenceNote(
-        f"Drafts at this confidence agreed with experts {band.agreement:.0%} of the time, on {band.drafts} labeled items "
-        f"(each drafted from the others); always answering the most common label agrees {calibration.majority_accuracy:.0%}."
+        f"{meaning[0].upper()}{meaning[1:]} (each drafted from the others); always answering the most common label "
+        f"agrees {calibration.majority_accuracy:.0%}."
     )
 
 
