@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,22 @@ def _labeled_types(wb: Workbench) -> set[tuple[str, str]]:
     return {(r["sheet_id"], r["label_type"]) for r in rows}
 
 
-def _held_out(wb: Workbench, template: Template, truth: _Truth) -> dict[float | None, tuple[int, int]]:
+@dataclass(frozen=True)
+class _HeldOut:
+    by_confidence: dict[float | None, tuple[int, int]]  # confidence -> (drafts that were right, drafts)
+    truths: Counter[str]  # the drafted items' true labels
+
+    def line(self) -> str:
+        agreed = sum(a for a, _ in self.by_confidence.values())
+        drafts = sum(d for _, d in self.by_confidence.values())
+        majority = self.truths.most_common(1)[0][1] if self.truths else 0
+        return (
+            f"    held out: {agreed / drafts:.0%} of {drafts} drafts right; answering the most common true label "
+            f"would be right {majority / drafts:.0%}" if drafts else "    held out: no drafts"
+        )
+
+
+def _held_out(wb: Workbench, template: Template, truth: _Truth) -> _HeldOut:
     """The drafts of a fresh AI-generated Training Sheet, by confidence: (agreed with the truth, drafts)."""
     service = GenerationService(wb)
     started = service.start(GenerationRequest(template.source_sheet_id or "", template.id, LabelingMode.AI_GENERATED))
@@ -77,16 +93,17 @@ def _held_out(wb: Workbench, template: Template, truth: _Truth) -> dict[float | 
     if job.status != "succeeded":
         raise RuntimeError(f"generating {template.name} ended {job.status}: {job.error}")
     true = truth.labels(wb)
-    found: dict[float | None, tuple[int, int]] = {}
+    found = _HeldOut({}, Counter())
     for pair in service.first_pairs(started.id, 1_000_000):
         if pair.labeling_mode != LabelingMode.AI_GENERATED or not pair.response:
             continue
-        agreed, drafts = found.get(pair.ai_confidence, (0, 0))
-        found[pair.ai_confidence] = (agreed + (label_key(pair.response) == true.get(pair.item_ref)), drafts + 1)
+        agreed, drafts = found.by_confidence.get(pair.ai_confidence, (0, 0))
+        found.by_confidence[pair.ai_confidence] = (agreed + (label_key(pair.response) == true.get(pair.item_ref)), drafts + 1)
+        found.truths[true.get(pair.item_ref, "")] += 1
     return found
 
 
-def _table(title: str, calibration: DraftCalibration, held_out: dict[float | None, tuple[int, int]] | None) -> list[str]:
+def _table(title: str, calibration: DraftCalibration, held_out: _HeldOut | None) -> list[str]:
     lines = [
         f"{title}: drafter {calibration.accuracy:.0%} ({calibration.agreed} of {calibration.labeled}) · majority "
         f"{calibration.majority_accuracy:.0%} ({calibration.majority_agreed}) · "
@@ -96,9 +113,11 @@ def _table(title: str, calibration: DraftCalibration, held_out: dict[float | Non
         lines.append(f"    {record.name}: drafter {record.agreed / calibration.labeled:.0%}, majority {record.majority_agreed / calibration.labeled:.0%}")
     if not calibration.offered:
         return lines
+    if held_out is not None:
+        lines.append(held_out.line())
     lines.append("    confidence (raw score band)      leave-one-out agreement   held-out agreement")
     for band in calibration.bands:
-        agreed, drafts = (held_out or {}).get(band.agreement, (0, 0))
+        agreed, drafts = held_out.by_confidence.get(band.agreement, (0, 0)) if held_out else (0, 0)
         measured = f"{agreed / drafts:.0%} of {drafts}" if drafts else "no drafts at this confidence"
         lines.append(
             f"    {band.agreement:.2f} ({band.min_score:.2f}–{band.max_score:.2f})".ljust(37)
