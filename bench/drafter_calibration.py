@@ -74,32 +74,48 @@ def _labeled_types(wb: Workbench) -> set[tuple[str, str]]:
 class _HeldOut:
     by_confidence: dict[float | None, tuple[int, int]]  # confidence -> (drafts that were right, drafts)
     truths: Counter[str]  # the drafted items' true labels
+    fields_right: Counter[str]  # field -> drafts naming its true value
+    field_truths: dict[str, Counter[str]]  # field -> the drafted items' true values
 
-    def line(self) -> str:
-        agreed = sum(a for a, _ in self.by_confidence.values())
+    def add(self, confidence: float | None, drafted: str, true: str) -> None:
+        agreed, drafts = self.by_confidence.get(confidence, (0, 0))
+        self.by_confidence[confidence] = (agreed + (label_key(drafted) == true), drafts + 1)
+        self.truths[true] += 1
+        draft, truth = json.loads(drafted), json.loads(true)
+        for name, value in truth.items():
+            self.fields_right[name] += draft.get(name) == value
+            self.field_truths.setdefault(name, Counter())[json.dumps(value)] += 1
+
+    def lines(self) -> list[str]:
         drafts = sum(d for _, d in self.by_confidence.values())
-        majority = self.truths.most_common(1)[0][1] if self.truths else 0
-        return (
+        if not drafts:
+            return ["    held out: no drafts"]
+        agreed = sum(a for a, _ in self.by_confidence.values())
+        lines = [
             f"    held out: {agreed / drafts:.0%} of {drafts} drafts right; answering the most common true label "
-            f"would be right {majority / drafts:.0%}" if drafts else "    held out: no drafts"
-        )
+            f"would be right {self.truths.most_common(1)[0][1] / drafts:.0%}"
+        ]
+        if len(self.field_truths) > 1:
+            lines += [
+                f"    held out, {name}: drafter {self.fields_right[name] / drafts:.0%}, most common true value "
+                f"{truths.most_common(1)[0][1] / drafts:.0%}"
+                for name, truths in self.field_truths.items()
+            ]
+        return lines
 
 
 def _held_out(wb: Workbench, template: Template, truth: _Truth) -> _HeldOut:
-    """The drafts of a fresh AI-generated Training Sheet, by confidence: (agreed with the truth, drafts)."""
+    """The drafts of a fresh AI-generated Training Sheet, against the demo's ground truth."""
     service = GenerationService(wb)
     started = service.start(GenerationRequest(template.source_sheet_id or "", template.id, LabelingMode.AI_GENERATED))
     job = JobRunner(wb).wait(started.job_id or "", GENERATION_WAIT_S)
     if job.status != "succeeded":
         raise RuntimeError(f"generating {template.name} ended {job.status}: {job.error}")
     true = truth.labels(wb)
-    found = _HeldOut({}, Counter())
+    found = _HeldOut({}, Counter(), Counter(), {})
     for pair in service.first_pairs(started.id, 1_000_000):
-        if pair.labeling_mode != LabelingMode.AI_GENERATED or not pair.response:
-            continue
-        agreed, drafts = found.by_confidence.get(pair.ai_confidence, (0, 0))
-        found.by_confidence[pair.ai_confidence] = (agreed + (label_key(pair.response) == true.get(pair.item_ref)), drafts + 1)
-        found.truths[true.get(pair.item_ref, "")] += 1
+        if pair.labeling_mode == LabelingMode.AI_GENERATED and pair.response:
+            found.add(pair.ai_confidence, pair.response, true[pair.item_ref])
     return found
 
 
@@ -114,7 +130,7 @@ def _table(title: str, calibration: DraftCalibration, held_out: _HeldOut | None)
     if not calibration.offered:
         return lines
     if held_out is not None:
-        lines.append(held_out.line())
+        lines += held_out.lines()
     lines.append("    confidence (raw score band)      leave-one-out agreement   held-out agreement")
     for band in calibration.bands:
         agreed, drafts = held_out.by_confidence.get(band.agreement, (0, 0)) if held_out else (0, 0)
