@@ -247,4 +247,8 @@ def _monotone(bands: list[Band]) -> list[Band]:
 
 def calibration_of(training_sheet: TrainingSheet) -> DraftCalibration | None:
     """The record of the drafter that drafted a Training Sheet; None when its confidences were not measured."""
-    return DraftCalibration.from_json(training_sheet.generation_config.get(CONFIG_KEY))
+    return calibration_in(training_sheet.generation_config)
+
+
+def calibration_in(generation_config: dict[str, Any]) -> DraftCalibration | None:
+    return DraftCalibration.from_json(generation_config.get(CONFIG_KEY))

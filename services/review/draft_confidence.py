@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from services.core.domain.qa_pair import LabelingMode, QaPair
 from services.core.workbench import Workbench
-from services.generate.draft_calibration import DraftCalibration, calibration_of
+from services.generate.draft_calibration import DraftCalibration, calibration_in
 from services.generate.training_sheets_store import TrainingSheetsStore
 
 UNMEASURED = "not measured against the experts' labels (a model's own estimate, or a similarity from before drafts were calibrated)"
@@ -23,8 +23,8 @@ UNMEASURED = "not measured against the experts' labels (a model's own estimate, 
 def draft_calibration(workbench: Workbench, training_sheet_id: str) -> DraftCalibration | None:
     """The drafter's record kept with the Training Sheet; None when its confidences were not measured."""
     store = TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"), workbench.table("qa_pairs"))
-    training_sheet = store.get(training_sheet_id)
-    return calibration_of(training_sheet) if training_sheet else None
+    config = store.generation_config(training_sheet_id)
+    return calibration_in(config) if config is not None else None
 
 
 @dataclass(frozen=True)
