@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,24 +70,56 @@ def _labeled_types(wb: Workbench) -> set[tuple[str, str]]:
     return {(r["sheet_id"], r["label_type"]) for r in rows}
 
 
-def _held_out(wb: Workbench, template: Template, truth: _Truth) -> dict[float | None, tuple[int, int]]:
-    """The drafts of a fresh AI-generated Training Sheet, by confidence: (agreed with the truth, drafts)."""
+@dataclass(frozen=True)
+class _HeldOut:
+    by_confidence: dict[float | None, tuple[int, int]]  # confidence -> (drafts that were right, drafts)
+    truths: Counter[str]  # the drafted items' true labels
+    fields_right: Counter[str]  # field -> drafts naming its true value
+    field_truths: dict[str, Counter[str]]  # field -> the drafted items' true values
+
+    def add(self, confidence: float | None, drafted: str, true: str) -> None:
+        agreed, drafts = self.by_confidence.get(confidence, (0, 0))
+        self.by_confidence[confidence] = (agreed + (label_key(drafted) == true), drafts + 1)
+        self.truths[true] += 1
+        draft, truth = json.loads(drafted), json.loads(true)
+        for name, value in truth.items():
+            self.fields_right[name] += draft.get(name) == value
+            self.field_truths.setdefault(name, Counter())[json.dumps(value)] += 1
+
+    def lines(self) -> list[str]:
+        drafts = sum(d for _, d in self.by_confidence.values())
+        if not drafts:
+            return ["    held out: no drafts"]
+        agreed = sum(a for a, _ in self.by_confidence.values())
+        lines = [
+            f"    held out: {agreed / drafts:.0%} of {drafts} drafts right; answering the most common true label "
+            f"would be right {self.truths.most_common(1)[0][1] / drafts:.0%}"
+        ]
+        if len(self.field_truths) > 1:
+            lines += [
+                f"    held out, {name}: drafter {self.fields_right[name] / drafts:.0%}, most common true value "
+                f"{truths.most_common(1)[0][1] / drafts:.0%}"
+                for name, truths in self.field_truths.items()
+            ]
+        return lines
+
+
+def _held_out(wb: Workbench, template: Template, truth: _Truth) -> _HeldOut:
+    """The drafts of a fresh AI-generated Training Sheet, against the demo's ground truth."""
     service = GenerationService(wb)
     started = service.start(GenerationRequest(template.source_sheet_id or "", template.id, LabelingMode.AI_GENERATED))
     job = JobRunner(wb).wait(started.job_id or "", GENERATION_WAIT_S)
     if job.status != "succeeded":
         raise RuntimeError(f"generating {template.name} ended {job.status}: {job.error}")
     true = truth.labels(wb)
-    found: dict[float | None, tuple[int, int]] = {}
+    found = _HeldOut({}, Counter(), Counter(), {})
     for pair in service.first_pairs(started.id, 1_000_000):
-        if pair.labeling_mode != LabelingMode.AI_GENERATED or not pair.response:
-            continue
-        agreed, drafts = found.get(pair.ai_confidence, (0, 0))
-        found[pair.ai_confidence] = (agreed + (label_key(pair.response) == true.get(pair.item_ref)), drafts + 1)
+        if pair.labeling_mode == LabelingMode.AI_GENERATED and pair.response:
+            found.add(pair.ai_confidence, pair.response, true[pair.item_ref])
     return found
 
 
-def _table(title: str, calibration: DraftCalibration, held_out: dict[float | None, tuple[int, int]] | None) -> list[str]:
+def _table(title: str, calibration: DraftCalibration, held_out: _HeldOut | None) -> list[str]:
     lines = [
         f"{title}: drafter {calibration.accuracy:.0%} ({calibration.agreed} of {calibration.labeled}) · majority "
         f"{calibration.majority_accuracy:.0%} ({calibration.majority_agreed}) · "
@@ -96,9 +129,11 @@ def _table(title: str, calibration: DraftCalibration, held_out: dict[float | Non
         lines.append(f"    {record.name}: drafter {record.agreed / calibration.labeled:.0%}, majority {record.majority_agreed / calibration.labeled:.0%}")
     if not calibration.offered:
         return lines
+    if held_out is not None:
+        lines += held_out.lines()
     lines.append("    confidence (raw score band)      leave-one-out agreement   held-out agreement")
     for band in calibration.bands:
-        agreed, drafts = (held_out or {}).get(band.agreement, (0, 0))
+        agreed, drafts = held_out.by_confidence.get(band.agreement, (0, 0)) if held_out else (0, 0)
         measured = f"{agreed / drafts:.0%} of {drafts}" if drafts else "no drafts at this confidence"
         lines.append(
             f"    {band.agreement:.2f} ({band.min_score:.2f}–{band.max_score:.2f})".ljust(37)

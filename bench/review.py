@@ -4,12 +4,15 @@ The Training Sheet is built set-based, not through the generation job (which ren
 inserts 100k pairs one batch at a time, minutes of setup for a figure that is not measured
 here): a real sheet over a 100k-row table and a real published template, then the Training
 Sheet row and its pairs inserted with QaPairsStore.insert_frame, as generation inserts them.
-Each pair carries a drafted JSON answer and an AI confidence spread evenly over [0, 1), so a
-filter on confidence ≥ 0.9 matches exactly 10,000 pairs.
+Each pair carries a drafted JSON answer and an AI confidence, one of ten measured agreement
+rates (0.05 … 0.95, a tenth of the pairs each), with the drafter's record that says so kept on
+the Training Sheet as generation keeps it (bulk approval refuses a confidence nobody measured),
+so a filter on confidence ≥ 0.9 matches exactly 10,000 pairs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -27,9 +30,11 @@ from bench.measure import Measurement, at_most, median, over_floor, p95, paired_
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.generate.draft_calibration import CONFIG_KEY, Band, DraftCalibration
 
 PAIRS = 100_000
 BULK_PAIRS = 10_000  # pairs with AI confidence ≥ 0.9
+BANDS = 10  # confidence bands of the drafter's record
 ACTIONS = 200
 PAGES = 100
 PAGE_RERUNS = 30
@@ -69,7 +74,7 @@ def _build(wb: Workbench) -> _Sheet:
     training_sheet_id = str(uuid.uuid4())
     TrainingSheetsStore(engine, wb.table("training_sheets"), wb.table("qa_pairs")).insert(TrainingSheet(
         training_sheet_id, "Bench review", sheet.id, template.id, template.version, "classification", "ai_generated", "review",
-        created_by=USER,
+        generation_config={CONFIG_KEY: _drafter_record().to_json()}, created_by=USER,
     ))
     now = datetime.now(UTC)
     records = []
@@ -81,7 +86,8 @@ def _build(wb: Workbench) -> _Sheet:
             {"role": "user", "content": f"Item {ref} from Provider {i % 40} for {i % 5000}.00."},
             {"role": "assistant", "content": answer},
         ])
-        confidence = ((i * 7919) % PAIRS) / PAIRS  # a permutation of 0, 1/N, …: exactly 10% at ≥ 0.9
+        band = ((i * 7919) % PAIRS) * BANDS // PAIRS  # a permutation of the pairs into ten equal bands
+        confidence = _drafter_record().bands[band].agreement  # exactly 10% at ≥ 0.9
         records.append((
             str(uuid.uuid5(uuid.NAMESPACE_URL, f"{training_sheet_id}/{ref}")), training_sheet_id, sheet.id, ref, i, "classification",
             messages, answer, [], None, "unlabeled", "ai_generated", _ALL_USES, [], "No governance tags on the source", "internal",
@@ -118,6 +124,11 @@ def _raw_update(wb: Workbench, sheet: _Sheet) -> Callable[[], None]:
         engine.execute(f"UPDATE {table} SET updated_at = current_timestamp() WHERE id = :id", {"id": ids[next(turn) % len(ids)]})
 
     return update
+@functools.cache
+def _drafter_record() -> DraftCalibration:
+    """Band k holds raw scores [k/10, (k+1)/10), measured on 100 labeled items of which 5 + 10·k agreed."""
+    bands = tuple(Band(k / BANDS, (k + 1) / BANDS, 100, 5 + 10 * k) for k in range(BANDS))
+    return DraftCalibration("offline drafter", 100 * BANDS, sum(b.agreed for b in bands), '{"urgency":"routine"}', 300, bands)
 
 
 def bench_review_action(wb: Workbench, sheet: _Sheet) -> Measurement:

@@ -160,6 +160,8 @@ def generation_flow(workbench: Workbench) -> None:
     service = GenerationService(workbench)
     training_sheet = service.start(GenerationRequest(sheet.id, published.id, LabelingMode.MANUAL))
     assert JobRunner(workbench).wait(training_sheet.job_id, 60).status == "succeeded"
+    drafted = service.start(GenerationRequest(sheet.id, published.id, LabelingMode.AI_GENERATED))  # keeps the drafter's record
+    assert JobRunner(workbench).wait(drafted.job_id, 60).status == "succeeded"
     service.list()
     ReuseReport(workbench).pre_approved(training_sheet.id)
     ReuseReport(workbench).summary(training_sheet.id)

@@ -1,5 +1,5 @@
-"""The drafter's record on a Training Sheet: its measured accuracy beside the majority answer,
-and the calibration table that says what each confidence means."""
+"""The drafter's record: its measured accuracy beside the majority answer, and the calibration
+table that says what each confidence means (on a Training Sheet, and in the preview)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from services.core.domain.qa_pair import TrainingSheet
-from services.generate.draft_calibration import calibration_of
+from services.generate.draft_calibration import DraftCalibration, calibration_of
 
 
 def show(training_sheet: TrainingSheet) -> None:
@@ -15,6 +15,11 @@ def show(training_sheet: TrainingSheet) -> None:
     if calibration is None:
         return
     st.markdown(f"**Offline drafter** — {calibration.summary()}")
+    table(calibration)
+
+
+def table(calibration: DraftCalibration) -> None:
+    """Confidence band → agreement with the experts, folded away."""
     if not calibration.offered:
         return
     with st.expander("What a draft's confidence means (measured on this sheet's expert labels)", icon=":material/query_stats:"):

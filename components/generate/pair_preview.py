@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.generate import draft_record
 from components.source_preview import attached
 from components.usage_constraints import badges
 from services.core.workbench import Workbench
+from services.generate.draft_calibration import DraftCalibration
 from services.generate.generation import PlannedPair
 
 _MODE_CAPTIONS = {
@@ -34,9 +36,11 @@ def _shared(pairs: list[PlannedPair]) -> bool:
     return True
 
 
-def show(workbench: Workbench, pairs: list[PlannedPair], drafter: str | None) -> None:
+def show(workbench: Workbench, pairs: list[PlannedPair], drafter: str | None, calibration: DraftCalibration | None = None) -> None:
     if drafter:
         st.info(drafter, icon=":material/smart_toy:")
+    if calibration is not None:
+        draft_record.table(calibration)
     shown_once = _shared(pairs)
     for pair in pairs:
         with st.container(border=True):
@@ -46,7 +50,9 @@ def show(workbench: Workbench, pairs: list[PlannedPair], drafter: str | None) ->
             for message in pair.messages[-1:] if shown_once else pair.messages:
                 st.caption("User message" if message is pair.messages[-1] else message.role)
                 st.text(message.content)
-            st.caption("response" + (f" · confidence {pair.ai_confidence:.2f}" if pair.ai_confidence is not None else ""))
+            meaning = calibration.meaning(pair.ai_confidence) if calibration else ""
+            confidence = f" · confidence {pair.ai_confidence:.2f}" if pair.ai_confidence is not None else ""
+            st.caption(f"response{confidence}" + (f": {meaning}" if meaning else ""))
             if pair.error:
                 st.warning(pair.error, icon=":material/error:")
             st.code(pair.response or "(empty)", language="json" if pair.response.startswith("{") else None, wrap_lines=True)

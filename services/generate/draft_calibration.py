@@ -136,6 +136,13 @@ class DraftCalibration:
             return None
         return next((b for b in self.bands if b.agreement == round(confidence, _DIGITS)), None)
 
+    def meaning(self, confidence: float | None) -> str:
+        """A draft's confidence in words ("" when no measurement gave it)."""
+        band = self.band_of(confidence)
+        if band is None:
+            return ""
+        return f"drafts at this confidence agreed with experts {band.agreement:.0%} of the time, on {band.drafts} labeled items"
+
     def summary(self) -> str:
         """What the drafter's record is, beside the majority answer's, and whether it offers drafts."""
         if self.labeled < MIN_LABELED:
@@ -240,4 +247,8 @@ def _monotone(bands: list[Band]) -> list[Band]:
 
 def calibration_of(training_sheet: TrainingSheet) -> DraftCalibration | None:
     """The record of the drafter that drafted a Training Sheet; None when its confidences were not measured."""
-    return DraftCalibration.from_json(training_sheet.generation_config.get(CONFIG_KEY))
+    return calibration_in(training_sheet.generation_config)
+
+
+def calibration_in(generation_config: dict[str, Any]) -> DraftCalibration | None:
+    return DraftCalibration.from_json(generation_config.get(CONFIG_KEY))

@@ -402,12 +402,14 @@ class GenerationService:
         self._store = _training_sheets_store(workbench)
         self._pairs = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"))
 
-    def preview(self, request: GenerationRequest, n: int = PREVIEW_ITEMS) -> tuple[list[PlannedPair], str | None]:
-        """The first n pairs as they would be made, and who drafts (None when nothing is drafted); writes nothing."""
+    def preview(self, request: GenerationRequest, n: int = PREVIEW_ITEMS) -> tuple[list[PlannedPair], str | None, DraftCalibration | None]:
+        """The first n pairs as they would be made, who drafts (None when nothing is drafted) and
+        what the drafter's confidences mean (None when not measured); writes nothing."""
         plan = _Plan(self._wb, request)
         first = next(plan.sheets.iter_items(plan.sheet, n), [])
         planned = plan.plan_items(list(enumerate(first[:n])))
-        return planned, plan._drafter.describe() if plan._drafter else None
+        drafter = plan._drafter
+        return planned, drafter.describe() if drafter else None, drafter.calibration if drafter else None
 
     def start(self, request: GenerationRequest) -> TrainingSheet:
         plan = _Plan(self._wb, request)

@@ -1,12 +1,12 @@
-"""What tells one item from another, as one vector: the fields a template reads, and its images.
+"""What tells one item from another, as vectors: the fields a template reads, and its images.
 
 Numbers are standardised, categories one-hot, free text goes through the sentence embedding,
 images through their content descriptor (services/generate/image_descriptor.py). Each field,
 and the images, is a block of unit variance over the labeled items; the drafter decides how
 much each block counts. A field whose values are short and nearly all different (an id, a
 serial number) says nothing about an item's label and is left out, and so is a field that
-never varies. The rendered prompt itself is not used: items of one
-template share most of its words, so its similarity is close to 1 for any two items.
+never varies. The rendered prompt itself is not used: items of one template share most of its
+words, so the similarity of any two prompts is close to 1.
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ class _Block(ABC):
     """One field (or the images) as columns of the feature vector."""
 
     description: str
+    spread: float  # over the labeled items; a block that does not vary tells nothing
+
+    @property
+    def varies(self) -> bool:
+        return self.spread > _NO_SPREAD
 
     @abstractmethod
     def columns(self, items: Sequence[ItemInput]) -> np.ndarray:
@@ -81,16 +86,12 @@ def _text(value: Any) -> str:
 class _Number(_Block):
     def __init__(self, name: str, values: list[float | None]) -> None:
         known = np.array([v for v in values if v is not None], dtype=np.float64)
-        self.name, self.mean, self.scale = name, float(known.mean()), float(known.std())
+        self.name, self.mean, self.spread = name, float(known.mean()), float(known.std())
         self.description = f"{name} (number)"
-
-    @property
-    def varies(self) -> bool:
-        return self.scale > _NO_SPREAD
 
     def columns(self, items: Sequence[ItemInput]) -> np.ndarray:
         values = [_number(item.fields.get(self.name)) for item in items]
-        return np.array([[0.0 if v is None else (v - self.mean) / self.scale] for v in values], dtype=np.float32)
+        return np.array([[0.0 if v is None else (v - self.mean) / self.spread] for v in values], dtype=np.float32)
 
 
 class _Category(_Block):
@@ -98,12 +99,8 @@ class _Category(_Block):
         self.name = name
         self.values = tuple(sorted(set(values)))
         shares = np.array([values.count(v) / len(values) for v in self.values])
-        self.variance = float(1 - (shares**2).sum())  # of the one-hot columns together
+        self.spread = float(1 - (shares**2).sum())  # the variance of the one-hot columns together
         self.description = f"{name} (category)"
-
-    @property
-    def varies(self) -> bool:
-        return self.variance > _NO_SPREAD
 
     def columns(self, items: Sequence[ItemInput]) -> np.ndarray:
         index = {v: i for i, v in enumerate(self.values)}
@@ -112,7 +109,7 @@ class _Category(_Block):
             column = index.get(_text(item.fields.get(self.name)))
             if column is not None:
                 matrix[row, column] = 1.0
-        return matrix / math.sqrt(self.variance)
+        return matrix / math.sqrt(self.spread)
 
 
 class _Text(_Block):
@@ -122,22 +119,18 @@ class _Text(_Block):
         vectors = embedder.embed(texts)
         self._known = dict(zip(texts, vectors, strict=True))  # the labeled items' texts are embedded once
         self.centre = vectors.mean(axis=0)
-        self.variance = float(((vectors - self.centre) ** 2).sum(axis=1).mean())
+        self.spread = float(((vectors - self.centre) ** 2).sum(axis=1).mean())  # the vectors' total variance
         how = f"by meaning ({embedder.name})" if embedder.is_semantic else f"by shared words ({embedder.name})"
         if embedder.fallback_reason:
             how += f"; the embedding model could not load: {embedder.fallback_reason}"
         self.description = f"{name} (text, {how})"
-
-    @property
-    def varies(self) -> bool:
-        return self.variance > _NO_SPREAD
 
     def columns(self, items: Sequence[ItemInput]) -> np.ndarray:
         texts = [_text(item.fields.get(self.name)) for item in items]
         new = sorted({t for t in texts if t not in self._known})
         found = dict(zip(new, self._embedder.embed(new), strict=True)) if new else {}
         vectors = np.array([self._known[t] if t in self._known else found[t] for t in texts], dtype=np.float32).reshape(len(texts), len(self.centre))
-        return ((vectors - self.centre) / math.sqrt(self.variance)).astype(np.float32)
+        return ((vectors - self.centre) / math.sqrt(self.spread)).astype(np.float32)
 
 
 class _Images(_Block):
@@ -149,7 +142,7 @@ class _Images(_Block):
         varying = spread > _NO_SPREAD
         # Each varying measure standardised, the block scaled to a total variance of 1.
         self.scale = np.where(varying, 1 / np.where(varying, spread, 1), 0) / math.sqrt(max(int(varying.sum()), 1))
-        self.varies = bool(varying.any())
+        self.spread = float(varying.sum())  # measures that vary
         self.description = "the image's content (marks, patches and their shape)"
 
     def columns(self, items: Sequence[ItemInput]) -> np.ndarray:

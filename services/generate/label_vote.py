@@ -44,7 +44,7 @@ class ExpertLabels:
         objects = [_flat_object(r) for r in responses]
         first = objects[0] if objects else None
         names = tuple(first) if first is not None else ()
-        if not names or any(o is None or tuple(o) != names for o in objects):
+        if not names or any(o is None or set(o) != set(names) for o in objects):
             return cls(tuple(responses), keys, (), ())
         values = tuple(tuple(json.dumps(o[n], sort_keys=True) for n in names) for o in objects if o is not None)
         return cls(tuple(responses), keys, names, values)

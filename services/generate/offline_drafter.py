@@ -103,7 +103,8 @@ class NearestLabelDrafter(Drafter):
         labels = ExpertLabels.of([e.response for e in self._examples])
         blocks = space.block_vectors(items)
         distances = [squared_distances(x, x) for x in blocks]
-        skill = block_skill(distances, labels)
+        # With one labeled item there is no other to draft it from: no block can show any skill.
+        skill = block_skill(distances, labels) if len(labels) > 1 else np.zeros((len(blocks), len(labels)))
         baseline = float(np.mean([labels.majority_share(c) for c in labels.columns])) if len(labels) else 0.0
         weights = block_weights(skill, baseline)
         calibration = self._leave_one_out(distances, skill, baseline, labels)

@@ -78,6 +78,11 @@ class TrainingSheetsStore:
             {"id": training_sheet_id, "job_id": job_id},
         )
 
+    def generation_config(self, training_sheet_id: str) -> dict[str, Any] | None:
+        """A Training Sheet's generation_config alone (no pair counts: read on every review card)."""
+        row = self._engine.query_one(f"SELECT generation_config FROM {self._table} WHERE id = :id", {"id": training_sheet_id})
+        return json.loads(row["generation_config"] or "{}") if row else None
+
     def set_generation_config(self, training_sheet_id: str, config: dict[str, Any]) -> None:
         self._engine.execute(
             f"UPDATE {self._table} SET generation_config = :config, updated_at = current_timestamp(), row_version = row_version + 1 "

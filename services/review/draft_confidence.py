@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from services.core.domain.qa_pair import LabelingMode, QaPair
 from services.core.workbench import Workbench
-from services.generate.draft_calibration import DraftCalibration, calibration_of
+from services.generate.draft_calibration import DraftCalibration, calibration_in
 from services.generate.training_sheets_store import TrainingSheetsStore
 
 UNMEASURED = "not measured against the experts' labels (a model's own estimate, or a similarity from before drafts were calibrated)"
@@ -23,8 +23,8 @@ UNMEASURED = "not measured against the experts' labels (a model's own estimate, 
 def draft_calibration(workbench: Workbench, training_sheet_id: str) -> DraftCalibration | None:
     """The drafter's record kept with the Training Sheet; None when its confidences were not measured."""
     store = TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"), workbench.table("qa_pairs"))
-    training_sheet = store.get(training_sheet_id)
-    return calibration_of(training_sheet) if training_sheet else None
+    config = store.generation_config(training_sheet_id)
+    return calibration_in(config) if config is not None else None
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ def confidence_note(calibration: DraftCalibration | None, pair: QaPair) -> Confi
         return ConfidenceNote(f"AI confidence: {UNMEASURED}.") if pair.ai_confidence is not None else None
     if not calibration.offered:
         return ConfidenceNote(f"No suggestion from the offline drafter: {calibration.why_not_offered()}.", True)
-    band = calibration.band_of(pair.ai_confidence)
-    if band is None:
+    meaning = calibration.meaning(pair.ai_confidence)
+    if not meaning:
         return None
     return ConfidenceNote(
-        f"Drafts at this confidence agreed with experts {band.agreement:.0%} of the time, on {band.drafts} labeled items "
-        f"(each drafted from the others); always answering the most common label agrees {calibration.majority_accuracy:.0%}."
+        f"{meaning[0].upper()}{meaning[1:]} (each drafted from the others); always answering the most common label "
+        f"agrees {calibration.majority_accuracy:.0%}."
     )
 
 

@@ -66,3 +66,13 @@ def test_a_training_sheet_shows_its_drafters_accuracy_beside_the_majority_answer
     )
     table = next(d.value for d in app.dataframe if "Confidence" in d.value.columns)
     assert table["Confidence"].tolist() == ["0.75", "1.00"] and table["Labeled items"].tolist() == [12, 11]
+
+
+def test_the_preview_says_what_each_drafts_confidence_means(open_page, setup):
+    app = open_page("pages/generate.py")
+    app.button(key="generate_preview").click().run()
+    assert not app.exception
+    assert any(i.value.startswith("Offline drafter (no language model)") for i in app.info)
+    assert "response · confidence 1.00: drafts at this confidence agreed with experts 100% of the time, on 11 labeled items" in [
+        c.value for c in app.caption
+    ]

@@ -137,3 +137,13 @@ def test_items_nothing_tells_apart_are_drafted_from_nobody_in_particular_and_it_
     assert not drafter.calibration.offered
     assert [d.text for d in drafter.draft([_request("NEW", site="Lakeside")])] == [None]
     assert not _drafter([]).calibration.offered and "only 0 item(s)" in _drafter([]).describe()
+    one = _drafter([_example("R00", GOOD, site="Lakeside", reading=1.0)], ("site", "reading"))
+    assert "only 1 item(s)" in one.describe() and [d.text for d in one.draft([_request("NEW", reading=1.0)])] == [None]
+
+
+def test_a_classification_is_voted_field_by_field_whatever_the_order_of_its_keys():
+    labels = ExpertLabels.of(['{"defect": "crack", "severity": "minor"}', '{"severity": "major", "defect": "crack"}'])
+    assert labels.fields == ("defect", "severity")
+    vote = labels.vote(np.array([0.0, 1.0]))
+    assert vote.values == ('"crack"', '"minor"') and vote.key == label_key('{"defect": "crack", "severity": "minor"}')
+    assert ExpertLabels.of(['{"defect": "crack"}', "free text"]).fields == ()  # not every label is an object: voted whole

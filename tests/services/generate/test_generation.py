@@ -169,10 +169,10 @@ def test_a_cancelled_generation_resumes_without_duplicating_any_pair(setup):
 
 def test_a_preview_shows_the_first_pairs_and_writes_nothing(setup):
     wb, sheet, template = setup
-    planned, drafter = GenerationService(wb).preview(GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
+    planned, drafter, calibration = GenerationService(wb).preview(GenerationRequest(sheet.id, template.id, LabelingMode.MANUAL))
     assert [p.item_ref for p in planned] == ["INV-0000", "INV-0001", "INV-0002", "INV-0003", "INV-0004"]
     assert [p.labeling_mode for p in planned] == ["manual", "canonical", "canonical", "canonical", "manual"]
-    assert drafter is None
+    assert drafter is None and calibration is None
     assert GenerationService(wb).count() == 0
 
 
