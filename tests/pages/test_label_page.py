@@ -276,3 +276,10 @@ def test_boxes_drawn_on_the_pairs_image_are_approved_as_its_answer(open_page, wo
     assert next(s.value for s in app.success) == f"Edited and approved {pair.item_ref} and created its canonical label."
     label = CanonicalLabelService(workbench).find(LabelKey(sheet.id, pair.item_ref, "localization"))
     assert label.label_data == {"boxes": [{"x_min": 100, "y_min": 60, "x_max": 220, "y_max": 180, "label": "crack"}]}
+
+
+def test_a_link_from_generate_opens_a_pre_approved_pair_with_who_labeled_it(open_page, setup, invoice_source):
+    pair = _pair(invoice_source, setup, "INV-0002")
+    app = _open(open_page, setup, pair=pair.id)  # the link GENERATE's summary gives each reused label
+    assert _header(app).startswith("**INV-0002** :green-badge[labeled] :gray-badge[Pre-approved from a canonical label]")
+    assert any(c.value.startswith("Pre-approved: its canonical label (version 1) was labeled by tester@example.com") for c in app.caption)
