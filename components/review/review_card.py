@@ -15,6 +15,7 @@ from components.review import review_form
 from components.review.review_form import ReviewForm
 from services.core.domain.canonical_label import CanonicalLabel
 from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair
+from services.core.domain.review import SeenLabel
 from services.core.workbench import Workbench
 from services.data.source_previews import PreviewError
 from services.labels.label_schemas import BOXES_KEY, FormKind, ImageSize
@@ -126,7 +127,7 @@ def show(wb: Workbench, review: ReviewService, pair: QaPair, actions: Callable[[
     source = source_of(wb, pair)
     form = review.form(pair)
     drawing, cannot_draw = _drawing(wb, source, form)
-    card_form = ReviewForm(form, pair, response_key(key), drawing is not None)
+    card_form = ReviewForm(form, pair, response_key(key), drawing is not None, SeenLabel(source.label))
     problems = lambda text: review.response_problems(pair.training_sheet_id, text)  # noqa: E731
     _header(pair)
     _labeled_by(pair, source.label)
