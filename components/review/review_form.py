@@ -72,12 +72,13 @@ class ReviewForm:
             box_drawer.set_boxes(self.key, self.form.data.get(BOXES_KEY) or [])
 
 
+# The form's own keys take a ':' that no schema field name (key_<field>) has.
 def _advanced_key(key: str) -> str:
-    return f"{key}_advanced"
+    return f"{key}:advanced"
 
 
 def _values_key(key: str) -> str:
-    return f"{key}_values"
+    return f"{key}:values"
 
 
 def form_key(key: str, pair: QaPair) -> str:

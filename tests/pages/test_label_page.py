@@ -47,7 +47,7 @@ def _form(pair):
 
 
 def _advanced(app, pair):
-    app.toggle(key=f"{_form(pair)}_advanced").set_value(True).run()
+    app.toggle(key=f"{_form(pair)}:advanced").set_value(True).run()
     return app.text_area(key=_form(pair))
 
 
@@ -130,7 +130,7 @@ def test_the_advanced_json_editor_starts_from_the_form_and_the_form_from_the_jso
     app.radio(key=f"{_form(pair)}_urgency").set_value("urgent").run()
     assert _advanced(app, pair).value == '{"urgency": "urgent"}'
     app.text_area(key=_form(pair)).input('{"urgency": "routine"}').run()
-    app.toggle(key=f"{_form(pair)}_advanced").set_value(False).run()
+    app.toggle(key=f"{_form(pair)}:advanced").set_value(False).run()
     assert app.radio(key=f"{_form(pair)}_urgency").value == "routine"
     assert not app.text_area
 
