@@ -73,9 +73,12 @@ def timings_ms(action: Callable[[], object], repeat: int, warmup: int = 3) -> li
     return samples
 
 
-def paired_timings_ms(floor: Callable[[], object], action: Callable[[], object], repeat: int, warmup: int = 3) -> tuple[list[float], list[float]]:
+def paired_timings_ms(
+    floor: Callable[[], object], action: Callable[[], object], repeat: int, warmup: int = 3, between: Callable[[], object] | None = None,
+) -> tuple[list[float], list[float]]:
     """The floor and the action timed one after the other, `repeat` times: both see the same
-    moments of the machine's load, so their ratio holds where their absolute times do not."""
+    moments of the machine's load, so their ratio holds where their absolute times do not.
+    `between` runs untimed after each action (what a page does before the next action)."""
     floors, actions = [], []
     for i in range(warmup + repeat):
         start = time.perf_counter()
@@ -83,6 +86,8 @@ def paired_timings_ms(floor: Callable[[], object], action: Callable[[], object],
         middle = time.perf_counter()
         action()
         end = time.perf_counter()
+        if between is not None:
+            between()
         if i >= warmup:
             floors.append((middle - start) * 1000)
             actions.append((end - middle) * 1000)

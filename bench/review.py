@@ -132,21 +132,29 @@ def _drafter_record() -> DraftCalibration:
 
 
 def bench_review_action(wb: Workbench, sheet: _Sheet) -> Measurement:
-    from services.core.domain.review import QueueFilter
+    from services.core.domain.canonical_label import LabelKey
+    from services.core.domain.review import QueueFilter, SeenLabel
+    from services.labels.canonical_labels import CanonicalLabelService
     from services.review.actions import ReviewService
     from services.review.queue import ReviewQueue
 
-    queue, review = ReviewQueue(wb), ReviewService(wb)
+    queue, review, labels = ReviewQueue(wb), ReviewService(wb), CanonicalLabelService(wb)
     work = QueueFilter(statuses=("unlabeled",), confidence_max=0.5)  # disjoint from the bulk approval's pairs
     current = [queue.first(sheet.training_sheet_id, work)]
+    seen: list[SeenLabel] = []
+
+    def card() -> None:  # what the card reads when it shows the pair (untimed: the page's rerun, not the action)
+        pair = current[0]
+        seen[:] = [SeenLabel(labels.find(LabelKey(pair.sheet_id, pair.item_ref, pair.label_type)))]
 
     def approve_then_next() -> None:  # as the page does it: the next pair is looked up while the approval writes
         pair = current[0]
         upcoming = queue.prefetch_following(sheet.training_sheet_id, work, pair.ordinal)
-        review.approve(pair, pair.row_version)
+        review.approve(pair, pair.row_version, seen=seen[0])
         current[0] = upcoming.result()
 
-    floors, samples = paired_timings_ms(_raw_update(wb, sheet), approve_then_next, repeat=ACTIONS)
+    card()
+    floors, samples = paired_timings_ms(_raw_update(wb, sheet), approve_then_next, repeat=ACTIONS, between=card)
     measured = at_most(
         f"Review action on {PAIRS:,} pairs (approve + canonical upsert + next pair), p95", p95(samples), ACTION_P95_MS, "ms",
         f"median {median(samples):.1f} ms over {ACTIONS} approvals; the UPDATE's median {median(floors):.2f} ms",

@@ -54,7 +54,7 @@ def entered(schema: LabelSchema, data: dict[str, Any], key: str, boxes: list[dic
     if schema.kind is FormKind.TEXT:
         field = schema.fields[0]
         return {field.name: state.get(_field_key(key, field.name), str(data.get(field.name) or ""))}
-    return {f.name: state.get(_field_key(key, f.name), _initial(schema, f, data.get(f.name))) for f in schema.fields}
+    return {f.name: state.get(_field_key(key, f.name), _initial(f, data.get(f.name))) for f in schema.fields}
 
 
 def forget(schema: LabelSchema, key: str) -> None:
@@ -79,7 +79,7 @@ def _is_list_of_scalars(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str | int | float) for v in value)
 
 
-def _initial(schema: LabelSchema, field: SchemaField, value: Any) -> Any:
+def _initial(field: SchemaField, value: Any) -> Any:
     """What the field's input starts with for a stored value (as its widget holds it)."""
     if field.choices and field.type is FieldType.STRING:
         return None if value is None else str(value)
@@ -97,7 +97,7 @@ def _initial(schema: LabelSchema, field: SchemaField, value: Any) -> Any:
 def _field_input(schema: LabelSchema, field: SchemaField, value: Any, key: str) -> Any:
     label = field.name.replace("_", " ").capitalize() + (" *" if field.required else "")
     help_text = field.description or None
-    start = _initial(schema, field, value)
+    start = _initial(field, value)
     if field.choices and field.type is FieldType.STRING:
         choices = _choices(field, value)
         index = choices.index(start) if start is not None else None

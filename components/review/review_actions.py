@@ -133,7 +133,7 @@ def _approve(ctx: ReviewContext, pair: QaPair, note_key: str, with_edit: bool) -
                 "or Revert edit to approve the model's answer."
             )
         upcoming = ctx.queue.prefetch_following(ctx.training_sheet_id, ctx.queue_filter, pair.ordinal)
-        outcome = ctx.review.approve(pair, pair.row_version, response=text if with_edit else None, note=_note(note_key))
+        outcome = ctx.review.approve(pair, pair.row_version, response=text if with_edit else None, note=_note(note_key), seen=ctx.form.seen)
         version = outcome.label.version if outcome.label else 0
         label = "created its canonical label" if version == 1 else f"updated its canonical label to version {version}"
         verb = "Edited and approved" if with_edit and text != pair.response else "Approved"

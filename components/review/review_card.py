@@ -15,9 +15,10 @@ from components.review import review_form
 from components.review.review_form import ReviewForm
 from services.core.domain.canonical_label import CanonicalLabel
 from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair
+from services.core.domain.review import SeenLabel
 from services.core.workbench import Workbench
 from services.data.source_previews import PreviewError
-from services.labels.label_schemas import BOXES_KEY, FormKind
+from services.labels.label_schemas import BOXES_KEY, FormKind, ImageSize
 from services.labels.labeling_session import drawing_image
 from services.review.actions import ReviewService
 from services.review.draft_confidence import confidence_note, draft_calibration
@@ -107,40 +108,47 @@ def response_key(key: str = "review_card") -> str:
     return f"{key}_response"
 
 
-def _source(wb: Workbench, pair: QaPair, form: ResponseForm, form_key: str, key: str) -> tuple[PairSource, bool]:
-    """The source column; True when the response's boxes are drawn on the image here."""
-    source = source_of(wb, pair)
+def _drawing(wb: Workbench, source: PairSource, form: ResponseForm) -> tuple[tuple[bytes, ImageSize] | None, str | None]:
+    """The image to draw the response's boxes on, when the answer is boxes (else None), and why
+    not when the image cannot be opened."""
+    if form.schema.kind is not FormKind.BOXES:
+        return None, None
+    try:
+        return drawing_image(wb, source.media), None
+    except PreviewError as error:  # this item's image only: the form and the actions stay
+        return None, str(error)
+
+
+def _source(wb: Workbench, pair: QaPair, source: PairSource, form: ReviewForm, drawing: tuple[bytes, ImageSize] | None, key: str) -> None:
+    """The source column: the drawer on the image when the answer is boxes, else the item's files and row."""
     if source.problem:
         st.warning(source.problem, icon=":material/table:")
-    schema = form.schema
-    if schema.kind is FormKind.BOXES:
-        try:
-            drawing = drawing_image(wb, source.media)
-        except PreviewError as error:  # this item's image only: the form and the actions stay
-            st.warning(str(error), icon=":material/broken_image:")
-            drawing = None
-        if drawing is not None:
-            box_drawer.show(*drawing, schema.box_classes, not schema.closed_choices, form.data.get(BOXES_KEY) or [], key=form_key)
-            source_viewer.show(wb, (), key=f"{key}_source_{pair.id}", fields=source.fields)
-            return source, True
+    schema = form.form.schema
+    if drawing is not None:
+        box_drawer.show(*drawing, schema.box_classes, not schema.closed_choices, form.form.data.get(BOXES_KEY) or [], key=form.key)
+        source_viewer.show(wb, (), key=f"{key}_source_{pair.id}", fields=source.fields)
+        return
     source_viewer.show(wb, source.media, key=f"{key}_source_{pair.id}", fields=source.fields, boxes=source.boxes)
-    return source, False
 
 
 def show(wb: Workbench, review: ReviewService, pair: QaPair, actions: Callable[[ReviewForm, bool], None], key: str = "review_card") -> None:
-    """Renders the card, with the review actions drawn by `actions(form, edited)` under its header."""
+    """Renders the card: its header and the review actions (drawn by `actions(form, edited)`)
+    across the top, so they are in view without scrolling; the source beside the form below."""
+    source = source_of(wb, pair)
     form = review.form(pair)
-    form_key = review_form.form_key(response_key(key), pair)
+    drawing, cannot_draw = _drawing(wb, source, form)
+    card_form = ReviewForm(form, pair, response_key(key), drawing is not None, SeenLabel(source.label))
+    problems = lambda text: review.response_problems(pair.training_sheet_id, text)  # noqa: E731
+    _header(pair)
+    _labeled_by(pair, source.label)
+    actions(card_form, review_form.state(card_form, problems).edited)
     source_column, pair_column = st.columns([5, 6], gap="large")
     with source_column:
-        source, drawing = _source(wb, pair, form, form_key, key)
-    card_form = ReviewForm(form, pair, response_key(key), drawing)
-    problems = lambda text: review.response_problems(pair.training_sheet_id, text)  # noqa: E731
+        if cannot_draw:
+            st.warning(cannot_draw, icon=":material/broken_image:")
+        _source(wb, pair, source, card_form, drawing, key)
     with pair_column:
-        _header(pair)
         _confidence(wb, pair)
-        _labeled_by(pair, source.label)
-        actions(card_form, review_form.state(card_form, problems).edited)
         review_form.show(card_form, problems)
         _constraints(review, pair, f"{key}_constraints")
         _prompt(pair)

@@ -19,6 +19,7 @@ from components import box_drawer, label_fields
 from components.review import response_editor
 from components.review.response_editor import EditorState
 from services.core.domain.qa_pair import QaPair
+from services.core.domain.review import SeenLabel
 from services.core.errors import ValidationError
 from services.labels.label_schemas import BOXES_KEY, FormKind
 from services.review.response_form import ResponseForm
@@ -34,6 +35,7 @@ class ReviewForm:
     pair: QaPair
     base: str  # the card's key for its response; the inputs' keys add the pair version to it
     drawing: bool  # boxes are drawn on the image beside the card
+    seen: SeenLabel  # the item's canonical label as the card read it: an approval carries its version
 
     @property
     def key(self) -> str:
@@ -70,12 +72,13 @@ class ReviewForm:
             box_drawer.set_boxes(self.key, self.form.data.get(BOXES_KEY) or [])
 
 
+# The form's own keys take a ':' that no schema field name (key_<field>) has.
 def _advanced_key(key: str) -> str:
-    return f"{key}_advanced"
+    return f"{key}:advanced"
 
 
 def _values_key(key: str) -> str:
-    return f"{key}_values"
+    return f"{key}:values"
 
 
 def form_key(key: str, pair: QaPair) -> str:

@@ -40,7 +40,7 @@ def tree(counts: PairCounts) -> str:
 def show(counts: PairCounts, reviewers: list[ReviewerCount]) -> None:
     """Side by side, so the review card below starts high on the page."""
     labeled, needs_review = branches(counts)
-    left, middle, right = st.columns([5, 4, 3])
+    left, middle, right = st.columns([6, 4, 3])
     left.code(labeled, language=None)
     middle.code(needs_review, language=None)
     with right:

@@ -228,15 +228,12 @@ class QaPairsStore:
         return [ReviewerCount(r["reviewed_by"], int(r["labeled"]), int(r["rejected"]), int(r["flagged"])) for r in rows]
 
     # -- review writes -------------------------------------------------------------------
-    def write_review(
-        self, pair_id: str, read_version: int, state: PairReviewState, constraints: UsageConstraints | None = None,
-        response_changed: bool = True,
-    ) -> bool:
+    def write_review(self, pair_id: str, read_version: int, state: PairReviewState, constraints: UsageConstraints | None = None) -> bool:
         """Set a pair's review fields (and, when given, its constraints) if it is still at
-        `read_version`; False if someone changed it. An approval that keeps the response leaves
-        the messages (the widest column) as they are instead of writing them again."""
+        `read_version`; False if someone changed it. A state without messages (an action that
+        keeps the response) leaves them, the widest column, as they are."""
         governance = _CONSTRAINT_SET if constraints is not None else ""
-        response = "messages = :messages, original_response = :original_response, " if response_changed else ""
+        response = "messages = :messages, original_response = :original_response, " if state.messages is not None else ""
         return self._engine.execute(
             f"UPDATE {self.table} SET status = :status, {response}"
             f"canonical_label_id = :canonical_label_id, reviewed_by = :reviewed_by, reviewed_at = :reviewed_at, {governance}"

@@ -41,6 +41,7 @@ from services.core.domain.review import (
     ReviewAction,
     ReviewEvent,
     ReviewOutcome,
+    SeenLabel,
     UndoRecord,
 )
 from services.core.domain.template import Template
@@ -86,8 +87,10 @@ def _same(first: UsageConstraints, second: UsageConstraints) -> bool:
 
 def _written(pair: QaPair, state: PairReviewState) -> QaPair:
     """The pair as a successful review write left it (saves reading it back)."""
+    kept = state.messages is None
     return replace(
-        pair, status=state.status, messages=messages_from_json(state.messages), original_response=state.original_response,
+        pair, status=state.status, messages=pair.messages if kept else messages_from_json(state.messages),
+        original_response=pair.original_response if kept else state.original_response,
         canonical_label_id=state.canonical_label_id, reviewed_by=state.reviewed_by, reviewed_at=state.reviewed_at,
         review_notes=state.review_notes, row_version=pair.row_version + 1,
     )
@@ -159,9 +162,12 @@ class ReviewService:
         return current
 
     # -- single-pair actions ---------------------------------------------------------
-    def approve(self, pair: QaPair, read_version: int, response: str | None = None, note: str | None = None) -> ReviewOutcome:
+    def approve(
+        self, pair: QaPair, read_version: int, response: str | None = None, note: str | None = None, seen: SeenLabel | None = None,
+    ) -> ReviewOutcome:
         """Approve the pair as it is (response=None) or with an edited response; upserts its
-        item's canonical label and links the pair to it."""
+        item's canonical label and links the pair to it. `seen`: the label as the reviewer's card
+        read it, so the approval need not read it again (its version is checked as it is written)."""
         current = self._checked_version(pair, read_version, ReviewAction.APPROVE)
         template = self.template_for(current.training_sheet_id)
         edited = response is not None and response != current.response
@@ -169,25 +175,28 @@ class ReviewService:
         label_data = label_data_for(text, template)
         note = checked_note(note)
         key = LabelKey(current.sheet_id, current.item_ref, current.label_type or template.label_type)
-        existing = self._labels.find(key)
+        trusted = seen is not None and current.label_type and (seen.label is None or seen.label.key == key)
+        existing = seen.label if trusted and seen is not None else self._labels.find(key)
         version_before = existing.version if existing else 0
         notes = note or (existing.content.notes if existing else "")
         content = LabelContent(label_data, Confidence.HIGH.value, notes, existing.constraints if existing else current.constraints)
         bound = _bound_by_label(current.constraints, existing.constraints) if existing else current.constraints
         original = (current.original_response if current.original_response is not None else current.response) if edited else current.original_response
         now = _now()
+        # An approval that keeps the response neither writes the messages nor records them for undo.
         after = PairReviewState(
-            PairStatus.LABELED, messages_to_json(with_response(current.messages, text)), original, key.label_id,
+            PairStatus.LABELED, messages_to_json(with_response(current.messages, text)) if edited else None, original, key.label_id,
             self._user, now, note,
         )
         action = ReviewAction.EDIT if edited else ReviewAction.APPROVE
-        record = UndoRecord(PairReviewState.of(current, messages_to_json(current.messages)), read_version + 1, LabelChange(key.label_id, version_before, version_before + 1))
+        before = PairReviewState.of(current, messages_to_json(current.messages) if edited else None)
+        record = UndoRecord(before, read_version + 1, LabelChange(key.label_id, version_before, version_before + 1))
         event = self._event(current, action, PairStatus.LABELED, note, record, now)
         audit = self._approval_audit(current, key.label_id, existing is None, bound, now)
         tightened = bound if existing is not None and audit is not None else None
         try:
             with self._engine.transaction():
-                if not self._pairs.write_review(current.id, read_version, after, tightened, response_changed=edited):
+                if not self._pairs.write_review(current.id, read_version, after, tightened):
                     raise self._stale(current.id, action)
                 try:
                     label = self._labels.save(key, content, version_before, ChangeKind.REVIEW, source_qa_pair_id=current.id, current=existing)
@@ -220,10 +229,10 @@ class ReviewService:
 
     def _decide(self, pair: QaPair, read_version: int, action: ReviewAction, status: PairStatus, note: str | None) -> ReviewOutcome:
         current = self._checked_version(pair, read_version, action)
-        messages = messages_to_json(current.messages)
         now = _now()
-        after = PairReviewState(status, messages, current.original_response, current.canonical_label_id, self._user, now, note)
-        record = UndoRecord(PairReviewState.of(current, messages), read_version + 1)
+        # A rejection or a flag keeps the response: the messages are neither written nor recorded.
+        after = PairReviewState(status, None, current.original_response, current.canonical_label_id, self._user, now, note)
+        record = UndoRecord(PairReviewState.of(current, None), read_version + 1)
         event = self._event(current, action, status, note, record, now)
         try:
             with self._engine.transaction():

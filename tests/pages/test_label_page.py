@@ -47,7 +47,7 @@ def _form(pair):
 
 
 def _advanced(app, pair):
-    app.toggle(key=f"{_form(pair)}_advanced").set_value(True).run()
+    app.toggle(key=f"{_form(pair)}:advanced").set_value(True).run()
     return app.text_area(key=_form(pair))
 
 
@@ -130,7 +130,7 @@ def test_the_advanced_json_editor_starts_from_the_form_and_the_form_from_the_jso
     app.radio(key=f"{_form(pair)}_urgency").set_value("urgent").run()
     assert _advanced(app, pair).value == '{"urgency": "urgent"}'
     app.text_area(key=_form(pair)).input('{"urgency": "routine"}').run()
-    app.toggle(key=f"{_form(pair)}_advanced").set_value(False).run()
+    app.toggle(key=f"{_form(pair)}:advanced").set_value(False).run()
     assert app.radio(key=f"{_form(pair)}_urgency").value == "routine"
     assert not app.text_area
 
@@ -280,3 +280,10 @@ def test_boxes_drawn_on_the_pairs_image_are_approved_as_its_answer(open_page, wo
     assert next(s.value for s in app.success) == f"Edited and approved {pair.item_ref} and created its canonical label."
     label = CanonicalLabelService(workbench).find(LabelKey(sheet.id, pair.item_ref, "localization"))
     assert label.label_data == {"boxes": [{"x_min": 100, "y_min": 60, "x_max": 220, "y_max": 180, "label": "crack"}]}
+
+
+def test_a_link_from_generate_opens_a_pre_approved_pair_with_who_labeled_it(open_page, setup, invoice_source):
+    pair = _pair(invoice_source, setup, "INV-0002")
+    app = _open(open_page, setup, pair=pair.id)  # the link GENERATE's summary gives each reused label
+    assert _header(app).startswith("**INV-0002** :green-badge[labeled] :gray-badge[Pre-approved from a canonical label]")
+    assert any(c.value.startswith("Pre-approved: its canonical label (version 1) was labeled by tester@example.com") for c in app.caption)

@@ -72,11 +72,22 @@ class QueueFilter:
 
 
 @dataclass(frozen=True)
+class SeenLabel:
+    """The item's canonical label of the pair's label type as the reviewer's card read it (None
+    inside: it had none). An approval carries its version instead of reading the label again, so
+    a label someone changed since is refused with their name, not overwritten (invariant 7)."""
+
+    label: CanonicalLabel | None
+
+
+@dataclass(frozen=True)
 class PairReviewState:
     """The fields of a pair a review action changes, as stored (so an undo can put them back)."""
 
     status: str
-    messages: str  # JSON text, as in qa_pairs.messages
+    # JSON text, as in qa_pairs.messages; None when the action leaves the response as it is
+    # (then neither it nor original_response is written, recorded or put back by an undo).
+    messages: str | None
     original_response: str | None
     canonical_label_id: str | None
     reviewed_by: str | None
@@ -84,7 +95,7 @@ class PairReviewState:
     review_notes: str | None
 
     @classmethod
-    def of(cls, pair: QaPair, messages_json: str) -> PairReviewState:
+    def of(cls, pair: QaPair, messages_json: str | None) -> PairReviewState:
         return cls(
             pair.status, messages_json, pair.original_response, pair.canonical_label_id, pair.reviewed_by,
             pair.reviewed_at, pair.review_notes,

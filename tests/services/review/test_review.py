@@ -7,7 +7,7 @@ from data_access.sql.engine import SqlError
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.governance import ALL_USES, UsageConstraints
 from services.core.domain.qa_pair import LabelingMode
-from services.core.domain.review import QueueFilter, ReviewAction
+from services.core.domain.review import QueueFilter, ReviewAction, SeenLabel
 from services.core.errors import StaleWriteError, ValidationError
 from services.core.governance import usable_for
 from services.core.jobs import JobRunner
@@ -141,6 +141,35 @@ def test_a_stale_review_is_refused_naming_the_other_reviewer_and_changes_nothing
     assert (current.status, current.reviewed_by, current.response) == ("rejected", "dana@mirion.example", pair.response)
     assert CanonicalLabelService(invoice_source).find(LabelKey(setup.sheet.id, "INV-0014", "classification")) is None
     assert [e.actor for e in review.history(pair.id)] == ["dana@mirion.example"]
+
+
+def test_an_approval_carrying_the_label_its_card_read_is_refused_when_someone_labeled_the_item_since(invoice_source, setup, review):
+    pair = _pair(invoice_source, setup, "INV-0015")
+    seen = SeenLabel(None)  # the card showed no label for the item
+    dana = CanonicalLabelService(_as(invoice_source, "dana@mirion.example"))
+    dana.save(LabelKey(setup.sheet.id, "INV-0015", "classification"), LabelContent({"urgency": "urgent"}), 0)
+    with pytest.raises(StaleWriteError, match=r"dana@mirion.example labeled INV-0015 \(classification\) while you were working"):
+        review.approve(pair, pair.row_version, seen=seen)
+    assert _pair(invoice_source, setup, "INV-0015") == pair  # nothing written: the pair is as it was
+    label = CanonicalLabelService(invoice_source).find(LabelKey(setup.sheet.id, "INV-0015", "classification"))
+    assert (label.label_data, label.version) == ({"urgency": "urgent"}, 1)
+    assert review.history(pair.id) == []
+    current = SeenLabel(label)  # the card, shown again, reads dana's label: the approval then updates it
+    assert review.approve(pair, pair.row_version, seen=current).label.version == 2
+
+
+def test_an_approval_that_keeps_the_response_neither_rewrites_nor_records_the_messages(invoice_source, setup, review):
+    pair = _pair(invoice_source, setup, "INV-0016")
+    statements = RecordingEngine(invoice_source.backend.engine)
+    recorded = ReviewService(replace(invoice_source, backend=replace(invoice_source.backend, engine=statements)))
+    recorded.approve(pair, pair.row_version, seen=SeenLabel(None))
+    [update] = [sql for sql in statements.statements if sql.startswith(f"UPDATE {invoice_source.table('qa_pairs')}")]
+    assert "messages" not in update
+    assert not any(sql.startswith("SELECT id, sheet_id, item_ref") for sql in statements.statements)  # the card's label, not read again
+    [event] = review.history(pair.id)
+    assert '"messages": null' in event.previous_state
+    review.undo_last(setup.training_sheet.id)
+    assert _pair(invoice_source, setup, "INV-0016").messages == pair.messages
 
 
 def test_undo_refuses_when_someone_changed_the_pair_since(invoice_source, setup, review):
