@@ -152,6 +152,32 @@ def wait_for_app(page: object) -> None:
     page.wait_for_function(_IDLE_FOR_A_MOMENT, polling=100, timeout=60_000)
 
 
+# Streamlit binds a button's shortcut in the browser after the button renders, and rebinds it
+# on every render, so on a busy machine a key can arrive while no handler is bound. A handler
+# that takes the key calls preventDefault(); a listener on window (it runs after the
+# document-level handlers) records whether one did.
+_RECORD_SHORTCUTS = """() => {
+  window.__shortcutTaken = null;
+  if (window.__shortcutRecorder) return;
+  window.__shortcutRecorder = e => { if (e.altKey || e.ctrlKey || e.metaKey || e.key.length === 1) window.__shortcutTaken = e.defaultPrevented; };
+  window.addEventListener('keydown', window.__shortcutRecorder);
+}"""
+SHORTCUT_ATTEMPTS = 5
+
+
+def press_shortcut(page: object, keys: str) -> None:
+    """Press a Streamlit shortcut and wait for the run it starts; press again only when no
+    handler took the key (so a shortcut never fires twice)."""
+    for _ in range(SHORTCUT_ATTEMPTS):
+        page.evaluate(_RECORD_SHORTCUTS)
+        page.keyboard.press(keys)
+        taken = page.evaluate("() => window.__shortcutTaken")
+        wait_for_app(page)
+        if taken:
+            return
+    pytest.fail(f"No shortcut handler took {keys} in {SHORTCUT_ATTEMPTS} presses")
+
+
 def open_page(page: object, url: str, heading: str) -> None:
     """Load a page and wait for its first run to finish (its title shown, the script idle)."""
     page.goto(url)

@@ -12,7 +12,7 @@ from services.data.sheets import SheetService
 from services.demo import open_demo_ready_workbench
 from services.demo.sheets import CRYSTALS_SHEET
 from services.labels.labeling_session import BrowseFilter, LabelingSession, StatusFilter
-from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
+from tests.browser.conftest import open_page, press_shortcut, start_app, stop_app, wait_for_app
 
 IMAGE_PIXELS = 384  # the demo's crystal images are square
 
@@ -80,7 +80,6 @@ def test_the_next_shortcut_moves_to_the_next_item(demo, page):
     app, sheet_id, (_, second, third) = demo
     _open_item(page, app, sheet_id, second)
     page.get_by_role("heading", name="Canonical Labeling Tool").click()  # focus on the page, not in a field
-    page.keyboard.press("Alt+n")
-    wait_for_app(page)
+    press_shortcut(page, "Alt+n")
     page.wait_for_url(re.compile(f"item={third}"))
     page.get_by_text(third, exact=True).first.wait_for()

@@ -8,7 +8,7 @@ import pytest
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.core.workbench import forget_prepared_stores, open_workbench
-from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
+from tests.browser.conftest import open_page, press_shortcut, start_app, stop_app, wait_for_app
 from tests.review_builders import ITEMS, build_review_setup
 
 _ITEM = re.compile(r"^INV-\d{4}$")
@@ -44,8 +44,7 @@ def _labeled(page) -> int:
 
 
 def _press(page, key: str) -> None:
-    page.keyboard.press(key)
-    wait_for_app(page)
+    press_shortcut(page, key)
 
 
 def test_a_reviewer_approves_five_pairs_with_the_keyboard_alone(served, page):
