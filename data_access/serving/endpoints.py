@@ -69,7 +69,9 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Guardrails:
-    """The AI Gateway's filters; `pii` applies to input and output alike."""
+    """The AI Gateway's filters; `pii` applies to input and output alike. Model Serving offers them
+    for external and foundation model endpoints only, so the Databricks target refuses a spec that
+    asks for them on a registered model rather than deploy it unguarded."""
 
     pii: str = "NONE"
     safety: bool = False

@@ -10,7 +10,6 @@ time; the result says where it is, for the DEPLOY page to record and offer as a 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -19,14 +18,14 @@ from pathlib import Path
 
 from data_access.serving.bundle_archive import BundleArchive
 from data_access.serving.edge_runtime import SERVER_SCRIPT, pinned_requirements
+from data_access.serving.edge_server import MANIFEST as MANIFEST_FILE
+from data_access.serving.edge_server import MODEL_DIR, sha256_of
 from data_access.serving.model_files import ModelFilesError, RegisteredModelFiles, model_files_for
 from services.core.domain.template import Template
 from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
 from services.deploy.edge_manifest import (
     EXAMPLE_STORE_DIR,
-    MANIFEST_FILE,
-    MODEL_DIR,
     README_FILE,
     REQUIREMENTS_FILE,
     SERVER_FILE,
@@ -43,9 +42,9 @@ from services.templates.prompt_templates import TemplateService
 from services.train.records import TrainingRun
 from services.train.runs_store import TrainingRunsStore
 
+BUNDLES_DIR = "edge-bundles"  # under WORKBENCH_HOME; each bundle is about the size of its weights
 DEFAULT_MAX_NEW_TOKENS = 256  # the chat model's own default when a run's config did not say
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,14 @@ class EdgeBundleBuilder:
         self._wb = workbench
         self._model_files = model_files or model_files_for(workbench.settings)
 
-    def build(self, model_name: str, model_version: str, out_dir: Path, example_store_snapshot: Path | None = None) -> EdgeBundle:
-        """Writes `<model>-v<version>-edge.zip` into `out_dir`; raises NotFoundError when the version
-        has no training lineage here (only models trained in this workbench can be bundled)."""
+    def build(
+        self, model_name: str, model_version: str, out_dir: Path | None = None, example_store_snapshot: Path | None = None
+    ) -> EdgeBundle:
+        """Writes `<model>-v<version>-edge.zip` into `out_dir` (WORKBENCH_HOME/edge-bundles unless
+        given), replacing an earlier build of the same version; raises NotFoundError when the
+        version has no training lineage here (only models trained in this workbench can be bundled)."""
         started, created_at = time.monotonic(), datetime.now(UTC)
+        out_dir = out_dir or self._wb.settings.home / BUNDLES_DIR
         run = self._run_of(model_name, model_version)
         if example_store_snapshot is not None and not example_store_snapshot.is_file():
             raise ValidationError(f"The Example Store snapshot {example_store_snapshot} does not exist.")
@@ -90,7 +93,7 @@ class EdgeBundleBuilder:
             raise NotFoundError(str(error)) from error
         return EdgeBundle(
             path=target, model_name=model_name, model_version=model_version, lineage_id=run.id,
-            size_bytes=target.stat().st_size, sha256=_sha256(target), file_count=len(manifest.files) + 1,
+            size_bytes=target.stat().st_size, sha256=sha256_of(target), file_count=len(manifest.files) + 1,
             has_example_store=manifest.example_store_file is not None, build_seconds=time.monotonic() - started,
             created_at=created_at, created_by=manifest.created_by,
         )
@@ -143,12 +146,4 @@ class EdgeBundleBuilder:
 
 def _files_under(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 

@@ -1,7 +1,8 @@
 """The edge bundle's manifest: what the bundle holds, where the model came from, and how to run it.
 
 The bundle's own server (data_access/serving/edge_server.py) reads `files` and `model` from the
-JSON with the standard library alone, so those keys and their shapes are its contract.
+JSON with the standard library alone, so those keys and their shapes are its contract (the
+manifest's and the model folder's names are the server's own constants).
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from data_access.serving.bundle_archive import ArchivedFile
+from data_access.serving.edge_server import MANIFEST as MANIFEST_FILE
 from services.core.domain.template import Template
 
 BUNDLE_FORMAT = "vital-workbench-edge-bundle"
 FORMAT_VERSION = 1
 SERVER_FILE = "serve.py"
-MANIFEST_FILE = "manifest.json"
 REQUIREMENTS_FILE = "requirements.txt"
 README_FILE = "README.txt"
-MODEL_DIR = "model"
 TEMPLATES_DIR = "templates"
 EXAMPLE_STORE_DIR = "example_store"
 DEFAULT_PORT = 8080

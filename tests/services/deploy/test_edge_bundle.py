@@ -215,7 +215,8 @@ def test_an_example_store_snapshot_given_to_the_build_travels_in_the_bundle(trai
     snapshot = tmp_path / "examples.jsonl"
     snapshot.write_text('{"example_id": "ex-1", "input": "Invoice INV-0001", "expected_output": "routine"}\n')
     run = trained.run
-    built = EdgeBundleBuilder(trained.workbench).build(run.model_name, run.model_version, tmp_path / "out", example_store_snapshot=snapshot)
+    built = EdgeBundleBuilder(trained.workbench).build(run.model_name, run.model_version, example_store_snapshot=snapshot)
+    assert built.path.parent == trained.workbench.settings.home / "edge-bundles"  # where a build goes unless told
     folder = _unpack(built, tmp_path / "edge")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["example_store"] == {"file": "example_store/examples.jsonl"}
