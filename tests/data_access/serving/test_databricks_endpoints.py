@@ -130,3 +130,13 @@ def test_an_endpoint_that_does_not_exist_has_no_state_and_cannot_be_queried(targ
     assert target.state("nobody-deployed-this") is None
     with pytest.raises(ServingError, match="does not exist"):
         target.query("nobody-deployed-this", QUESTION)
+
+
+def test_an_update_that_outlasts_the_wait_says_so_and_a_second_one_is_refused_meanwhile(rest):
+    rest.serving.polls_to_finish = 1000  # Model Serving still building the container
+    impatient = DatabricksServingTarget(rest.client, "mirion_vital.workbench", timeout=timedelta(seconds=2))
+    with pytest.raises(ServingError, match="did not finish updating"):
+        impatient.deploy(_spec())
+    assert impatient.state("invoice-urgency").config_update == "IN_PROGRESS"
+    with pytest.raises(ServingError, match="currently updating"):
+        impatient.deploy(_spec())
