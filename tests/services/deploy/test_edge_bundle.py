@@ -119,6 +119,10 @@ def _registered_answer(trained: TrainedModel) -> str:
 
 
 def test_the_unpacked_bundle_serves_the_registered_model_offline_in_both_request_shapes(trained, unpacked, tmp_path):
+    workbench_code = subprocess.run(
+        [sys.executable, "-I", "-c", "import data_access"], cwd=unpacked, env=_offline_env(tmp_path), capture_output=True, check=False
+    )
+    assert workbench_code.returncode != 0  # the server's Python cannot see the workbench's code
     log = (tmp_path / "server.log").open("w")  # a file, not a pipe nobody reads, for the server's request log
     server = _start(unpacked, tmp_path, stderr=log)
     try:
