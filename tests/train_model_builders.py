@@ -132,6 +132,7 @@ def training_sql_flow(wb: Workbench) -> None:
     store.set_databricks_run(failed.id, "42")
     store.finish(failed.id, RunStatus.FAILED, "out of memory", {"final_loss": 2.0})
     store.pair_ids(run.id)
+    store.for_model("urgency", "1")
     evaluation_pairs(wb, run.id, EvaluationSource((ts,), max_pairs=3))
     service = TrainingService(wb)
     service.recent()

@@ -143,6 +143,14 @@ class TrainingRunsStore:
         row = self._engine.query_one(f"SELECT {RUN_COLUMNS} FROM {self.lineage} WHERE id = :id", {"id": run_id})
         return _to_run(row) if row else None
 
+    def for_model(self, model_name: str, model_version: str) -> TrainingRun | None:
+        """The run that registered this model version (DEPLOY's lineage ids)."""
+        row = self._engine.query_one(
+            f"SELECT {RUN_COLUMNS} FROM {self.lineage} WHERE model_name = :model_name AND model_version = :model_version",
+            {"model_name": model_name, "model_version": model_version},
+        )
+        return _to_run(row) if row else None
+
     def recent(self, limit: int) -> list[TrainingRun]:
         rows = self._engine.query(
             f"SELECT {RUN_COLUMNS} FROM {self.lineage} ORDER BY coalesce(started_at, completed_at) DESC NULLS FIRST, id LIMIT :limit",

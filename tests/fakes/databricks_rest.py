@@ -2,8 +2,8 @@
 
 It serves what the SDK's Files API (`client.files`, including its presigned-download path),
 the Unity Catalog APIs (catalogs, schemas, tables, volumes, entity tag assignments) and the Jobs
-API's one-time runs (`jobs.submit`, `get_run`, `cancel_run`) request, with the state in plain
-dicts. A submitted run does nothing by itself: a test plays the compute with `on_run_submitted`
+API's one-time runs (`jobs.submit`, `get_run`, `cancel_run`) and Model Serving endpoints
+(`self.serving`, tests/fakes/serving_endpoints.py) request, with the state in plain dicts. A submitted run does nothing by itself: a test plays the compute with `on_run_submitted`
 (called in its own thread) and `set_run_state`, as Databricks would move the run along. It listens on 127.0.0.1 on a free port, in a daemon thread,
 stops in fixture teardown, and stops itself after MAX_LIFETIME_SECONDS should teardown not run.
 """
@@ -92,6 +92,9 @@ class FakeDatabricksRest:
         self.requests: list[RecordedRequest] = []
         self.job_runs: dict[int, dict[str, Any]] = {}
         self.on_run_submitted: Callable[[FakeDatabricksRest, int, dict[str, Any]], None] | None = None
+        from tests.fakes.serving_endpoints import FakeServing  # it builds on this module's errors
+
+        self.serving = FakeServing(lambda: self.url)
         self._idempotency: dict[str, int] = {}
         self._signatures: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -221,6 +224,10 @@ class FakeDatabricksRest:
                 return self._tag(method, path[len(_TAGS) :], query, body)
             if path.startswith(_UC + "/") and method == "GET":
                 return self._unity_catalog(path[len(_UC) + 1 :], query)
+            if path.startswith(("/api/2.0/serving-endpoints", "/serving-endpoints/")):
+                served = self.serving.handle(method, path, body)
+                if served is not None:
+                    return served
         raise HttpError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'.")
 
     def _check_access(self, resource: str) -> None:

@@ -1,0 +1,1 @@
+"""Serving registered models: Databricks Model Serving endpoints and the edge bundle's offline server."""
