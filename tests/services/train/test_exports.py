@@ -144,6 +144,7 @@ def test_a_second_export_is_version_2_and_leaves_version_1_untouched(workbench):
     second = _export(workbench, [sheet.id], SplitConfig(0.5, 9, Stratify.NONE))
 
     assert (first.version, second.version) == (1, 2) and second.directory != first.directory
+    assert (second.train_count, second.validation_count) == (6, 6)  # not stratified: one stratum, half of it drawn
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in directory.iterdir()} == before
     assert _pair_rows(workbench, first.id) == rows_before
     assert ExportService(workbench).get(first.id) == first
