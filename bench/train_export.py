@@ -32,7 +32,9 @@ _MB = 1024 * 1024
 
 def _store(home: Path) -> tuple[Workbench, str]:
     from services.core.domain.qa_pair import TrainingSheet
+    from services.core.domain.sheet import SheetDraft
     from services.core.domain.template import FieldType, SchemaField, TemplateDraft
+    from services.data.sheets_store import SheetsStore
     from services.generate.training_sheets_store import TrainingSheetsStore
     from services.templates.prompt_templates import TemplateService
 
@@ -48,6 +50,10 @@ def _store(home: Path) -> tuple[Workbench, str]:
     )))
     training_sheet = TrainingSheet("bench-export", "Bench export", "bench-sheet", template.id, template.version, "classification", "manual", "review", created_by=USER)
     engine = wb.backend.engine
+    # The source the export reads the current Unity Catalog tags of (untagged: the stored constraints decide).
+    engine.execute("CREATE SCHEMA IF NOT EXISTS mirion_vital.raw")
+    engine.execute("CREATE TABLE mirion_vital.raw.bench_crystals AS SELECT concat('CRY-', CAST(i AS STRING)) AS crystal_id FROM range(:n) AS t(i)", {"n": PAIRS})
+    SheetsStore(engine, wb.table("sheets")).insert("bench-sheet", SheetDraft("Bench crystals", "mirion_vital.raw.bench_crystals", "crystal_id"), PAIRS, USER)
     TrainingSheetsStore(engine, wb.table("training_sheets"), wb.table("qa_pairs")).insert(training_sheet)
     engine.execute(_INSERT.format(pairs=wb.table("qa_pairs")), {"n": PAIRS, "training_sheet_id": training_sheet.id})
     engine.raw("CHECKPOINT")  # type: ignore[attr-defined]  # the load is folded in now, not during the export
@@ -104,13 +110,15 @@ def _export(wb: Workbench, training_sheet_id: str, config: object) -> tuple[floa
 def _duckdb_alone(wb: Workbench, training_sheet_id: str, config: object, target: Path) -> float:
     """DuckDB writing the same gated rows (with the same checks, label value and draw) as JSON."""
     from services.train.export_sql import candidates_sql, plan_params
+    from services.train.exports import ExportService
 
     select = (
         f"SELECT k.id, k.training_sheet_id, k.messages, k.media_refs, k.train_ok, k.validation_ok, k.stratum, k.draw "
         f"FROM ({candidates_sql(wb.table('qa_pairs'), config)}) AS k WHERE k.readable = 1 ORDER BY k.training_sheet_id, k.ordinal"  # type: ignore[arg-type]
     )
     transpiled = to_duckdb(select)
-    params = plan_params([training_sheet_id], config)  # type: ignore[arg-type]
+    governance = ExportService(wb).governance([training_sheet_id])
+    params = plan_params([training_sheet_id], config, governance)  # type: ignore[arg-type]
     cursor = wb.backend.engine.connection.cursor()  # type: ignore[attr-defined]
     start = time.perf_counter()
     cursor.execute(f"COPY ({transpiled.sql}) TO '{target}' (FORMAT json)", {k: params[k] for k in transpiled.parameter_names})

@@ -12,14 +12,17 @@ import pandas as pd
 
 from services.core.domain.governance import ALL_USES
 from services.core.domain.qa_pair import TrainingSheet
+from services.core.domain.sheet import SheetDraft
 from services.core.domain.template import FieldType, SchemaField, Template, TemplateDraft
 from services.core.workbench import Workbench
+from services.data.sheets_store import SheetsStore
 from services.generate.qa_pairs_store import INSERT_COLUMNS, QaPairsStore
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.templates.prompt_templates import TemplateService
 
 DEFECTS = ("crack", "inclusion", "none")
 IMAGES = "/Volumes/mirion_vital/raw/crystal_images"
+CRYSTALS = "mirion_vital.raw.crystals"  # the source table of the Training Sheets built here (its tags govern them)
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,11 @@ def messages_for(ref: str, answer: str) -> str:
 
 
 def build_training_sheet(wb: Workbench, specs: list[PairSpec], name: str = "Crystals", template: Template | None = None,
-                         status: str = "review") -> TrainingSheet:
+                         status: str = "review", source: str = CRYSTALS) -> TrainingSheet:
+    """A Training Sheet of `specs`, from a sheet over the table `source` (made when missing)."""
     template = template or crystal_template(wb, f"{name} template")
     engine = wb.backend.engine
-    sheet = TrainingSheet(str(uuid.uuid4()), name, "sheet-" + name, template.id, template.version, template.label_type, "manual", status)
+    sheet = TrainingSheet(str(uuid.uuid4()), name, source_sheet(wb, name, source), template.id, template.version, template.label_type, "manual", status)
     TrainingSheetsStore(engine, wb.table("training_sheets"), wb.table("qa_pairs")).insert(sheet)
     now = datetime.now(UTC)
     records = []
@@ -69,3 +73,16 @@ def build_training_sheet(wb: Workbench, specs: list[PairSpec], name: str = "Crys
     if records:
         QaPairsStore(engine, wb.table("qa_pairs")).insert_frame(pd.DataFrame.from_records(records, columns=list(INSERT_COLUMNS)))
     return sheet
+
+
+def source_sheet(wb: Workbench, name: str, source: str = CRYSTALS) -> str:
+    """The id of the sheet "sheet-<name>" over the table `source`, made (with the table) when missing."""
+    engine = wb.backend.engine
+    catalog, schema, _ = source.split(".")
+    engine.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema}")
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {source} AS SELECT concat('CRY-', CAST(i AS STRING)) AS crystal_id FROM range(10) AS t(i)")
+    sheets = SheetsStore(engine, wb.table("sheets"))
+    sheet_id = "sheet-" + name
+    if sheets.get(sheet_id) is None:
+        sheets.insert(sheet_id, SheetDraft(f"Source of {name}", source, "crystal_id"), 10, "tester@example.com")
+    return sheet_id

@@ -13,6 +13,7 @@ evaluation. The Foundation Model fine-tuning API is end-of-life and is not used.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -29,9 +30,13 @@ if TYPE_CHECKING:
 DEFAULT_BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the same model, from the Hub, in full precision
 DEFAULT_ACCELERATOR = "GPU_1xA10"  # one A10 fits a 135M-1B LoRA comfortably; bigger models want H100
 # Serverless GPU environment 4 brings Python 3.12 with a CUDA build of torch; the rest is pinned
-# to the versions the laptop trainer is tested with.
+# to the versions the laptop trainer is tested with, read from the files `make install` installs.
 ENVIRONMENT_VERSION = "4"
-DEPENDENCIES = ("transformers==5.24.0", "peft==0.21.2", "accelerate==1.15.0", "safetensors==0.8.0", "mlflow==3.17.2")
+_ROOT = Path(__file__).resolve().parents[2]
+TRAIN_REQUIREMENTS = _ROOT / "requirements-train.txt"
+APP_REQUIREMENTS = _ROOT / "requirements.txt"
+LAPTOP_ONLY = "laptop only"  # a line of requirements-train.txt the job's environment leaves out
+ALSO_FROM_THE_APP = ("mlflow",)  # the job logs into the MLflow run the app made
 POLL_INTERVAL_S = 5.0  # a GPU step takes well under a second; the page refreshes once a second anyway
 RUN_TIMEOUT_S = 6 * 3600  # Databricks stops a run past this; a LoRA of a small model takes minutes
 # Read as a file, never imported here: importing it loads mlflow and registers its model.
@@ -39,6 +44,34 @@ CHAT_MODEL_FILE = Path(__file__).with_name("chat_model.py")
 _TASK_KEY = "train"
 _ENVIRONMENT_KEY = "trainer"
 _WAITING = {"PENDING", "QUEUED", "BLOCKED", "WAITING"}
+
+
+def _pins(path: Path) -> list[tuple[str, str]]:
+    """(requirement, its comment) for each requirement line of a pip requirements file."""
+    pins = []
+    for line in path.read_text().splitlines():
+        requirement, _, comment = line.partition("#")
+        if requirement.strip() and not requirement.lstrip().startswith("-"):
+            pins.append((requirement.strip(), comment.strip()))
+    return pins
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[=<>!~\[; ]", requirement, maxsplit=1)[0].lower()
+
+
+def job_dependencies(train: Path = TRAIN_REQUIREMENTS, app: Path = APP_REQUIREMENTS) -> list[str]:
+    """The job environment's pins: requirements-train.txt but its `laptop only` lines, and the
+    app's own pins of what the job also uses (mlflow), so neither list is kept twice."""
+    try:
+        trainer = [pin for pin, comment in _pins(train) if not comment.startswith(LAPTOP_ONLY)]
+        shared = [pin for pin, _ in _pins(app) if _name(pin) in ALSO_FROM_THE_APP]
+    except OSError as error:
+        raise TrainingFailed(f"The training job's dependencies could not be read from {train.name} and {app.name}: {error}") from error
+    missing = set(ALSO_FROM_THE_APP) - {_name(pin) for pin in shared}
+    if missing:
+        raise TrainingFailed(f"{app.name} pins no {', '.join(sorted(missing))}, which the training job needs.")
+    return [*trainer, *shared]
 
 
 class DatabricksJobTrainer(Trainer):
@@ -83,7 +116,7 @@ class DatabricksJobTrainer(Trainer):
             run_name=f"vital-workbench training {spec.attempt_id[:8]}",
             idempotency_token=spec.attempt_id,
             timeout_seconds=RUN_TIMEOUT_S,
-            environments=[JobEnvironment(_ENVIRONMENT_KEY, Environment(environment_version=ENVIRONMENT_VERSION, dependencies=list(DEPENDENCIES)))],
+            environments=[JobEnvironment(_ENVIRONMENT_KEY, Environment(environment_version=ENVIRONMENT_VERSION, dependencies=job_dependencies()))],
             tasks=[
                 SubmitTask(
                     task_key=_TASK_KEY,

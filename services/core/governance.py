@@ -114,7 +114,17 @@ def effective_constraints(label: UsageConstraints, source_tags: Mapping[str, str
     """What a pair made from a canonical label may be used for: the label's constraints tightened
     by its source's current Unity Catalog tags, so a tag added after labeling still binds. When
     the tags restrict more than the label did, the reason names the tag rule, then the label's."""
-    rule = tag_rule(source_tags)
+    return tightened(label, tag_rule(source_tags))
+
+
+def unreadable_tags_rule(source: str, error: str) -> UsageConstraints:
+    """What a source whose tags cannot be read imposes: nothing may be used (governance fails closed)."""
+    return UsageConstraints((), ALL_USES, f"Unity Catalog tags of {source} could not be read ({error})", DataClassification.RESTRICTED)
+
+
+def tightened(label: UsageConstraints, rule: UsageConstraints | None) -> UsageConstraints:
+    """`label` under a source's rule (`tag_rule`, `unreadable_tags_rule`; None: no rule): the most
+    restrictive of both, the rule's reason first when it restricts more than the label did."""
     if rule is None:
         return label
     combined = most_restrictive(label, rule)

@@ -16,8 +16,8 @@ _COLUMNS = (
 _COUNTS = ", ".join(f"coalesce(c.{name}, 0) AS {name}" for name in COUNT_NAMES)
 
 
-def _counts_subquery(pairs: str) -> str:
-    return f"SELECT training_sheet_id, {PAIR_COUNTS} FROM {pairs} GROUP BY training_sheet_id"
+def _counts_subquery(pairs: str, where: str = "") -> str:
+    return f"SELECT training_sheet_id, {PAIR_COUNTS} FROM {pairs} {where} GROUP BY training_sheet_id"
 
 
 def _to_training_sheet(row: Row) -> TrainingSheet:
@@ -38,10 +38,10 @@ class TrainingSheetsStore:
         self._table = table
         self._pairs = pairs_table
 
-    def _select(self, where: str) -> str:
+    def _select(self, where: str, pairs_where: str = "") -> str:
         return (
             f"SELECT {_COLUMNS}, {_COUNTS} FROM {self._table} AS t "
-            f"LEFT JOIN ({_counts_subquery(self._pairs)}) AS c ON c.training_sheet_id = t.id {where}"
+            f"LEFT JOIN ({_counts_subquery(self._pairs, pairs_where)}) AS c ON c.training_sheet_id = t.id {where}"
         )
 
     def insert(self, sheet: TrainingSheet) -> None:
@@ -59,7 +59,8 @@ class TrainingSheetsStore:
         )
 
     def get(self, training_sheet_id: str) -> TrainingSheet | None:
-        row = self._engine.query_one(self._select("WHERE t.id = :id"), {"id": training_sheet_id})
+        # The counts of this Training Sheet's pairs only: the engine does not push the filter into the aggregate.
+        row = self._engine.query_one(self._select("WHERE t.id = :id", "WHERE training_sheet_id = :id"), {"id": training_sheet_id})
         return _to_training_sheet(row) if row else None
 
     def list(self, sheet_id: str | None = None) -> list[TrainingSheet]:

@@ -1,7 +1,9 @@
 """One pair as one line of chat JSONL: {"messages": [...]}, the assistant's answer last.
 
-The same function makes the preview and the files, so the preview is the file's first lines.
-A pair's image files travel as content parts of its last user message, beside the text:
+The export's query makes these lines in the engine for the layouts our writers produce
+(services/train/export_sql.py, tested byte for byte against this function); this function
+makes the others (compact or indented JSON with images, content parts, a path JSON must
+escape), and is the reference for what a line is. A pair's image files travel as content parts of its last user message, beside the text:
 {"type": "image_url", "image_url": {"url": "/Volumes/..."}}. PDFs are not attached: the prompt
 already carries their text.
 

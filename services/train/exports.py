@@ -3,7 +3,8 @@ export versions written as jobs.
 
 Only pairs that pass the dual gate of a split reach it: `status = 'labeled'` and the use
 (training for train, validation for validation) allowed and not prohibited, decided by the one
-rule in services.core.governance, in SQL, and checked again in Python on every row written.
+rule in services.core.governance, in SQL, with each pair's stored constraints tightened by
+its source's current Unity Catalog tags (services/train/export_governance.py).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from services.core.jobs import JobContext, JobRunner
 from services.core.workbench import Workbench
 from services.generate.generation import GenerationService
 from services.templates.prompt_templates import TemplateService
-from services.train.chat_jsonl import UnreadablePair, chat_line
-from services.train.export_job import JOB_TYPE, ExportRun, ExportWriter, candidate_pages, export_directory
+from services.train.export_governance import ExportGovernance, current_governance
+from services.train.export_job import JOB_TYPE, ExportRun, ExportScope, ExportWriter, export_directory, line_pages
 from services.train.export_records import (
     MAX_SEED,
     MAX_VALIDATION_FRACTION,
@@ -90,15 +91,26 @@ class ExportService:
         fields = self.stratify_fields(training_sheet_ids)
         return SplitConfig(stratify=Stratify.FIELD, stratify_field=fields[0]) if fields else SplitConfig()
 
+    def governance(self, training_sheet_ids: list[str]) -> ExportGovernance:
+        """What each Training Sheet's source permits now, from its current Unity Catalog tags."""
+        return current_governance(self._wb, self._training_sheets(training_sheet_ids))
+
     def summary(self, training_sheet_ids: list[str]) -> ExportSummary:
-        ids = [t.id for t in self._training_sheets(training_sheet_ids)]
-        return summary_from_rows(self._engine.query(summary_sql(self._pairs), summary_params(ids)))
+        """The gate counts under the sources' current tags."""
+        sheets = self._training_sheets(training_sheet_ids)
+        return self._summary([t.id for t in sheets], current_governance(self._wb, sheets))
 
     def plan(self, training_sheet_ids: list[str], config: SplitConfig) -> SplitPlan:
         """The split, per label value, as an export would make it now: the class balance."""
-        ids = [t.id for t in self._training_sheets(training_sheet_ids)]
+        sheets = self._training_sheets(training_sheet_ids)
+        return self._plan([t.id for t in sheets], config, current_governance(self._wb, sheets))
+
+    def _summary(self, ids: list[str], governance: ExportGovernance) -> ExportSummary:
+        return summary_from_rows(self._engine.query(summary_sql(self._pairs), summary_params(ids, governance)), governance)
+
+    def _plan(self, ids: list[str], config: SplitConfig, governance: ExportGovernance) -> SplitPlan:
         config = checked_config(config)
-        rows = self._engine.query(plan_sql(self._pairs, config), plan_params(ids, config))
+        rows = self._engine.query(plan_sql(self._pairs, config), plan_params(ids, config, governance))
         if len(rows) > MAX_STRATA:
             raise ValidationError(
                 f"'{config.stratify_field}' takes {len(rows):,} different values: that is free text, not a label. "
@@ -107,20 +119,14 @@ class ExportService:
         return SplitPlan.from_rows(config, rows)
 
     def preview(self, training_sheet_ids: list[str], config: SplitConfig, n: int = PREVIEW_LINES) -> list[PreviewLine]:
-        """The first n lines, made by the function that writes the files, in the order written."""
-        plan = self.plan(training_sheet_ids, config)
-        ids = [t.id for t in self._training_sheets(training_sheet_ids)]
+        """The first n lines, made by the query that writes the files, in the order written."""
+        sheets = self._training_sheets(training_sheet_ids)
+        ids, governance = [t.id for t in sheets], current_governance(self._wb, sheets)
+        scope = ExportScope(ids, checked_config(config), self._plan(ids, config, governance), governance)
         lines: list[PreviewLine] = []
-        for page in candidate_pages(self._engine, self._pairs, ids, plan.config, page_rows=PREVIEW_PAGE_ROWS):
-            for candidate in page:
-                split = plan.split_of(candidate)
-                if not candidate.readable or not candidate.permitted(split):
-                    continue
-                try:
-                    line = chat_line(candidate.messages, candidate.media_refs)
-                except UnreadablePair:
-                    continue
-                lines.append(PreviewLine(candidate.id, candidate.training_sheet_id, split, plan.copies_of(candidate, split), line))
+        for page in line_pages(self._engine, self._pairs, scope, page_rows=PREVIEW_PAGE_ROWS):
+            for pair_id, sheet, split, copies, line in zip(page.ids, page.sheets, page.splits, page.copies, page.lines, strict=True):
+                lines.append(PreviewLine(pair_id, sheet, Split(split), copies, line))
                 if len(lines) >= n:
                     return lines
         return lines
@@ -161,9 +167,12 @@ class ExportService:
         done = self._store.get(request.export_id)
         if done is not None:
             return _result(done)
+        ids = request.training_sheet_ids  # checked_request resolved them
+        governance = self.governance(ids)  # the tags as they are now, read once for the whole export
         run = ExportRun(
-            request.export_id, request.training_sheet_ids, request.config, self.plan(request.training_sheet_ids, request.config),
-            self.summary(request.training_sheet_ids), export_directory(self._wb.settings.export_volume_path, request.export_id),
+            training_sheet_ids=ids, config=request.config, plan=self._plan(ids, request.config, governance), governance=governance,
+            export_id=request.export_id, summary=self._summary(ids, governance),
+            directory=export_directory(self._wb.settings.export_volume_path, request.export_id),
         )
         writer = ExportWriter(self._engine, self._wb.backend.files, self._pairs, self._store)
         try:

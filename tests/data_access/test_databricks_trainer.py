@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import pytest
 
-from data_access.training.databricks_trainer import DEPENDENCIES, DatabricksJobTrainer
+from data_access.training.databricks_trainer import DatabricksJobTrainer, job_dependencies
 from data_access.training.lora_job import JobResult
 from data_access.training.trainer import Cancelled, Hyperparameters, Progress, TrainingFailed, TrainingSpec
 from data_access.volumes_databricks import DatabricksVolumeFiles
@@ -68,7 +68,7 @@ def test_a_run_is_submitted_as_a_python_script_on_serverless_gpu_and_its_steps_a
     assert task["compute"] == {"hardware_accelerator": "GPU_1xA10"}
     (environment,) = request["environments"]
     assert environment["environment_key"] == task["environment_key"]
-    assert environment["spec"]["dependencies"] == list(DEPENDENCIES) and "torch==2.13.0" not in DEPENDENCIES
+    assert environment["spec"]["dependencies"] == ["transformers==5.24.0", "peft==0.21.2", "accelerate==1.15.0", "safetensors==0.8.0", "mlflow==3.17.2"]
     assert request["idempotency_token"] == "attempt-0001"
     script = rest.file_text(f"{FOLDER}/output/lora_job.py")
     assert script is not None and "def main(" in script and "import services" not in script
@@ -137,3 +137,16 @@ def _capture(outcome: list[BaseException], action) -> None:
         action()
     except BaseException as error:
         outcome.append(error)
+
+
+def test_the_jobs_environment_takes_its_pins_from_requirements_train_but_the_laptop_only_lines(tmp_path):
+    train, app = tmp_path / "requirements-train.txt", tmp_path / "requirements.txt"
+    train.write_text("# the trainer\ntorch==2.13.0  # laptop only: CUDA there\ntransformers==9.9.9\n-c constraints.txt\ngguf==1.0  # laptop only\n")
+    app.write_text("streamlit==1.0\nmlflow[databricks]==4.0.1  # tracking\n")
+
+    assert job_dependencies(train, app) == ["transformers==9.9.9", "mlflow[databricks]==4.0.1"]
+    app.write_text("streamlit==1.0\n")
+    with pytest.raises(TrainingFailed, match="pins no mlflow"):
+        job_dependencies(train, app)
+    with pytest.raises(TrainingFailed, match="could not be read"):
+        job_dependencies(tmp_path / "missing.txt", app)

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from services.core.domain.governance import ALL_USES, CLASSIFICATION_RANK, DataClassification, UsageConstraints
@@ -15,6 +15,8 @@ from services.core.governance import (
     effective_constraints,
     effective_constraints_params,
     effective_constraints_sql,
+    tightened,
+    unreadable_tags_rule,
     usable_for,
 )
 
@@ -142,3 +144,14 @@ def test_the_sql_rule_gives_every_label_the_same_effective_constraints_as_python
             assert (set(got.allowed_uses), set(got.prohibited_uses), got.usage_reason, got.data_classification) == (
                 set(expected.allowed_uses), set(expected.prohibited_uses), expected.usage_reason, str(expected.data_classification),
             ), (label, tags)
+
+
+@given(st.lists(st.sampled_from(ALL_USES)), st.lists(st.sampled_from(ALL_USES)), st.sampled_from(list(CLASSIFICATION_RANK)))
+def test_a_source_whose_tags_cannot_be_read_permits_nothing_whatever_the_label_says(allowed, prohibited, classification):
+    label = UsageConstraints(tuple(allowed), tuple(prohibited), "Cleared by an expert", classification)
+    assume(label.permitted_uses)  # a label that permits nothing already keeps its own reason
+
+    locked = tightened(label, unreadable_tags_rule("mirion_vital.raw.invoices", "the table no longer exists"))
+
+    assert locked.permitted_uses == () and locked.data_classification == DataClassification.RESTRICTED
+    assert locked.usage_reason.startswith("Unity Catalog tags of mirion_vital.raw.invoices could not be read (the table no longer exists)")

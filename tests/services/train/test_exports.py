@@ -17,7 +17,9 @@ from services.core.governance import constraints_from_tags
 from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
 from services.train import export_job
+from services.train.chat_jsonl import chat_line
 from services.train.export_records import ExportVersion, Split, SplitConfig, Stratify
+from services.train.export_sql import page_params, page_sql
 from services.train.exports import ExportService
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
 
@@ -142,6 +144,7 @@ def test_a_second_export_is_version_2_and_leaves_version_1_untouched(workbench):
     second = _export(workbench, [sheet.id], SplitConfig(0.5, 9, Stratify.NONE))
 
     assert (first.version, second.version) == (1, 2) and second.directory != first.directory
+    assert (second.train_count, second.validation_count) == (6, 6)  # not stratified: one stratum, half of it drawn
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in directory.iterdir()} == before
     assert _pair_rows(workbench, first.id) == rows_before
     assert ExportService(workbench).get(first.id) == first
@@ -325,3 +328,41 @@ def test_an_export_version_becomes_the_training_input_of_exactly_its_pairs(workb
     assert (training_input.train_jsonl, training_input.validation_jsonl) == (version.train_path, version.validation_path)
     assert training_input.evaluation.training_sheet_ids == (sheet.id,)
     assert (training_input.export_id, training_input.export_version, training_input.train_digest) == (version.id, 1, version.train_sha256)
+
+
+# -- the lines are made in the engine, byte for byte as chat_jsonl makes them ---------------
+def _chat(*messages: tuple[str, str], **dumps: object) -> str:
+    return json.dumps([{"role": role, "content": content} for role, content in messages], ensure_ascii=False, **dumps)  # type: ignore[arg-type]
+
+
+_FEW_SHOT = _chat(("system", "Inspect."), ("user", "Example: CRY-1"), ("assistant", '{"defect_type": "none"}'),
+                  ("user", 'Crystal "7" — ünïcode \\n {"role": "user"}'), ("assistant", '{"defect_type": "crack"}'))
+_LAYOUTS = {  # stored messages, media, whether the engine makes the line (else chat_jsonl does)
+    "plain": (None, (), True),
+    "plain with images": (None, (f"{IMAGES}/a.png", f"{IMAGES}/b.JPEG", "/Volumes/c/s/v/doc.pdf"), True),
+    "few-shot with an image": (_FEW_SHOT, (f"{IMAGES}/a.png",), True),
+    "compact JSON with an image": (_chat(("user", "q"), ("assistant", "a"), separators=(",", ":")), (f"{IMAGES}/a.png",), False),
+    "indented JSON": (_chat(("user", "q"), ("assistant", "a"), indent=2), (), False),
+    "a path JSON must escape": (None, (f'{IMAGES}/say "cheese".png',), False),
+    "content parts with an image": ('[{"role": "user", "content": [{"type": "text", "text": "hi"}]}, {"role": "assistant", "content": "ok"}]',
+                                    (f"{IMAGES}/a.png",), False),
+}
+
+
+def test_the_engine_writes_each_line_as_chat_jsonl_would_and_leaves_only_unknown_layouts_to_python(workbench):
+    specs = [PairSpec(messages=messages, media=media, answer='{"defect_type": "crack"}') for messages, media, _ in _LAYOUTS.values()]
+    sheet = build_training_sheet(workbench, specs)
+    service = ExportService(workbench)
+    config = SplitConfig(0.0, 1, Stratify.NONE)
+
+    version = _export(workbench, [sheet.id], config)
+
+    stored = {r["id"]: (r["messages"], tuple(r["media_refs"])) for r in workbench.backend.engine.query(
+        f"SELECT id, messages, media_refs FROM {workbench.table('qa_pairs')} WHERE training_sheet_id = :id", {"id": sheet.id})}
+    assert _lines(workbench, version.train_path) == [chat_line(*stored[pid]) for pid in service.pair_ids(version.id, Split.TRAIN)]
+    governance = service.governance([sheet.id])
+    params = page_params(config, governance, service.plan([sheet.id], config).sql_params())
+    rows = workbench.backend.engine.query(page_sql(workbench.table("qa_pairs"), config),
+                                          {**params, "training_sheet_id": sheet.id, "from_ordinal": 0, "to_ordinal": len(specs)})
+    assert {name: row["line"] is not None for name, row in zip(_LAYOUTS, rows, strict=True)} == {name: made for name, (_, _, made) in _LAYOUTS.items()}
+    assert all(row["line_sha256"] == hashlib.sha256(row["line"].encode()).hexdigest() for row in rows if row["line"] is not None)
