@@ -1,0 +1,1 @@
+"""Serving registered models: the seam a served endpoint answers through."""
