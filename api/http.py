@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.core.errors import NotFoundError, StaleWriteError, UnavailableError, ValidationError, WorkbenchError
+from services.deploy.serving_errors import http_status
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,15 @@ _DOMAIN_STATUS: tuple[tuple[type[WorkbenchError], int, str], ...] = (
     (StaleWriteError, 409, "CONFLICT"),
     (UnavailableError, 503, "UNAVAILABLE"),
 )
+# A serving endpoint's refusals (services/deploy/serving_errors.py), by the status they mean.
+_SERVING_CODES = {400: "GUARDRAIL_REFUSED", 429: "ENDPOINT_BUSY", 500: "MODEL_ERROR", 503: "ENDPOINT_NOT_READY", 504: "ENDPOINT_TIMEOUT"}
+
+
+def domain_status(error: WorkbenchError) -> tuple[int, str]:
+    serving = http_status(error)
+    if serving is not None:
+        return serving, _SERVING_CODES[serving]
+    return next(((s, c) for kind, s, c in _DOMAIN_STATUS if isinstance(error, kind)), (400, "INVALID_REQUEST"))
 
 
 def api_route(path: str, handler: Handler, methods: Sequence[str]) -> Route:
@@ -121,8 +131,8 @@ def api_route(path: str, handler: Handler, methods: Sequence[str]) -> Route:
         except ApiError as error:
             return error_response(error.status, error.code, error.message, error.headers)
         except WorkbenchError as error:
-            status, code = next(((s, c) for kind, s, c in _DOMAIN_STATUS if isinstance(error, kind)), (400, "INVALID_REQUEST"))
-            return error_response(status, code, str(error))
+            status, code = domain_status(error)
+            return error_response(status, code, str(error), {"Retry-After": "1"} if status == 429 else None)
         except Exception:
             log.exception("API request %s failed", request_id(request))
             return error_response(500, "INTERNAL_ERROR", f"The request failed inside the workbench (request id {request_id(request)}).")

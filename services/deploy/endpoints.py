@@ -169,6 +169,7 @@ class LocalEndpoints:
         live = self._serving(endpoint_name)
         checks: list[GuardrailResult] = []
         answer: ModelAnswer | None = None
+        tokens = live.deployment.max_tokens
         failure: WorkbenchError | None = None
         try:
             tokens, limit = tokens_for(request, live.deployment.max_tokens)
@@ -190,7 +191,7 @@ class LocalEndpoints:
         deployment = live.deployment
         return ChatReply(
             answer.text, endpoint_name, deployment.model_name, deployment.model_version, answer.prompt_tokens,
-            answer.completion_tokens, latency_ms, tuple(checks), request_id, trace_id, created_at,
+            answer.completion_tokens, latency_ms, tokens, tuple(checks), request_id, trace_id, created_at,
         )
 
     def stop(self) -> None:

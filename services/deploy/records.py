@@ -93,6 +93,7 @@ class ChatReply:
     prompt_tokens: int | None
     completion_tokens: int | None
     latency_ms: float
+    token_limit: int  # the most tokens this answer could have had
     guardrails: tuple[GuardrailResult, ...]
     request_id: str
     trace_id: str
@@ -101,6 +102,10 @@ class ChatReply:
     @property
     def guardrails_passed(self) -> bool:
         return all(g.passed for g in self.guardrails)
+
+    @property
+    def hit_token_limit(self) -> bool:
+        return self.completion_tokens is not None and self.completion_tokens >= self.token_limit
 
     @property
     def schema_result(self) -> GuardrailResult | None:
