@@ -186,7 +186,7 @@ class LocalEndpoints:
             raise
         finally:
             latency_ms = (time.monotonic() - started) * 1000
-            self._log.add(_record(live.deployment, request, answer, checks, failure, latency_ms, requester, request_id, trace_id,
+            self._log.add(log_record(live.deployment, request, answer, checks, failure, latency_ms, requester, request_id, trace_id,
                                   source, replayed, created_at))
         deployment = live.deployment
         return ChatReply(
@@ -218,7 +218,7 @@ def request_json(request: ChatRequest) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
-def _record(
+def log_record(
     deployment: Deployment, request: ChatRequest, answer: ModelAnswer | None, checks: list[GuardrailResult],
     failure: WorkbenchError | None, latency_ms: float, requester: str, request_id: str, trace_id: str,
     source: RequestSource, replayed: bool, created_at: datetime,
