@@ -8,6 +8,7 @@ from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from services.deploy.deployable_models import DeployableModels
 from services.deploy.endpoints import local_endpoints
+from services.deploy.playground import sheet_items
 from services.deploy.records import DeploymentStatus, RequestSource
 
 REPLY = "deploy_playground_reply"
@@ -45,10 +46,11 @@ ready = [d for d in served if d.status is DeploymentStatus.READY]
 if not ready:
     st.info("Deploy a model version above to try it here.")
     st.stop()
-ask = playground.show(ready, key="deploy_playground")
-if ask is not None:
-    name, request = ask
-    with shown_errors(), st.spinner("Waiting for the model…"):
-        st.session_state[REPLY] = endpoints.invoke(name, request, requester=wb.user.email, source=RequestSource.PLAYGROUND)
-if reply := st.session_state.get(REPLY):
-    playground.show_reply(reply)
+with shown_errors():
+    ask = playground.show(ready, lambda deployment: sheet_items(wb, deployment), key="deploy_playground")
+    if ask is not None:
+        name, request = ask
+        with st.spinner("Waiting for the model…"):
+            st.session_state[REPLY] = (request, endpoints.invoke(name, request, requester=wb.user.email, source=RequestSource.PLAYGROUND))
+if answered := st.session_state.get(REPLY):
+    playground.show_reply(*answered)

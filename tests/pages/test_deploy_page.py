@@ -66,7 +66,15 @@ def test_deploying_the_version_locally_and_asking_it_in_the_playground(open_page
     button(app, "Send").click().run(timeout=60)
     assert "above this endpoint's limit of 8" in app.error[0].value
 
+    app.radio(key="deploy_playground_source").set_value("An item of the model's sheet").run()
+    assert app.selectbox(key="deploy_playground_item").options[0] == "INV-0000"
+    app.selectbox(key="deploy_playground_item").set_value("INV-0003")
+    app.number_input(key="deploy_playground_tokens").set_value(4)
+    button(app, "Send").click().run(timeout=240)
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any(t.value.startswith("Invoice INV-0003 from ") for t in app.text)  # the rendered request, as sent
+
     stop_local_endpoints()
     rows = InferenceLogStore(workbench).recent("urgency")
-    assert [(r["status_code"], r["source"]) for r in rows] == [(400, "playground"), (200, "playground")]
+    assert [(r["status_code"], r["source"]) for r in rows] == [(200, "playground"), (400, "playground"), (200, "playground")]
     assert {r["requester"] for r in rows} == {"tester@example.com"}
