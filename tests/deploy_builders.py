@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Callable
 
 from services.core.workbench import Workbench
 from services.deploy.deployable_models import DeployableModels
@@ -53,3 +55,12 @@ def deploy_sql_flow(wb: Workbench) -> None:
     traffic.summary("urgency", None, Window.DAY)
     traffic.summary("urgency", "1", Window.HOUR)
     traffic.over_time("urgency", None, Window.DAY)
+
+
+def run_clients(client: Callable[[int], None], count: int) -> None:
+    """`client(0)` … `client(count - 1)` at once, each in its own thread; returns when all are done."""
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from api.routes import api_middleware, api_routes
 from services.deploy.endpoints import LocalEndpoints
-from tests.deploy_builders import trained_model
+from tests.deploy_builders import run_clients, trained_model
 from tests.fakes.served_model import FakeModelLoader, FakeServedModel
 
 CLIENTS = 8
@@ -77,11 +77,7 @@ def test_eight_clients_over_http_leave_one_log_row_per_request_under_its_respons
         finally:
             connection.close()
 
-    clients = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
+    run_clients(client, CLIENTS)
     endpoint.stop()  # the clean stop: whatever the writer still holds is written
 
     assert failures == []

@@ -3,13 +3,12 @@ are written off the request path in batches (a clean stop writes what is still q
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 from services.deploy.endpoints import LocalEndpoints
 from services.deploy.inference_log import BATCH_ROWS, InferenceLogStore, InferenceLogWriter
 from services.deploy.records import ChatRequest, ChatTurn, InferenceRecord
-from tests.deploy_builders import trained_model
+from tests.deploy_builders import run_clients, trained_model
 from tests.fakes.served_model import FakeModelLoader, FakeServedModel
 
 CLIENTS = 8
@@ -31,11 +30,7 @@ def test_eight_clients_sending_five_hundred_requests_each_leave_exactly_one_row_
         except BaseException as error:  # reported below, with the rest of the outcome
             failures.append(error)
 
-    clients = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
+    run_clients(client, CLIENTS)
     registry.stop()  # the clean stop: whatever was still queued is written now
 
     assert failures == []
