@@ -166,7 +166,14 @@ class LocalEndpoints:
         """The endpoint's answer to `request`; every outcome but an unknown endpoint is logged."""
         started, created_at = time.monotonic(), datetime.now(UTC)
         request_id, trace_id = request_id or uuid.uuid4().hex, trace_id or uuid.uuid4().hex
-        live = self._serving(endpoint_name)
+        try:
+            live = self._serving(endpoint_name)
+        except EndpointNotReadyError as error:  # a request to a failed endpoint is logged too (503)
+            if (deployment := self._store.current(endpoint_name, Target.LOCAL)) is not None:
+                latency_ms = (time.monotonic() - started) * 1000
+                self._log.add(log_record(deployment, request, None, [], error, latency_ms, requester, request_id, trace_id,
+                                         source, replayed, created_at))
+            raise
         checks: list[GuardrailResult] = []
         answer: ModelAnswer | None = None
         tokens = live.deployment.max_tokens

@@ -104,6 +104,8 @@ def test_a_model_that_does_not_load_leaves_a_failed_deployment_saying_why(workbe
     with pytest.raises(EndpointNotReadyError, match="is failed"):
         registry.invoke("urgency", ASK, requester="caller@example.com")
     registry.stop()
+    (row,) = logged(workbench)
+    assert row["status_code"] == 503 and "is failed" in row["error"] and row["deployment_id"] == failed.id
 
 
 def test_an_unknown_endpoint_or_a_bad_name_is_refused(workbench, model, endpoints):
