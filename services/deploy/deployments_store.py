@@ -21,15 +21,17 @@ class DeploymentsStore:
         self._table = workbench.table("deployments")
 
     def insert(self, deployment: Deployment) -> None:
-        """A new deployment of an endpoint; the one it replaces (if any) is marked so in the same transaction."""
+        """A deployment of an endpoint. A ready one replaces the endpoint's earlier deployments
+        (ready or failed) in the same transaction; a failed attempt replaces nothing."""
         now = datetime.now(UTC)
         with self._engine.transaction():
-            self._engine.execute(
-                f"UPDATE {self._table} SET status = :replaced, updated_at = :now, row_version = row_version + 1 "
-                "WHERE endpoint_name = :endpoint AND target = :target AND status IN (:ready, :loading)",
-                {"replaced": DeploymentStatus.REPLACED.value, "now": now, "endpoint": deployment.endpoint_name,
-                 "target": str(deployment.target), "ready": DeploymentStatus.READY.value, "loading": DeploymentStatus.LOADING.value},
-            )
+            if deployment.status is DeploymentStatus.READY:
+                self._engine.execute(
+                    f"UPDATE {self._table} SET status = :replaced, updated_at = :now, row_version = row_version + 1 "
+                    "WHERE endpoint_name = :endpoint AND target = :target AND status <> :replaced",
+                    {"replaced": DeploymentStatus.REPLACED.value, "now": now, "endpoint": deployment.endpoint_name,
+                     "target": str(deployment.target)},
+                )
             self._engine.execute(
                 f"INSERT INTO {self._table} ({_COLUMNS}, config, updated_at, row_version) VALUES "
                 "(:id, :endpoint_name, :model_name, :model_version, :model_id, :target, :status, :lineage_id, :training_sheet_id, "
@@ -45,25 +47,20 @@ class DeploymentsStore:
                 },
             )
 
-    def set_status(self, deployment_id: str, status: DeploymentStatus, error: str | None = None) -> None:
-        self._engine.execute(
-            f"UPDATE {self._table} SET status = :status, error = :error, updated_at = :now, row_version = row_version + 1 WHERE id = :id",
-            {"status": status.value, "error": error, "now": datetime.now(UTC), "id": deployment_id},
-        )
-
     def current(self, endpoint_name: str, target: Target = Target.LOCAL) -> Deployment | None:
-        """The deployment an endpoint serves now (its latest one not replaced)."""
+        """The deployment an endpoint serves (its ready one), else its latest failed attempt."""
         row = self._engine.query_one(
             f"SELECT {_COLUMNS} FROM {self._table} WHERE endpoint_name = :endpoint AND target = :target AND status <> :replaced "
-            "ORDER BY created_at DESC LIMIT 1",
-            {"endpoint": endpoint_name, "target": target.value, "replaced": DeploymentStatus.REPLACED.value},
+            "ORDER BY CASE WHEN status = :ready THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
+            {"endpoint": endpoint_name, "target": target.value, "replaced": DeploymentStatus.REPLACED.value,
+             "ready": DeploymentStatus.READY.value},
         )
         return None if row is None else _deployment(row)
 
     def endpoints(self, target: Target = Target.LOCAL) -> list[Deployment]:
-        """Every endpoint's current deployment, by name."""
+        """Every endpoint's ready deployment and the failed attempts since, by name."""
         rows = self._engine.query(
-            f"SELECT {_COLUMNS} FROM {self._table} WHERE target = :target AND status <> :replaced ORDER BY endpoint_name",
+            f"SELECT {_COLUMNS} FROM {self._table} WHERE target = :target AND status <> :replaced ORDER BY endpoint_name, created_at DESC",
             {"target": target.value, "replaced": DeploymentStatus.REPLACED.value},
         )
         return [_deployment(r) for r in rows]

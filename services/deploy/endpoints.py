@@ -93,21 +93,22 @@ class LocalEndpoints:
             raise ValidationError(f"Max tokens must be between 1 and {MAX_TOKENS_CEILING:,}.", field="max_tokens")
         deployment = Deployment(
             id=str(uuid.uuid4()), endpoint_name=endpoint_name, model_name=model.model_name, model_version=model.model_version,
-            model_id=model.model_id, target=Target.LOCAL, status=DeploymentStatus.LOADING, lineage_id=model.lineage_id,
+            model_id=model.model_id, target=Target.LOCAL, status=DeploymentStatus.READY, lineage_id=model.lineage_id,
             training_sheet_id=model.training_sheet_id, template_id=model.template_id, max_tokens=max_tokens,
             schema_guardrail=schema_guardrail, mlflow_run_id=model.mlflow_run_id, created_by=workbench.user.email,
             created_at=datetime.now(UTC),
         )
-        self._store.insert(deployment)
+        # The model loads before anything changes: a version that does not load is recorded as a
+        # failed attempt, and the endpoint keeps serving what it served.
         with self._load_lock(endpoint_name):
             try:
                 live = self._load(deployment)
             except EndpointNotReadyError as error:
-                self._store.set_status(deployment.id, DeploymentStatus.FAILED, str(error))
+                self._store.insert(replace(deployment, status=DeploymentStatus.FAILED, error=str(error)))
                 raise
-            self._store.set_status(deployment.id, DeploymentStatus.READY)
+            self._store.insert(deployment)
             self._swap_in(endpoint_name, live)
-        return replace(live.deployment, status=DeploymentStatus.READY)
+        return deployment
 
     def endpoints(self) -> list[Deployment]:
         return self._store.endpoints(Target.LOCAL)
@@ -123,7 +124,7 @@ class LocalEndpoints:
         template = TemplateService(self._wb).find(deployment.template_id) if deployment.template_id else None
         workers, max_queued, timeout_s = self._limits
         queue = RequestQueue(deployment.endpoint_name, workers, max_queued, timeout_s)
-        return _Live(replace(deployment, status=DeploymentStatus.READY), model, template.output_schema if template else (), queue)
+        return _Live(deployment, model, template.output_schema if template else (), queue)
 
     def _swap_in(self, name: str, live: _Live) -> None:
         with self._lock:

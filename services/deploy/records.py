@@ -15,9 +15,8 @@ class Target(StrEnum):
 
 
 class DeploymentStatus(StrEnum):
-    LOADING = "loading"
     READY = "ready"
-    FAILED = "failed"
+    FAILED = "failed"  # the model did not load; the endpoint serves what it served before, if anything
     REPLACED = "replaced"  # the endpoint now serves a later deployment
 
 

@@ -169,3 +169,19 @@ def test_a_model_failing_to_answer_is_a_model_error_and_logged(workbench, model)
     (row,) = logged(workbench)
     assert (row["status_code"], row["source"]) == (500, "playground") and "out of memory" in row["error"]
     assert InferenceLogStore(workbench).count("urgency") == 1
+
+
+def test_a_redeploy_whose_model_does_not_load_leaves_the_endpoint_serving_its_version(workbench, model, served):
+    loader = FakeModelLoader({(model.model_name, "1"): served})
+    registry = LocalEndpoints(workbench, loader)
+    working = registry.deploy(workbench, model, "urgency")
+    loader.models.clear()  # the registry lost the version meanwhile
+    with pytest.raises(EndpointNotReadyError):
+        registry.deploy(workbench, model, "urgency", max_tokens=8)
+    assert registry.invoke("urgency", ASK, requester="c@example.com").text == served.text
+    assert registry.current("urgency").id == working.id
+    assert [d.status for d in registry.endpoints()] == [DeploymentStatus.FAILED, DeploymentStatus.READY]
+    registry.stop()
+    restarted = LocalEndpoints(workbench, FakeModelLoader({(model.model_name, "1"): served}))
+    assert restarted.invoke("urgency", ASK, requester="c@example.com").guardrails[0].detail == "the endpoint's limit of 256"
+    restarted.stop()
