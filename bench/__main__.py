@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    deploy_endpoint,
     drafter_calibration,
     foundation,
     generation,
@@ -30,6 +31,7 @@ SUITES = {
     "models": model_path.run,
     "train_export": train_export.run,
     "train": train_finetune.run,
+    "deploy": deploy_endpoint.run,
 }
 
 

@@ -27,6 +27,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/generate.py", "Generate", ":material/auto_awesome:", LIFECYCLE, "generate", stage="GENERATE"),
     PageSpec("pages/label.py", "Label", ":material/rate_review:", LIFECYCLE, "label", stage="LABEL"),
     PageSpec("pages/train.py", "Train", ":material/model_training:", LIFECYCLE, "train", stage="TRAIN"),
+    PageSpec("pages/deploy.py", "Deploy", ":material/rocket_launch:", LIFECYCLE, "deploy", stage="DEPLOY"),
+    PageSpec("pages/monitor.py", "Monitor", ":material/monitoring:", LIFECYCLE, "monitor", stage="MONITOR"),
     PageSpec("pages/templates.py", "Prompt Templates", ":material/description:", TOOLS, "templates"),
     PageSpec("pages/canonical_labeling.py", "Canonical Labeling Tool", ":material/verified:", TOOLS, "canonical-labels"),
 )

@@ -11,6 +11,7 @@ from data_access.settings import Settings, load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
 from tests.builders import build_invoice_source
+from tests.registered_model import registered_chat_model  # noqa: F401 - session fixture: a real registered chat model
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
 from services.train.exports import ExportService
 from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
+from tests.deploy_builders import deploy_sql_flow
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
@@ -240,6 +241,7 @@ FLOWS: dict[str, Flow] = {
     "train_export": train_export_flow,
     "quoted_columns": quoted_columns_flow,
     "training": training_sql_flow,
+    "deploy_monitor": deploy_sql_flow,
 }
 
 

@@ -1,1 +1,1 @@
-"""Serving registered models: Databricks Model Serving endpoints and the edge bundle's offline server."""
+"""Serving registered models: the seam a served endpoint answers through, Databricks Model Serving endpoints and the edge bundle's offline server."""

@@ -1,1 +1,1 @@
-"""DEPLOY: serve a trained model on Databricks Model Serving, on the laptop, or offline at the edge."""
+"""DEPLOY: serve a registered model version as a local endpoint (guardrails, inference log), on Databricks Model Serving, or offline at the edge."""

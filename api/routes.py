@@ -1,0 +1,34 @@
+"""The API's routes, middleware and lifespan, as st.App takes them (see asgi.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from api import whoami
+from api.http import RequestIdMiddleware, not_found_route
+from api.serving import EndpointsFor, serving_routes
+from services.deploy.endpoints import local_endpoints, stop_local_endpoints
+
+
+def api_routes(endpoints_for: EndpointsFor = local_endpoints) -> list[BaseRoute]:
+    """Every route of the API; the unknown-route 404 comes last."""
+    return [*whoami.ROUTES, *serving_routes(endpoints_for), not_found_route()]
+
+
+def api_middleware() -> list[Middleware]:
+    return [Middleware(RequestIdMiddleware)]
+
+
+@asynccontextmanager
+async def api_lifespan(_app: Any) -> AsyncIterator[None]:
+    """On a clean stop, the local endpoints answer what they have queued and the inference log
+    writes every record it holds before the process ends."""
+    try:
+        yield
+    finally:
+        stop_local_endpoints()

@@ -1,0 +1,9 @@
+"""The workbench as one ASGI app: the pages (app.py) and the API (/api/v1/...) in one process,
+on one port (a Databricks App gets one). `serve.py` runs this file with `streamlit run`, which
+finds the st.App below and serves it with uvicorn."""
+
+import streamlit as st
+
+from api.routes import api_lifespan, api_middleware, api_routes
+
+app = st.App("app.py", routes=api_routes(), middleware=api_middleware(), lifespan=api_lifespan)

@@ -1,0 +1,1 @@
+"""The DEPLOY page's widgets."""

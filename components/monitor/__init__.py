@@ -1,0 +1,1 @@
+"""The MONITOR page's widgets."""

@@ -1,0 +1,45 @@
+"""An endpoint's traffic: the window's figures, then requests, latency and errors over time."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from services.monitor.traffic import TrafficBucket, TrafficSummary
+
+CHART_HEIGHT = 260
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def show_summary(summary: TrafficSummary) -> None:
+    requests, errors, p50, p95, p99 = st.columns(5)
+    requests.metric("Requests", f"{summary.requests:,}")
+    errors.metric("Error rate", "—" if summary.error_rate is None else f"{summary.error_rate:.1%}", help="Status 400 or above: guardrail refusals, a full queue, timeouts, model failures.")
+    p50.metric("Latency p50", _ms(summary.p50_ms))
+    p95.metric("Latency p95", _ms(summary.p95_ms))
+    p99.metric("Latency p99", _ms(summary.p99_ms))
+
+
+def _figure(title: str, y_title: str) -> go.Figure:
+    figure = go.Figure()
+    figure.update_layout(title=title, height=CHART_HEIGHT, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title=y_title,
+                         legend={"orientation": "h"})
+    return figure
+
+
+def show_over_time(buckets: list[TrafficBucket], key: str) -> None:
+    starts = [b.start for b in buckets]
+    volume = _figure("Requests", "requests")
+    volume.add_bar(x=starts, y=[b.requests for b in buckets], name="requests")
+    st.plotly_chart(volume, key=f"{key}_requests", config={"displaylogo": False})
+    latency = _figure("Latency", "ms")
+    for name, values in (("p50", [b.p50_ms for b in buckets]), ("p95", [b.p95_ms for b in buckets]), ("p99", [b.p99_ms for b in buckets])):
+        latency.add_scatter(x=starts, y=values, mode="lines+markers", name=name)
+    st.plotly_chart(latency, key=f"{key}_latency", config={"displaylogo": False})
+    errors = _figure("Error rate", "share of requests")
+    errors.add_scatter(x=starts, y=[b.error_rate for b in buckets], mode="lines+markers", name="error rate")
+    errors.update_yaxes(tickformat=".0%", rangemode="tozero")
+    st.plotly_chart(errors, key=f"{key}_errors", config={"displaylogo": False})

@@ -1,0 +1,1 @@
+"""MONITOR: what the endpoints did, from the inference log, aggregated in SQL."""

@@ -1,0 +1,69 @@
+"""The workbench API on the real server (serve.py → asgi.py), called over HTTP beside the pages."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.browser.conftest import ServedApp, start_app, stop_app
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+def call(url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    app = start_app(tmp_path_factory.mktemp("api") / "home", {"WORKBENCH_DEMO_DATA": "0"})
+    yield app
+    stop_app(app)
+
+
+def test_the_api_answers_as_the_local_user_with_a_request_id(served):
+    reply = call(f"{served.url}/api/v1/me")
+    assert reply.status == 200 and reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"email": "expert@mirion.example", "display_name": "expert", "backend": "local"}
+    assert len(reply.headers["x-request-id"]) == 32
+    assert call(f"{served.url}/api/v1/me").headers["x-request-id"] != reply.headers["x-request-id"]
+
+
+def test_a_callers_plain_request_id_is_kept_and_an_unusable_one_replaced(served):
+    assert call(f"{served.url}/api/v1/me", headers={"X-Request-Id": "client-42.a"}).headers["x-request-id"] == "client-42.a"
+    replaced = call(f"{served.url}/api/v1/me", headers={"X-Request-Id": "x" * 200}).headers["x-request-id"]
+    assert replaced != "x" * 200 and len(replaced) == 32
+
+
+def test_an_unknown_route_and_a_wrong_method_are_json_errors(served):
+    missing = call(f"{served.url}/api/v1/no-such-thing")
+    assert missing.status == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+    assert "x-request-id" in missing.headers
+    wrong = call(f"{served.url}/api/v1/me", method="DELETE")
+    assert wrong.status == 405 and wrong.json()["error"] == {"code": "METHOD_NOT_ALLOWED", "message": "/api/v1/me accepts GET, HEAD."}
+    assert wrong.headers["allow"] == "GET, HEAD"
+
+
+def test_the_pages_are_served_on_the_same_port(served):
+    assert call(f"{served.url}/_stcore/health").body == b"ok"
+    home = call(f"{served.url}/")
+    assert home.status == 200 and b"<!doctype html>" in home.body.lower()
+    assert "x-request-id" not in home.headers  # the API's middleware leaves the pages alone

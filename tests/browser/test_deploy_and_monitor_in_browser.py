@@ -1,0 +1,54 @@
+"""DEPLOY then MONITOR in headless Chromium: a registered version (the real SmolLM2 chat model)
+deployed locally, a Playground request, and that request on the MONITOR page."""
+
+import pytest
+
+from data_access.settings import load_settings
+from data_access.sql.duckdb_engine import release_home
+from services.core.workbench import forget_prepared_stores, open_workbench
+from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
+from tests.deploy_builders import trained_model
+from tests.registered_model import install_registry
+
+pytestmark = pytest.mark.slow
+MODEL_WAIT_MS = 300_000  # loading the model and its first answer on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def served_app(tmp_path_factory, registered_chat_model):
+    home = tmp_path_factory.mktemp("deploy-page") / "home"
+    settings = load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0"})
+    install_registry(registered_chat_model, home)
+    forget_prepared_stores()
+    trained_model(open_workbench(settings), model_name=registered_chat_model.name)
+    forget_prepared_stores()
+    release_home(home)  # the server process takes the store's lock
+    app = start_app(home, {"WORKBENCH_DEMO_DATA": "0"})
+    yield app
+    stop_app(app)
+
+
+def test_a_person_deploys_a_version_asks_it_something_and_sees_the_request_on_monitor(served_app, page):
+    open_page(page, served_app.page_url("monitor"), "Monitor")
+    page.get_by_text("Nothing is logged yet.").wait_for()
+
+    open_page(page, served_app.page_url("deploy"), "Deploy")
+    page.get_by_role("button", name="Deploy locally").wait_for()
+    page.get_by_label("Endpoint name", exact=True).fill("urgency")
+    page.get_by_label("Max tokens per answer", exact=True).fill("8")
+    page.get_by_role("button", name="Deploy locally").click()
+    page.get_by_text("urgency serves invoices_urgency_lora/1.").wait_for(timeout=MODEL_WAIT_MS)
+    wait_for_app(page)
+
+    page.get_by_label("Prompt", exact=True).fill("Invoice INV-0042 for 420.00. Urgent or routine?")
+    page.get_by_label("Max tokens", exact=True).fill("4")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_text("logged to the inference log").wait_for(timeout=MODEL_WAIT_MS)
+    assert "ms" in page.get_by_test_id("stMetricValue").first.inner_text()
+
+    # The writer appends within a quarter second of the answer: long before MONITOR has loaded.
+    open_page(page, served_app.page_url("monitor", endpoint="urgency"), "Monitor")
+    requests = page.get_by_test_id("stMetric").filter(has_text="Requests")
+    assert requests.get_by_test_id("stMetricValue").inner_text() == "1"
+    assert page.get_by_test_id("stMetric").filter(has_text="Error rate").get_by_test_id("stMetricValue").inner_text() == "0.0%"
+    assert page.locator(".js-plotly-plot").count() == 3
