@@ -64,6 +64,16 @@ def _generate(page, app, crystals) -> int:
     return int(_PRE_APPROVED.search(summary.inner_text()).group(1).replace(",", ""))
 
 
+def test_a_deep_link_loads_without_404s(demo, page):
+    """Runs first: the flow below ends by stopping the server to read the store."""
+    app, _, crystals, _ = demo
+    failed: list[tuple[int, str]] = []
+    page.on("response", lambda response: failed.append((response.status, response.url)) if response.status >= 400 else None)
+    open_page(page, app.page_url("data", sheet=crystals.id), "Data")
+    page.get_by_role("heading", name=CRYSTALS_SHEET).wait_for()
+    assert failed == []
+
+
 @pytest.mark.timeout(FLOW_TIMEOUT_S)
 def test_the_fifteen_minute_flow_reaches_the_wow_moment_without_leaving_the_machine(demo, page):
     app, crystals_row, crystals, unlabeled = demo
