@@ -14,14 +14,14 @@ INDEX = "<!DOCTYPE html><html><head><title>Streamlit</title></head><body></body>
 
 
 def _server(seen_headers: list[dict[str, str]]) -> TestClient:
-    async def page(request):  # noqa: ANN001, ANN202
+    async def page(request):
         seen_headers.append(dict(request.headers))
         return Response(INDEX, media_type="text/html")
 
-    async def health(request):  # noqa: ANN001, ANN202
+    async def health(request):
         return Response("ok", media_type="text/plain")
 
-    async def api(request):  # noqa: ANN001, ANN202
+    async def api(request):
         return Response(INDEX, media_type="text/html")
 
     routes = [Route("/_stcore/health", health), Route("/api/v1/x", api), Route("/{page:path}", page)]
