@@ -4,6 +4,10 @@ Through the SDK's `vector_search_indexes` API (the REST routes `/api/2.0/vector-
 {name}/query|upsert-data|delete-data`), so no extra client library is needed. The index's
 primary key is `id`; it holds the filter columns beside the vector, and the example store keeps
 it in step with the `example_store` table on every write.
+
+Vector Search ranks by L2 distance and reports `1 / (1 + distance²)`; for the unit vectors the
+embedders give, distance² = 2 − 2·cosine, so scores and thresholds are converted both ways and
+every backend speaks cosine similarity.
 """
 
 from __future__ import annotations
@@ -58,15 +62,26 @@ class DatabricksExampleIndex(ExampleVectorIndex):
         answer = self._indexes().query_index(
             index_name=self._index, columns=_COLUMNS, query_vector=checked_vector(vector, self.dimension),
             num_results=k, filters_json=json.dumps(filters_json(filters)) if filters_json(filters) else None,
-            score_threshold=min_score,
+            score_threshold=similarity_from_cosine(min_score),
         )
         names = [c.name for c in (answer.manifest.columns or [])] if answer.manifest else []
         if "id" not in names or "score" not in names:
             raise VectorIndexError(f"Vector Search answered without id and score columns (got {names}).")
         rows = (answer.result.data_array or []) if answer.result else []
-        hits = [VectorHit(str(row[names.index("id")]), float(row[names.index("score")])) for row in rows]
-        # The threshold is the service's for ANN; applied again so every backend means the same.
+        hits = [VectorHit(str(row[names.index("id")]), cosine_from_similarity(float(row[names.index("score")]))) for row in rows]
+        # Rounding in the conversion must not let a hit just under the threshold through.
         return [h for h in hits if h.score >= min_score][:k]
+
+
+def similarity_from_cosine(cosine: float) -> float:
+    """Vector Search's score for unit vectors at this cosine (−1 → 0.2, 1 → 1)."""
+    return 1.0 / (3.0 - 2.0 * max(-1.0, min(1.0, cosine)))
+
+
+def cosine_from_similarity(score: float) -> float:
+    if score <= 0:
+        raise VectorIndexError(f"Vector Search answered a score of {score}; scores are above 0.")
+    return max(-1.0, min(1.0, (3.0 - 1.0 / score) / 2.0))
 
 
 def filters_json(filters: IndexFilters) -> dict[str, Any]:
