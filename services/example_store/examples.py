@@ -33,8 +33,10 @@ from services.example_store.records import (
     RemovedExample,
     SearchHit,
     SyncReport,
+    UploadReport,
 )
 from services.example_store.source_gate import blocked_sources
+from services.example_store.uploads import read_examples
 
 # Retrieval returns a handful of examples for one prompt; more would not fit beside the item.
 MAX_K = 50
@@ -103,6 +105,11 @@ class ExampleStore:
         self._store.insert_frame(frame)
         self._index.upsert(_indexed(ids, drafts, vectors))
         return ids
+
+    def upload(self, file_name: str, data: bytes) -> UploadReport:
+        """Adds every good row of a CSV or JSONL file in one insert; the report lists the bad ones."""
+        good, problems = read_examples(file_name, data)
+        return UploadReport(tuple(self.add_many([draft for _, draft in good])), tuple(problems))
 
     def update(self, example_id: str, draft: ExampleDraft) -> Example:
         draft = checked_draft(draft)
