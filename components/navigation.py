@@ -28,6 +28,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/label.py", "Label", ":material/rate_review:", LIFECYCLE, "label", stage="LABEL"),
     PageSpec("pages/train.py", "Train", ":material/model_training:", LIFECYCLE, "train", stage="TRAIN"),
     PageSpec("pages/templates.py", "Prompt Templates", ":material/description:", TOOLS, "templates"),
+    PageSpec("pages/example_store.py", "Example Store", ":material/library_books:", TOOLS, "example-store"),
     PageSpec("pages/canonical_labeling.py", "Canonical Labeling Tool", ":material/verified:", TOOLS, "canonical-labels"),
 )
 

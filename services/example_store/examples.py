@@ -30,9 +30,11 @@ from services.example_store.records import (
     Example,
     ExampleDraft,
     ExampleFilters,
+    ExampleSource,
     RemovedExample,
     SearchHit,
     SyncReport,
+    TrainingSheetChoice,
     UploadReport,
 )
 from services.example_store.source_gate import blocked_sources
@@ -74,11 +76,29 @@ class ExampleStore:
     def browse(self, filters: ExampleFilters = NO_FILTERS, limit: int = BROWSE_LIMIT) -> list[Example]:
         return self._store.browse(filters, limit)
 
+    def browse_ids(self, example_ids: Sequence[str]) -> list[Example]:
+        """These examples (those that still exist), e.g. the one a link points at."""
+        return [e for e in (self._store.get(i) for i in dict.fromkeys(example_ids)) if e is not None]
+
     def facets(self) -> tuple[list[str], list[str]]:
         return self._store.facets()
 
     def count(self) -> int:
         return self._store.count()
+
+    def training_sheets(self) -> list[TrainingSheetChoice]:
+        return [TrainingSheetChoice(r["id"], r["name"], r["label_type"] or "") for r in self._store.training_sheets()]
+
+    def source(self, example: Example) -> ExampleSource | None:
+        """The pair an example was synced from, as it is now; None for an authored example or a
+        pair that no longer exists."""
+        if not example.source_qa_pair_id:
+            return None
+        row = self._store.source_pair(example.source_qa_pair_id)
+        if row is None:
+            return None
+        why = _why_not(row)
+        return ExampleSource(row["id"], row["name"] or "", row["item_ref"], row["status"], tuple(row["media_refs"] or ()), not why, why)
 
     # -- writing -------------------------------------------------------------------------
     def add(self, draft: ExampleDraft) -> Example:
@@ -138,7 +158,10 @@ class ExampleStore:
             removed = tuple(RemovedExample(r["example_id"], pair_id, blocked) for pair_id, r in sorted(synced.items()))
             self.prune([r.example_id for r in removed])
             return SyncReport(training_sheet_id, removed=removed, blocked_reason=blocked)
-        lost = tuple(RemovedExample(r["example_id"], r["source_qa_pair_id"], _why_not(r)) for r in self._store.lost_gate(training_sheet_id))
+        lost = tuple(
+            RemovedExample(r["example_id"], r["source_qa_pair_id"], _why_not(r) or "No longer usable as a few-shot example")
+            for r in self._store.lost_gate(training_sheet_id)
+        )
         self.prune([r.example_id for r in lost])
         fresh, changed = [], []
         for row in self._store.gated_pairs(training_sheet_id):
@@ -188,7 +211,7 @@ def _why_not(row: dict[str, Any]) -> str:
     if row["status"] is None:
         return "The pair no longer exists"
     constraints = UsageConstraints(tuple(row["allowed_uses"] or ()), tuple(row["prohibited_uses"] or ()), row["usage_reason"] or "")
-    return why_not_usable(row["status"], constraints, Use.FEW_SHOT) or "No longer usable as a few-shot example"
+    return why_not_usable(row["status"], constraints, Use.FEW_SHOT)
 
 
 def _values(draft: ExampleDraft, vector: list[float], model: str) -> dict[str, Any]:

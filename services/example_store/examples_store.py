@@ -110,6 +110,16 @@ class ExamplesStore:
             f"SELECT id, name, sheet_id, label_type FROM {self._training_sheets} WHERE id = :id", {"id": training_sheet_id}
         )
 
+    def training_sheets(self) -> list[Row]:
+        return self._engine.query(f"SELECT id, name, label_type FROM {self._training_sheets} ORDER BY created_at DESC, name")
+
+    def source_pair(self, pair_id: str) -> Row | None:
+        return self._engine.query_one(
+            f"SELECT p.id, p.item_ref, p.status, p.media_refs, p.allowed_uses, p.prohibited_uses, p.usage_reason, t.name "
+            f"FROM {self._pairs} p LEFT JOIN {self._training_sheets} t ON t.id = p.training_sheet_id WHERE p.id = :id",
+            {"id": pair_id},
+        )
+
     def gated_pairs(self, training_sheet_id: str) -> list[Row]:
         """The sheet's pairs that pass the few-shot gate now, with what an example is made of."""
         return self._engine.query(

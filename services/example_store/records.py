@@ -90,3 +90,23 @@ class RowProblem:
 class UploadReport:
     added: tuple[str, ...] = ()
     problems: tuple[RowProblem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ExampleSource:
+    """Where a synced example came from: its pair as it is now, for the source preview."""
+
+    qa_pair_id: str
+    training_sheet_name: str
+    item_ref: str
+    status: str
+    media_refs: tuple[str, ...]
+    usable_now: bool  # the pair passes the few-shot gate now (its source's tags aside)
+    why_not: str = ""
+
+
+@dataclass(frozen=True)
+class TrainingSheetChoice:
+    id: str
+    name: str
+    label_type: str
