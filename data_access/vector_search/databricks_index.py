@@ -13,7 +13,8 @@ every backend speaks cosine similarity.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,15 @@ class DatabricksExampleIndex(ExampleVectorIndex):
     def _indexes(self) -> Any:
         return self._client_factory().vector_search_indexes
 
+    @contextmanager
+    def _answering(self, what: str) -> Iterator[None]:
+        from databricks.sdk.errors import DatabricksError
+
+        try:
+            yield
+        except DatabricksError as error:
+            raise VectorIndexError(f"Vector Search index {self._index} refused to {what}: {error}") from error
+
     def upsert(self, rows: Sequence[IndexedVector]) -> None:
         if not rows:
             return
@@ -49,21 +59,24 @@ class DatabricksExampleIndex(ExampleVectorIndex):
              "embedding": checked_vector(r.vector, self.dimension)}
             for r in rows
         ]
-        answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=json.dumps(payload))
+        with self._answering("store examples"):
+            answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=json.dumps(payload))
         failed = list(getattr(answer.result, "failed_primary_keys", None) or ()) if answer.result else []
         if failed or str(getattr(answer.status, "value", answer.status)) == "FAILURE":
             raise VectorIndexError(f"Vector Search refused {len(failed) or len(rows)} example(s): {', '.join(failed[:5])}")
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._indexes().delete_data_vector_index(index_name=self._index, primary_keys=list(ids))
+            with self._answering("delete examples"):
+                self._indexes().delete_data_vector_index(index_name=self._index, primary_keys=list(ids))
 
     def search(self, vector: np.ndarray, k: int, filters: IndexFilters, min_score: float) -> list[VectorHit]:
-        answer = self._indexes().query_index(
-            index_name=self._index, columns=_COLUMNS, query_vector=checked_vector(vector, self.dimension),
-            num_results=k, filters_json=json.dumps(filters_json(filters)) if filters_json(filters) else None,
-            score_threshold=similarity_from_cosine(min_score),
-        )
+        spec = filters_json(filters)
+        with self._answering("search"):
+            answer = self._indexes().query_index(
+                index_name=self._index, columns=_COLUMNS, query_vector=checked_vector(vector, self.dimension),
+                num_results=k, filters_json=json.dumps(spec) if spec else None, score_threshold=similarity_from_cosine(min_score),
+            )
         names = [c.name for c in (answer.manifest.columns or [])] if answer.manifest else []
         if "id" not in names or "score" not in names:
             raise VectorIndexError(f"Vector Search answered without id and score columns (got {names}).")

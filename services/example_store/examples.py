@@ -10,18 +10,19 @@ never shown.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from data_access.embeddings.embedder import Embedder
+from data_access.embeddings.embedder import Embedder, EmbeddingError
 from data_access.embeddings.factory import open_embedder
 from data_access.vector_search.factory import open_example_index
-from data_access.vector_search.index import ExampleVectorIndex, IndexedVector, IndexFilters
+from data_access.vector_search.index import ExampleVectorIndex, IndexedVector, IndexFilters, VectorIndexError
 from services.core.domain.governance import UsageConstraints, Use
-from services.core.errors import NotFoundError, ValidationError
+from services.core.errors import NotFoundError, UnavailableError, ValidationError
 from services.core.governance import why_not_usable
 from services.core.workbench import Workbench
 from services.example_store.drafts import checked_draft, draft_from_pair, embedded_text
@@ -111,7 +112,8 @@ class ExampleStore:
             return []
         now = datetime.now(UTC)
         ids = [s[2] for s in sources] if sources else [str(uuid.uuid4()) for _ in drafts]
-        vectors = self._embedder.embed([embedded_text(d) for d in drafts])
+        with _outside_world():
+            vectors = self._embedder.embed([embedded_text(d) for d in drafts])
         frame = pd.DataFrame({
             "example_id": ids, "input": [d.input for d in drafts], "expected_output": [d.expected_output for d in drafts],
             "explanation": [d.explanation for d in drafts], "search_keys": [list(d.search_keys) for d in drafts],
@@ -122,8 +124,11 @@ class ExampleStore:
             "training_sheet_id": [s[1] for s in sources] if sources else None,
             "created_by": self._wb.user.email, "created_at": now, "updated_at": now,
         })
+        # Index first: an id the index holds but the table does not is never returned (retrieval
+        # reads the examples from the table), while a row the index lacked could not be found.
+        with _outside_world():
+            self._index.upsert(_indexed(ids, drafts, vectors))
         self._store.insert_frame(frame)
-        self._index.upsert(_indexed(ids, drafts, vectors))
         return ids
 
     def upload(self, file_name: str, data: bytes) -> UploadReport:
@@ -133,16 +138,19 @@ class ExampleStore:
 
     def update(self, example_id: str, draft: ExampleDraft) -> Example:
         draft = checked_draft(draft)
-        vector = self._embedder.embed([embedded_text(draft)])
+        self.get(example_id)
+        with _outside_world():
+            vector = self._embedder.embed([embedded_text(draft)])
+            self._index.upsert(_indexed([example_id], [draft], vector))
         if not self._store.update(example_id, _values(draft, vector[0].tolist(), self._embedder.name), datetime.now(UTC)):
             raise NotFoundError(f"Example {example_id} does not exist; it may have been pruned.")
-        self._index.upsert(_indexed([example_id], [draft], vector))
         return self.get(example_id)
 
     def prune(self, example_ids: Sequence[str]) -> int:
         ids = list(dict.fromkeys(example_ids))
         removed = self._store.delete(ids)
-        self._index.delete(ids)
+        with _outside_world():
+            self._index.delete(ids)
         return removed
 
     # -- sync ----------------------------------------------------------------------------
@@ -187,11 +195,13 @@ class ExampleStore:
             raise ValidationError("Type what the example should be about.")
         if not 1 <= k <= MAX_K:
             raise ValidationError(f"Ask for between 1 and {MAX_K} examples.")
-        vector = self._embedder.embed_one(query)
+        with _outside_world():
+            vector = self._embedder.embed_one(query)
         index_filters = IndexFilters(filters.function_names, filters.domain, filters.min_quality)
         wanted = k * OVERFETCH
         while True:
-            candidates = self._index.search(vector, wanted, index_filters, min_score)
+            with _outside_world():
+                candidates = self._index.search(vector, wanted, index_filters, min_score)
             hits = self._gated(candidates, filters)
             if len(hits) >= k or len(candidates) < wanted or wanted >= MAX_CANDIDATES:
                 break
@@ -205,6 +215,15 @@ class ExampleStore:
         blocked = blocked_sources(self._wb, [r["source_sheet_id"] for r in rows if r["source_sheet_id"]])
         passing = {r["example_id"]: r for r in rows if r["source_sheet_id"] not in blocked}
         return [SearchHit(to_example(passing[c.id]), c.score) for c in candidates if c.id in passing]
+
+
+@contextmanager
+def _outside_world() -> Iterator[None]:
+    """The embedding model or the vector index failing is a message for the page, not a crash."""
+    try:
+        yield
+    except (EmbeddingError, VectorIndexError) as error:
+        raise UnavailableError(f"The example index cannot answer now: {error}") from error
 
 
 def _why_not(row: dict[str, Any]) -> str:

@@ -77,3 +77,10 @@ def test_a_vector_of_the_wrong_size_is_refused_before_anything_is_sent(index: Da
 def test_no_configured_index_is_a_clear_error() -> None:
     with pytest.raises(VectorIndexError, match="WORKBENCH_EXAMPLE_INDEX"):
         DatabricksExampleIndex(lambda: None, " ", DIMENSION)
+
+
+def test_an_index_that_does_not_exist_is_a_clear_error(fake: FakeDatabricksRest) -> None:
+    client = fake.client()
+    missing = DatabricksExampleIndex(lambda: client, "mirion_vital.workbench.no_such_index", DIMENSION)
+    with pytest.raises(VectorIndexError, match="no_such_index refused to search"):
+        missing.search(unit(1, 0, 0, 0), 3, IndexFilters(), -1.0)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from data_access.vector_search.databricks_index import DatabricksExampleIndex
+from services.core.errors import UnavailableError
 from services.core.workbench import Workbench
 from services.example_store.examples import ExampleStore
 from services.example_store.records import ExampleDraft, ExampleFilters
@@ -42,3 +43,13 @@ def test_vector_search_results_are_gated_at_retrieval_too(workbench: Workbench, 
     set_pair(workbench, ids[1], prohibited=["few_shot"])
 
     assert [h.example.source_qa_pair_id for h in store.search("crystal defect", k=5, min_score=-1.0)] == [ids[0]]
+
+
+def test_when_vector_search_refuses_the_example_is_not_saved_and_the_message_says_why(workbench: Workbench) -> None:
+    with FakeDatabricksRest() as fake:
+        client = fake.client()
+        local = ExampleStore(workbench)
+        store = ExampleStore(workbench, local.embedder, DatabricksExampleIndex(lambda: client, "c.s.missing", local.embedder.dimension))
+        with pytest.raises(UnavailableError, match="cannot answer now"):
+            store.add(ExampleDraft("Dose rate high", "alert"))
+    assert local.count() == 0
