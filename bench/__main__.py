@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import (
     drafter_calibration,
+    example_search,
     foundation,
     generation,
     model_path,
@@ -30,6 +31,7 @@ SUITES = {
     "models": model_path.run,
     "train_export": train_export.run,
     "train": train_finetune.run,
+    "example_store": example_search.run,
 }
 
 
