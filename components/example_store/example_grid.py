@@ -24,8 +24,8 @@ def filters(domains: list[str], functions: list[str], key: str = "example_filter
 
 
 def frame(examples: list[Example]) -> pd.DataFrame:
+    # The selection checkbox goes on the first column, so the visible Input leads and the id trails.
     return pd.DataFrame({
-        "id": [e.example_id for e in examples],
         "Input": [e.input[:_TEXT_PREVIEW] for e in examples],
         "Expected output": [e.expected_output[:_TEXT_PREVIEW] for e in examples],
         "Function": [e.function_name or "" for e in examples],
@@ -34,6 +34,7 @@ def frame(examples: list[Example]) -> pd.DataFrame:
         "Used": [e.usage_count for e in examples],
         "Effectiveness": [e.effectiveness_score for e in examples],
         "From": ["pair" if e.source_qa_pair_id else "authored" for e in examples],
+        "id": [e.example_id for e in examples],
     })
 
 
