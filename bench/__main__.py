@@ -11,6 +11,7 @@ from pathlib import Path
 from bench import (
     deploy_endpoint,
     drafter_calibration,
+    example_search,
     foundation,
     generation,
     model_path,
@@ -32,6 +33,7 @@ SUITES = {
     "train_export": train_export.run,
     "train": train_finetune.run,
     "deploy": deploy_endpoint.run,
+    "example_store": example_search.run,
 }
 
 

@@ -43,6 +43,7 @@ class Settings:
     databricks_host: str = ""
     serving_endpoint: str = ""
     embedding_endpoint: str = ""
+    example_index: str = ""  # catalog.schema.index of the Vector Search index of examples (Databricks)
     volume: str = ""
     export_volume: str = ""  # catalog.schema.volume for TRAIN exports; empty: <catalog>.<schema>.exports
     demo_seed: int = 42
@@ -131,6 +132,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         databricks_host=env.get("DATABRICKS_HOST", "").rstrip("/"),
         serving_endpoint=env.get("SERVING_ENDPOINT", ""),
         embedding_endpoint=env.get("WORKBENCH_EMBEDDING_ENDPOINT", ""),
+        example_index=env.get("WORKBENCH_EXAMPLE_INDEX", ""),
         volume=env.get("WORKBENCH_VOLUME", ""),
         export_volume=_checked_volume_name(env.get("WORKBENCH_EXPORT_VOLUME", ""), "WORKBENCH_EXPORT_VOLUME"),
         demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),

@@ -38,6 +38,8 @@ from services.core.errors import StaleWriteError
 from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
+from services.example_store.examples import ExampleStore
+from services.example_store.records import ExampleDraft, ExampleFilters
 from services.generate.generation import GenerationRequest, GenerationService
 from services.generate.reuse_report import ReuseReport
 from services.labels.canonical_labels import CanonicalLabelService
@@ -46,6 +48,7 @@ from services.train.export_records import Split, SplitConfig, Stratify
 from services.train.exports import ExportService
 from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
 from tests.deploy_builders import deploy_sql_flow
+from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
@@ -230,6 +233,25 @@ def train_export_flow(workbench: Workbench) -> None:
     service.pair_ids(version.id, Split.TRAIN)
 
 
+def example_store_flow(workbench: Workbench) -> None:
+    """Sync through the few-shot gate, re-sync after a rejection, author, edit, browse, search, prune."""
+    migrate(workbench.backend.engine, workbench.settings)
+    sheet = sheet_with_pairs(workbench, [PairSpec(), PairSpec(), PairSpec(status="review")])
+    store = ExampleStore(workbench)
+    store.sync(sheet.id)
+    set_pair(workbench, pair_ids(workbench, sheet.id)[0], status="rejected")
+    store.sync(sheet.id)
+    example = store.add(ExampleDraft("A cracked crystal", "crack", search_keys=("crack",), function_name="defect", domain="crystals", quality_score=0.8))
+    store.update(example.example_id, ExampleDraft("A crystal with a crack", "crack", function_name="defect"))
+    filters = ExampleFilters(function_names=("defect",), domain="crystals", min_quality=0.5, min_effectiveness=0.1)
+    store.browse(filters)
+    store.facets()
+    store.count()
+    store.search("crystal defect", k=3, min_score=-1.0)
+    store.search("crystal defect", k=3, filters=filters)
+    store.prune([example.example_id])
+
+
 FLOWS: dict[str, Flow] = {
     "migration": migration_flow,
     "sheets": sheets_flow,
@@ -242,6 +264,7 @@ FLOWS: dict[str, Flow] = {
     "quoted_columns": quoted_columns_flow,
     "training": training_sql_flow,
     "deploy_monitor": deploy_sql_flow,
+    "example_store": example_store_flow,
 }
 
 

@@ -2,7 +2,8 @@
 
 It serves what the SDK's Files API (`client.files`, including its presigned-download path),
 the Unity Catalog APIs (catalogs, schemas, tables, volumes, entity tag assignments) and the Jobs
-API's one-time runs (`jobs.submit`, `get_run`, `cancel_run`) and Model Serving endpoints
+API's one-time runs (`jobs.submit`, `get_run`, `cancel_run`), Vector Search direct indexes
+(`self.vector_search`, tests/fakes/vector_search.py) and Model Serving endpoints
 (`self.serving`, tests/fakes/serving_endpoints.py) request, with the state in plain dicts. A submitted run does nothing by itself: a test plays the compute with `on_run_submitted`
 (called in its own thread) and `set_run_state`, as Databricks would move the run along. It listens on 127.0.0.1 on a free port, in a daemon thread,
 stops in fixture teardown, and stops itself after MAX_LIFETIME_SECONDS should teardown not run.
@@ -95,6 +96,9 @@ class FakeDatabricksRest:
         from tests.fakes.serving_endpoints import FakeServing  # it builds on this module's errors
 
         self.serving = FakeServing(lambda: self.url)
+        from tests.fakes.vector_search import FakeVectorSearch
+
+        self.vector_search = FakeVectorSearch()
         self._idempotency: dict[str, int] = {}
         self._signatures: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -224,6 +228,10 @@ class FakeDatabricksRest:
                 return self._tag(method, path[len(_TAGS) :], query, body)
             if path.startswith(_UC + "/") and method == "GET":
                 return self._unity_catalog(path[len(_UC) + 1 :], query)
+            if path.startswith("/api/2.0/vector-search/"):
+                found = self.vector_search.handle(method, path, parse_qs(parts.query), body)
+                if found is not None:
+                    return found
             if path.startswith(("/api/2.0/serving-endpoints", "/serving-endpoints/")):
                 served = self.serving.handle(method, path, body)
                 if served is not None:

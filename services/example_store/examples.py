@@ -1,0 +1,245 @@
+"""The Example Store service: author, edit, prune, sync from Training Sheets, search by meaning.
+
+Every write goes to the `example_store` table and the vector index together, so an example is
+searchable the moment it is saved. Retrieval asks the index for the nearest examples and then
+gates them again, in one query, by the few-shot gate of their pair and the current tags of
+their source (DESIGN invariant 10): an example synced yesterday from a pair rejected today is
+never shown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from data_access.embeddings.embedder import Embedder, EmbeddingError
+from data_access.embeddings.factory import open_embedder
+from data_access.vector_search.factory import open_example_index
+from data_access.vector_search.index import ExampleVectorIndex, IndexedVector, IndexFilters, VectorIndexError
+from services.core.domain.governance import UsageConstraints, Use
+from services.core.errors import NotFoundError, UnavailableError, ValidationError
+from services.core.governance import why_not_usable
+from services.core.workbench import Workbench
+from services.example_store.drafts import checked_draft, draft_from_pair, embedded_text
+from services.example_store.examples_store import ExamplesStore, to_example
+from services.example_store.records import (
+    Example,
+    ExampleDraft,
+    ExampleFilters,
+    ExampleSource,
+    RemovedExample,
+    SearchHit,
+    SyncReport,
+    TrainingSheetChoice,
+    UploadReport,
+)
+from services.example_store.source_gate import blocked_sources
+from services.example_store.uploads import read_examples
+
+# Retrieval returns a handful of examples for one prompt; more would not fit beside the item.
+MAX_K = 50
+# Gated-out examples can crowd the nearest candidates: ask the index for this many times k,
+# and widen (doubling) up to MAX_CANDIDATES when too few survive the gate.
+OVERFETCH = 4
+MAX_CANDIDATES = 2_000
+BROWSE_LIMIT = 500
+NO_FILTERS = ExampleFilters()
+
+
+def example_id_for_pair(pair_id: str) -> str:
+    """The same pair always syncs to the same example, so a re-sync never duplicates."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"example-store/qa-pair/{pair_id}"))
+
+
+class ExampleStore:
+    def __init__(self, wb: Workbench, embedder: Embedder | None = None, index: ExampleVectorIndex | None = None) -> None:
+        self._wb = wb
+        self._embedder = embedder or open_embedder(wb.settings)
+        self._index = index or open_example_index(wb.backend, self._embedder.dimension)
+        self._store = ExamplesStore(wb.backend.engine, wb.table("example_store"), wb.table("qa_pairs"), wb.table("training_sheets"))
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    # -- reading -------------------------------------------------------------------------
+    def get(self, example_id: str) -> Example:
+        example = self._store.get(example_id)
+        if example is None:
+            raise NotFoundError(f"Example {example_id} does not exist; it may have been pruned.")
+        return example
+
+    def browse(self, filters: ExampleFilters = NO_FILTERS, limit: int = BROWSE_LIMIT) -> list[Example]:
+        return self._store.browse(filters, limit)
+
+    def browse_ids(self, example_ids: Sequence[str]) -> list[Example]:
+        """These examples (those that still exist), e.g. the one a link points at."""
+        return [e for e in (self._store.get(i) for i in dict.fromkeys(example_ids)) if e is not None]
+
+    def facets(self) -> tuple[list[str], list[str]]:
+        return self._store.facets()
+
+    def count(self) -> int:
+        return self._store.count()
+
+    def training_sheets(self) -> list[TrainingSheetChoice]:
+        return [TrainingSheetChoice(r["id"], r["name"], r["label_type"] or "") for r in self._store.training_sheets()]
+
+    def source(self, example: Example) -> ExampleSource | None:
+        """The pair an example was synced from, as it is now; None for an authored example or a
+        pair that no longer exists."""
+        if not example.source_qa_pair_id:
+            return None
+        row = self._store.source_pair(example.source_qa_pair_id)
+        if row is None:
+            return None
+        why = _why_not(row)
+        return ExampleSource(row["id"], row["name"] or "", row["item_ref"], row["status"], tuple(row["media_refs"] or ()), not why, why)
+
+    # -- writing -------------------------------------------------------------------------
+    def add(self, draft: ExampleDraft) -> Example:
+        return self.get(self.add_many([checked_draft(draft)])[0])
+
+    def add_many(self, drafts: Sequence[ExampleDraft], sources: Sequence[tuple[str | None, str | None, str]] = ()) -> list[str]:
+        """Inserts checked drafts in one statement (and one index upsert); returns their ids.
+        `sources` gives each its (pair id, training sheet id, example id) when it came from a pair."""
+        if not drafts:
+            return []
+        now = datetime.now(UTC)
+        ids = [s[2] for s in sources] if sources else [str(uuid.uuid4()) for _ in drafts]
+        with _outside_world():
+            vectors = self._embedder.embed([embedded_text(d) for d in drafts])
+        frame = pd.DataFrame({
+            "example_id": ids, "input": [d.input for d in drafts], "expected_output": [d.expected_output for d in drafts],
+            "explanation": [d.explanation for d in drafts], "search_keys": [list(d.search_keys) for d in drafts],
+            "embedding": [v.tolist() for v in vectors], "embedding_model": self._embedder.name,
+            "function_name": [d.function_name for d in drafts], "domain": [d.domain for d in drafts],
+            "quality_score": [d.quality_score for d in drafts], "usage_count": 0, "effectiveness_score": None,
+            "source_qa_pair_id": [s[0] for s in sources] if sources else None,
+            "training_sheet_id": [s[1] for s in sources] if sources else None,
+            "created_by": self._wb.user.email, "created_at": now, "updated_at": now,
+        })
+        # Index first: an id the index holds but the table does not is never returned (retrieval
+        # reads the examples from the table), while a row the index lacked could not be found.
+        with _outside_world():
+            self._index.upsert(_indexed(ids, drafts, vectors))
+        self._store.insert_frame(frame)
+        return ids
+
+    def upload(self, file_name: str, data: bytes) -> UploadReport:
+        """Adds every good row of a CSV or JSONL file in one insert; the report lists the bad ones."""
+        good, problems = read_examples(file_name, data)
+        return UploadReport(tuple(self.add_many([draft for _, draft in good])), tuple(problems))
+
+    def update(self, example_id: str, draft: ExampleDraft) -> Example:
+        draft = checked_draft(draft)
+        self.get(example_id)
+        with _outside_world():
+            vector = self._embedder.embed([embedded_text(draft)])
+            self._index.upsert(_indexed([example_id], [draft], vector))
+        if not self._store.update(example_id, _values(draft, vector[0].tolist(), self._embedder.name), datetime.now(UTC)):
+            raise NotFoundError(f"Example {example_id} does not exist; it may have been pruned.")
+        return self.get(example_id)
+
+    def prune(self, example_ids: Sequence[str]) -> int:
+        ids = list(dict.fromkeys(example_ids))
+        removed = self._store.delete(ids)
+        with _outside_world():
+            self._index.delete(ids)
+        return removed
+
+    # -- sync ----------------------------------------------------------------------------
+    def sync(self, training_sheet_id: str) -> SyncReport:
+        """Makes the sheet's examples match its pairs that pass the few-shot gate now: adds the
+        new ones, refreshes those whose answer changed, removes those whose pair lost the gate."""
+        sheet = self._store.training_sheet(training_sheet_id)
+        if sheet is None:
+            raise NotFoundError(f"Training Sheet {training_sheet_id} does not exist.")
+        synced = {r["source_qa_pair_id"]: r for r in self._store.synced(training_sheet_id)}
+        blocked = blocked_sources(self._wb, [sheet["sheet_id"]]).get(sheet["sheet_id"], "")
+        if blocked:
+            removed = tuple(RemovedExample(r["example_id"], pair_id, blocked) for pair_id, r in sorted(synced.items()))
+            self.prune([r.example_id for r in removed])
+            return SyncReport(training_sheet_id, removed=removed, blocked_reason=blocked)
+        lost = tuple(
+            RemovedExample(r["example_id"], r["source_qa_pair_id"], _why_not(r) or "No longer usable as a few-shot example")
+            for r in self._store.lost_gate(training_sheet_id)
+        )
+        self.prune([r.example_id for r in lost])
+        fresh, changed = [], []
+        for row in self._store.gated_pairs(training_sheet_id):
+            draft = draft_from_pair(row, sheet["label_type"], sheet["name"])
+            before = synced.get(row["id"])
+            if draft is None or (before and (before["input"], before["expected_output"], before["quality_score"]) == (draft.input, draft.expected_output, draft.quality_score)):
+                continue
+            (changed if before else fresh).append((row["id"], draft))
+        # A changed pair's example is replaced whole: simpler than an UPDATE per row, and set-based.
+        self._store.delete([example_id_for_pair(pair_id) for pair_id, _ in changed])
+        written = fresh + changed
+        self.add_many([d for _, d in written], [(pair_id, training_sheet_id, example_id_for_pair(pair_id)) for pair_id, _ in written])
+        return SyncReport(
+            training_sheet_id, tuple(example_id_for_pair(p) for p, _ in fresh), tuple(example_id_for_pair(p) for p, _ in changed),
+            len(synced) - len(lost) - len(changed), lost,
+        )
+
+    # -- retrieval -----------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, min_score: float = 0.0, filters: ExampleFilters = NO_FILTERS) -> list[SearchHit]:
+        """The k examples nearest in meaning to `query` that pass the filters, score at least
+        `min_score` and pass the few-shot gate now; each one's usage_count goes up by one."""
+        if not query.strip():
+            raise ValidationError("Type what the example should be about.")
+        if not 1 <= k <= MAX_K:
+            raise ValidationError(f"Ask for between 1 and {MAX_K} examples.")
+        with _outside_world():
+            vector = self._embedder.embed_one(query)
+        index_filters = IndexFilters(filters.function_names, filters.domain, filters.min_quality)
+        wanted = k * OVERFETCH
+        while True:
+            with _outside_world():
+                candidates = self._index.search(vector, wanted, index_filters, min_score)
+            hits = self._gated(candidates, filters)
+            if len(hits) >= k or len(candidates) < wanted or wanted >= MAX_CANDIDATES:
+                break
+            wanted = min(MAX_CANDIDATES, wanted * 2)
+        hits = hits[:k]
+        self._store.count_usage([h.example.example_id for h in hits])
+        return hits
+
+    def _gated(self, candidates: list[Any], filters: ExampleFilters) -> list[SearchHit]:
+        rows = self._store.passing([c.id for c in candidates], filters)
+        blocked = blocked_sources(self._wb, [r["source_sheet_id"] for r in rows if r["source_sheet_id"]])
+        passing = {r["example_id"]: r for r in rows if r["source_sheet_id"] not in blocked}
+        return [SearchHit(to_example(passing[c.id]), c.score) for c in candidates if c.id in passing]
+
+
+@contextmanager
+def _outside_world() -> Iterator[None]:
+    """The embedding model or the vector index failing is a message for the page, not a crash."""
+    try:
+        yield
+    except (EmbeddingError, VectorIndexError) as error:
+        raise UnavailableError(f"The example index cannot answer now: {error}") from error
+
+
+def _why_not(row: dict[str, Any]) -> str:
+    if row["status"] is None:
+        return "The pair no longer exists"
+    constraints = UsageConstraints(tuple(row["allowed_uses"] or ()), tuple(row["prohibited_uses"] or ()), row["usage_reason"] or "")
+    return why_not_usable(row["status"], constraints, Use.FEW_SHOT)
+
+
+def _values(draft: ExampleDraft, vector: list[float], model: str) -> dict[str, Any]:
+    return {
+        "input": draft.input, "expected_output": draft.expected_output, "explanation": draft.explanation,
+        "search_keys": list(draft.search_keys), "embedding": vector, "embedding_model": model,
+        "function_name": draft.function_name, "domain": draft.domain, "quality_score": draft.quality_score,
+    }
+
+
+def _indexed(ids: Sequence[str], drafts: Sequence[ExampleDraft], vectors: Any) -> list[IndexedVector]:
+    return [IndexedVector(i, v, d.function_name, d.domain, d.quality_score) for i, d, v in zip(ids, drafts, vectors, strict=True)]

@@ -1,0 +1,112 @@
+"""The example store's records (the PRD's Example Schema) and what its operations report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Scores are ratings between 0 and 1 (PRD: quality_score "Human or automated quality rating (0-1)").
+MIN_SCORE, MAX_SCORE = 0.0, 1.0
+
+
+@dataclass(frozen=True)
+class ExampleDraft:
+    """What a person writes (or a sync derives from a pair); the store adds the rest."""
+
+    input: str
+    expected_output: str
+    explanation: str = ""
+    search_keys: tuple[str, ...] = ()
+    function_name: str | None = None
+    domain: str | None = None
+    quality_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    example_id: str
+    input: str
+    expected_output: str
+    explanation: str
+    search_keys: tuple[str, ...]
+    embedding_model: str
+    function_name: str | None
+    domain: str | None
+    quality_score: float | None
+    usage_count: int
+    effectiveness_score: float | None
+    source_qa_pair_id: str | None
+    training_sheet_id: str | None
+    created_by: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @property
+    def draft(self) -> ExampleDraft:
+        return ExampleDraft(self.input, self.expected_output, self.explanation, self.search_keys, self.function_name,
+                            self.domain, self.quality_score)
+
+
+@dataclass(frozen=True)
+class ExampleFilters:
+    """Browse and retrieval filters; empty means no filter."""
+
+    function_names: tuple[str, ...] = ()
+    domain: str | None = None
+    min_quality: float | None = None
+    min_effectiveness: float | None = None
+
+
+@dataclass(frozen=True)
+class RemovedExample:
+    example_id: str
+    source_qa_pair_id: str
+    reason: str  # why the pair no longer passes the few-shot gate, in a person's words
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    training_sheet_id: str
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: int = 0
+    removed: tuple[RemovedExample, ...] = ()
+    blocked_reason: str = ""  # set when the whole sheet's source is tagged against few-shot use
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    example: Example
+    score: float
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int  # 1-based, as a person counts the rows of their file
+    message: str
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    added: tuple[str, ...] = ()
+    problems: tuple[RowProblem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ExampleSource:
+    """Where a synced example came from: its pair as it is now, for the source preview."""
+
+    qa_pair_id: str
+    training_sheet_name: str
+    item_ref: str
+    status: str
+    media_refs: tuple[str, ...]
+    usable_now: bool  # the pair passes the few-shot gate now (its source's tags aside)
+    why_not: str = ""
+
+
+@dataclass(frozen=True)
+class TrainingSheetChoice:
+    id: str
+    name: str
+    label_type: str

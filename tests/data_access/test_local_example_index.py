@@ -1,0 +1,89 @@
+"""The local example index: FLOAT[n] table in DuckDB, searched through its in-memory mirror."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_access.sql.duckdb_engine import DuckDbEngine, release_home
+from data_access.vector_search.index import IndexedVector, IndexFilters, VectorIndexError
+from data_access.vector_search.local_index import LocalExampleIndex
+
+TABLE = "vectors.ex.example_vectors"
+DIMENSION = 8
+FILTERS = (
+    IndexFilters(),
+    IndexFilters(function_names=("f1", "f2")),
+    IndexFilters(domain="d0"),
+    IndexFilters(min_quality=0.5),
+    IndexFilters(("f0",), "d1", 0.2),
+)
+
+
+def _rows(count: int, seed: int = 3) -> list[IndexedVector]:
+    rng = np.random.default_rng(seed)
+    return [
+        IndexedVector(f"e{i}", rng.standard_normal(DIMENSION).astype(np.float32), f"f{i % 3}", f"d{i % 2}",
+                      None if i % 5 == 0 else (i % 10) / 10)
+        for i in range(count)
+    ]
+
+
+def _engine(home: Path) -> DuckDbEngine:
+    engine = DuckDbEngine(home)
+    engine.ensure_catalog("vectors")
+    engine.execute("CREATE SCHEMA IF NOT EXISTS vectors.ex")
+    return engine
+
+
+def _same(first: list, second: list) -> None:
+    assert [h.id for h in first] == [h.id for h in second]
+    assert [h.score for h in first] == pytest.approx([h.score for h in second], abs=1e-5)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    yield tmp_path / "store"
+    release_home(tmp_path / "store")
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_the_in_memory_search_answers_as_duckdb_does_over_the_table(home: Path, filters: IndexFilters) -> None:
+    index = LocalExampleIndex(_engine(home), TABLE, DIMENSION)
+    index.upsert(_rows(200))
+    index.delete(["e1", "e2"])
+    index.upsert(_rows(5, seed=9)[:1])  # e0 replaced by another vector
+    query = np.random.default_rng(11).standard_normal(DIMENSION)
+
+    _same(index.search(query, 7, filters, -1.0), index.sql_search(query, 7, filters, -1.0))
+    _same(index.search(query, 7, filters, 0.3), index.sql_search(query, 7, filters, 0.3))
+
+
+def test_another_process_opening_the_store_finds_the_same_examples(home: Path) -> None:
+    index = LocalExampleIndex(_engine(home), TABLE, DIMENSION)
+    index.upsert(_rows(50))
+    index.delete(["e7"])
+    query = np.ones(DIMENSION)
+    before = index.search(query, 10, IndexFilters(), -1.0)
+    release_home(home)  # as a new process would, the index loads from the table
+
+    reopened = LocalExampleIndex(_engine(home), TABLE, DIMENSION)
+
+    _same(reopened.search(query, 10, IndexFilters(), -1.0), before)
+    assert reopened.count() == 49 and "e7" not in {h.id for h in reopened.search(query, 50, IndexFilters(), -1.0)}
+
+
+def test_unrated_examples_are_left_out_by_a_minimum_quality(home: Path) -> None:
+    index = LocalExampleIndex(_engine(home), TABLE, DIMENSION)
+    index.upsert([IndexedVector("unrated", np.ones(DIMENSION)), IndexedVector("rated", np.ones(DIMENSION), quality_score=0.9)])
+
+    assert [h.id for h in index.search(np.ones(DIMENSION), 5, IndexFilters(min_quality=0.1), -1.0)] == ["rated"]
+
+
+def test_a_vector_of_another_size_is_refused(home: Path) -> None:
+    index = LocalExampleIndex(_engine(home), TABLE, DIMENSION)
+    with pytest.raises(VectorIndexError, match=f"length {DIMENSION}"):
+        index.upsert([IndexedVector("x", np.ones(3))])
+    assert index.count() == 0
