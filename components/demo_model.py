@@ -25,6 +25,8 @@ def show(workbench: Workbench, key: str) -> None:
             return
         if run.status is RunStatus.SUCCEEDED:
             st.caption(f"Registered as version {run.model_version}, ready for DEPLOY; its lineage is on the TRAIN page.")
-        else:
-            st.caption("Trained in the background while you use the pages; each training step counts as an item.")
+        elif run.status is RunStatus.INTERRUPTED:
+            st.caption("The app stopped while it trained. Resume trains it again from the start; nothing restarts it by itself.")
+        elif not run.is_finished:
+            st.caption("Training in the background while you use the pages; each training step counts as an item.")
         job_progress.show(JobRunner(workbench), run.job_id, key=key)

@@ -90,6 +90,15 @@ def test_the_demo_model_is_started_once_per_store_whatever_asks_again(demo, trai
 
 def test_home_shows_the_demo_model_with_its_job_progress(demo, trained, monkeypatch):
     job = trained[2]
+    app = _home(demo, monkeypatch)
+    assert any(m.value.startswith(f"**Demo model** `{DEMO_MODEL_NAME}`") for m in app.markdown)
+    assert "Registered as version 1, ready for DEPLOY; its lineage is on the TRAIN page." in [c.value for c in app.caption]
+    (bar,) = app.get("progress")
+    assert bar.proto.text == f"{job.processed_items:,} of {job.total_items:,} items · succeeded"
+
+
+def _home(demo, monkeypatch) -> AppTest:
+    """Home as the app shows it on this store, demo data and demo training on."""
     monkeypatch.setenv("WORKBENCH_HOME", str(demo.settings.home))
     monkeypatch.setenv("WORKBENCH_USER", "demo.expert@example.com")
     for name in ("WORKBENCH_BACKEND", "DATABRICKS_WAREHOUSE_ID", "WORKBENCH_DEMO_DATA", "WORKBENCH_DEMO_TRAINING"):
@@ -97,10 +106,7 @@ def test_home_shows_the_demo_model_with_its_job_progress(demo, trained, monkeypa
     app = AppTest.from_file(APP, default_timeout=PAGE_TIMEOUT_S)
     app.run()
     assert not app.exception
-    assert any(m.value.startswith(f"**Demo model** `{DEMO_MODEL_NAME}`") for m in app.markdown)
-    assert "Registered as version 1, ready for DEPLOY; its lineage is on the TRAIN page." in [c.value for c in app.caption]
-    (bar,) = app.get("progress")
-    assert bar.proto.text == f"{job.processed_items:,} of {job.total_items:,} items · succeeded"
+    return app
 
 
 def test_the_demo_model_is_switched_off_by_its_setting_and_on_databricks():
@@ -108,3 +114,21 @@ def test_the_demo_model_is_switched_off_by_its_setting_and_on_databricks():
     assert not demo_training_wanted(load_settings({"WORKBENCH_DEMO_TRAINING": "off"}))
     assert not demo_training_wanted(load_settings({"WORKBENCH_DEMO_DATA": "0"}))
     assert not demo_training_wanted(load_settings({"WORKBENCH_BACKEND": "databricks", "DATABRICKS_WAREHOUSE_ID": "abc123"}))
+
+
+def test_a_demo_run_a_stop_interrupted_is_shown_so_and_resumed_from_home(demo, trained, monkeypatch):
+    _, run, job = trained
+    # What a process stopped mid-run leaves behind: its job running with no thread, its run training.
+    engine = demo.backend.engine
+    engine.execute(f"UPDATE {demo.table('job_runs')} SET status = 'running', completed_at = NULL WHERE id = :id", {"id": job.id})
+    engine.execute(f"UPDATE {demo.table('model_training_lineage')} SET status = 'training' WHERE id = :id", {"id": run.id})
+
+    assert demo_model(demo).run.status is RunStatus.INTERRUPTED
+    app = _home(demo, monkeypatch)
+    assert "The app stopped while it trained. Resume trains it again from the start; nothing restarts it by itself." in [c.value for c in app.caption]
+    app.button(key="home_demo_model_resume").click().run()
+    assert not app.exception
+
+    assert JobRunner(demo).wait(job.id, TRAINING_WAIT_S).status is JobStatus.SUCCEEDED
+    resumed = demo_model(demo).run
+    assert (resumed.run_id, resumed.status, resumed.model_version) == (run.id, RunStatus.SUCCEEDED, "2")
