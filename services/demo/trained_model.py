@@ -37,14 +37,16 @@ log = logging.getLogger(__name__)
 
 DEMO_TEMPLATE = "Defect Classification - Visual Inspection"
 DEMO_MODEL_NAME = "demo_crystal_defects_lora"
-# Three epochs of the export's 37 training pairs at batch 8: 15 steps, a few minutes on a
-# laptop's CPU (the README gives the time measured here). Fewer would hardly move the model.
-DEMO_TRAINING_CONFIG = TrainingConfig(model_name=DEMO_MODEL_NAME, epochs=3)
+# One epoch of the export's 37 training pairs at batch 8: 5 steps. Three epochs (15 steps) did
+# not finish within 20 minutes here, on one training thread of a 2-core machine other work kept
+# busy; a demo model should be ready well before anyone reaches DEPLOY.
+DEMO_TRAINING_CONFIG = TrainingConfig(model_name=DEMO_MODEL_NAME, epochs=1)
 EXPORT_TIMEOUT_S = 300  # the demo's export is 45 pairs, seconds; this only bounds a stuck one
 
 _run_lock = threading.Lock()  # two callers at once must not start two runs
 _homes_lock = threading.Lock()  # held only around the set below: a page never waits on an export
 _started_homes: set[str] = set()  # stores this process has started the demo run for
+_start_errors: dict[str, str] = {}  # why the start failed, by store, until the process restarts
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class DemoModel:
     training_sheet_id: str
     training_sheet_name: str
     run: DemoRun | None
+    start_error: str | None = None  # the background start failed (no run then)
 
 
 def demo_training_wanted(settings: Settings) -> bool:
@@ -82,16 +85,17 @@ def start_demo_training_in_background(workbench: Workbench) -> threading.Thread 
         if home in _started_homes:
             return None
         _started_homes.add(home)
-    thread = threading.Thread(target=_start_logged, args=(workbench,), name="demo-training", daemon=True)
+    thread = threading.Thread(target=_start_logged, args=(workbench, home), name="demo-training", daemon=True)
     thread.start()
     return thread
 
 
-def _start_logged(workbench: Workbench) -> None:
+def _start_logged(workbench: Workbench, home: str) -> None:
     try:
         run = start_demo_training(workbench)
-    except Exception:  # the demo goes on without its model; the TRAIN page still trains one
+    except Exception as error:  # the demo goes on without its model; the TRAIN page still trains one
         log.exception("The demo model could not be started")
+        _start_errors[home] = str(error) or type(error).__name__
         return
     if run is not None:
         log.info("Started the demo model's training run %s (job %s)", run.id, run.job_id)
@@ -126,7 +130,7 @@ def demo_model(workbench: Workbench) -> DemoModel | None:
 
         TrainingService(workbench).get(run.run_id)
         run = _demo_run(workbench, training_sheet_id, DEMO_MODEL_NAME)
-    return DemoModel(training_sheet_id, name, run)
+    return DemoModel(training_sheet_id, name, run, _start_errors.get(str(workbench.settings.home.resolve())))
 
 
 def _demo_training_sheet(workbench: Workbench) -> tuple[str, str] | None:
