@@ -37,9 +37,9 @@ log = logging.getLogger(__name__)
 
 DEMO_TEMPLATE = "Defect Classification - Visual Inspection"
 DEMO_MODEL_NAME = "demo_crystal_defects_lora"
-# One epoch of the export's 37 training pairs at batch 8: 5 steps. Three epochs (15 steps) did
-# not finish within 20 minutes here, on one training thread of a 2-core machine other work kept
-# busy; a demo model should be ready well before anyone reaches DEPLOY.
+# One epoch of the export's 37 training pairs at batch 8: 5 steps, registered 440 s after the
+# start here (one training thread, a 2-core machine other work kept busy). Three epochs did not
+# finish within 20 minutes; a demo model should be ready well before anyone reaches DEPLOY.
 DEMO_TRAINING_CONFIG = TrainingConfig(model_name=DEMO_MODEL_NAME, epochs=1)
 EXPORT_TIMEOUT_S = 300  # the demo's export is 45 pairs, seconds; this only bounds a stuck one
 
