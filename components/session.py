@@ -8,6 +8,7 @@ from components.demo_status import build_demo_with_status
 from services.core.errors import UnavailableError
 from services.core.workbench import MissingIdentityError, Workbench, open_workbench, session_cache_key
 from services.demo import demo_pending
+from services.demo.trained_model import start_demo_training_in_background
 
 
 @st.cache_resource(show_spinner="Opening the workbench…", max_entries=256)
@@ -22,7 +23,7 @@ def workbench() -> Workbench:
     a page saying so (the app acts for nobody it cannot name); when the store cannot be opened,
     the page says why and stops (nothing is cached, so the next rerun tries again). An empty
     local store gets the demo data first, its steps shown as they run (outside the cache, so the
-    status is not replayed on later runs)."""
+    status is not replayed on later runs), then the demo model starts training in the background."""
     headers = dict(st.context.headers or {})
     try:
         key = session_cache_key(headers)
@@ -36,4 +37,5 @@ def workbench() -> Workbench:
         st.stop()
     if demo_pending(opened):
         build_demo_with_status(opened)
+    start_demo_training_in_background(opened)  # once per store and process; never waits
     return opened

@@ -49,6 +49,7 @@ class Settings:
     demo_seed: int = 42
     model_cache: Path = field(default_factory=lambda: DEFAULT_MODEL_CACHE.expanduser())
     load_demo_data: bool = True
+    demo_training: bool = True  # with demo data: train the demo model in the background after the first start
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
@@ -138,6 +139,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         demo_seed=int(env.get("WORKBENCH_DEMO_SEED", "42")),
         model_cache=Path(env.get("WORKBENCH_MODEL_CACHE", str(DEFAULT_MODEL_CACHE))).expanduser(),
         load_demo_data=env.get("WORKBENCH_DEMO_DATA", "1") not in ("0", "false", "no"),
+        demo_training=env.get("WORKBENCH_DEMO_TRAINING", "on").strip().lower() not in ("0", "off", "false", "no"),
         llm_base_url=env.get("WORKBENCH_LLM_BASE_URL", ""),
         llm_model=env.get("WORKBENCH_LLM_MODEL", ""),
         llm_api_key=env.get("WORKBENCH_LLM_API_KEY", ""),

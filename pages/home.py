@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import breadcrumb
+from components import breadcrumb, demo_model
 from components.home import stage_cards
 from components.session import workbench
 from services.core.pipeline_summary import pipeline_counts
@@ -14,6 +14,7 @@ st.title("VITAL Workbench")
 st.caption("Governed, expert-approved AI training data: from Unity Catalog to production and back.")
 breadcrumb.show(counts={c.stage: c.count for c in counts})
 stage_cards.show(counts)
+demo_model.show(wb, key="home_demo_model")
 
 backend = "Databricks SQL warehouse + Unity Catalog" if wb.settings.is_databricks else f"embedded store at {wb.settings.home}"
 st.caption(f"Signed in as {wb.user.email} · {backend}")

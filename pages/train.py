@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import breadcrumb, job_progress
+from components import breadcrumb, demo_model, job_progress
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from components.train import (
@@ -27,6 +27,7 @@ breadcrumb.show("TRAIN")
 st.title("Train")
 st.caption("Only expert-approved pairs whose governance allows it leave the workbench: labeled, and the use allowed and not prohibited.")
 show_flash()
+demo_model.show(wb, key="train_demo_model")
 
 chosen = sheet_picker.show(service.training_sheets(), key="train_sheets")
 if not chosen:

@@ -10,6 +10,7 @@ the way a user would (only statements meant to succeed), and add it to FLOWS.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -31,7 +32,7 @@ from data_access.sql.duckdb_engine import release_home
 from data_access.sql.engine import Params, Row, SqlEngine
 from data_access.sql.transpile import to_duckdb
 from services.core.domain.canonical_label import LabelContent, LabelKey
-from services.core.domain.qa_pair import LabelingMode
+from services.core.domain.qa_pair import LabelingMode, TrainingSheet
 from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.core.domain.template import FieldType, SchemaField, TemplateDraft, TemplateStatus
 from services.core.errors import StaleWriteError
@@ -42,6 +43,7 @@ from services.example_store.examples import ExampleStore
 from services.example_store.records import ExampleDraft, ExampleFilters
 from services.generate.generation import GenerationRequest, GenerationService
 from services.generate.reuse_report import ReuseReport
+from services.generate.training_sheets_store import TrainingSheetsStore
 from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
@@ -51,7 +53,7 @@ from tests.deploy_builders import deploy_sql_flow
 from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
-from tests.train_builders import IMAGES, PairSpec, build_training_sheet
+from tests.train_builders import IMAGES, PairSpec, build_training_sheet, crystal_template
 from tests.train_model_builders import training_sql_flow
 
 
@@ -250,6 +252,22 @@ def example_store_flow(workbench: Workbench) -> None:
     store.search("crystal defect", k=3, min_score=-1.0)
     store.search("crystal defect", k=3, filters=filters)
     store.prune([example.example_id])
+def demo_model_flow(workbench: Workbench) -> None:
+    """The demo model's lookups (Home runs them): its Training Sheet by sheet name and template,
+    and its run by registered name."""
+    from services.demo.names import CRYSTALS_SHEET
+    from services.demo.trained_model import DEMO_TEMPLATE, demo_model
+
+    migrate(workbench.backend.engine, workbench.settings)
+    build_invoice_source(workbench)
+    sheet = SheetService(workbench).create(SheetDraft(CRYSTALS_SHEET, "mirion_vital.raw.invoices", "invoice_id"))
+    template = crystal_template(workbench)
+    store = TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"), workbench.table("qa_pairs"))
+    store.insert(TrainingSheet(str(uuid.uuid4()), "Demo defects", sheet.id, template.id, template.version, template.label_type,
+                               "ai_generated", "review", generation_config={"template_name": DEMO_TEMPLATE}))
+    demo = Workbench(replace(workbench.backend, settings=replace(workbench.settings, load_demo_data=True, demo_training=True)))
+    model = demo_model(demo)
+    assert model is not None and model.run is None
 
 
 FLOWS: dict[str, Flow] = {
@@ -265,6 +283,7 @@ FLOWS: dict[str, Flow] = {
     "training": training_sql_flow,
     "deploy_monitor": deploy_sql_flow,
     "example_store": example_store_flow,
+    "demo_model": demo_model_flow,
 }
 
 

@@ -7,6 +7,8 @@ base model's, and "View in MLflow"; a failed, cancelled or interrupted run offer
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -14,7 +16,15 @@ import streamlit as st
 from components.feedback import shown_errors
 from services.core.workbench import Workbench
 from services.train.evaluation import Comparison
-from services.train.records import RunProgress, RunStatus, TrainingConfig, TrainingInput, TrainingRun
+from services.train.records import (
+    MAX_EVALUATION_PAIRS,
+    EvaluationSource,
+    RunProgress,
+    RunStatus,
+    TrainingConfig,
+    TrainingInput,
+    TrainingRun,
+)
 from services.train.training import TrainingService, start_training
 
 POLL_INTERVAL_S = 1.0  # a CPU step takes seconds; a faster refresh would redraw the same curve
@@ -43,19 +53,20 @@ def show(workbench: Workbench, training_input: TrainingInput, key: str) -> Train
             "A small model (135M parameters) fine-tuned for real: it learns the answer format and simple labels "
             "from the experts' pairs, not an expert's judgment."
         )
-    st.markdown(
+    summary = st.empty()  # above the form, which decides how many pairs are evaluated
+    config, evaluation = _config_form(key, training_input.evaluation)
+    summary.markdown(
         f"{len(training_input.train_pair_ids):,} training pairs · {len(training_input.validation_pair_ids):,} validation pairs · "
-        f"evaluated on up to {training_input.evaluation.max_pairs:,} held-out pairs that pass the evaluation gate"
+        f"evaluated on up to {evaluation.max_pairs:,} held-out pairs that pass the evaluation gate"
     )
-    config = _config_form(key)
     if st.button("Start training", key=f"{key}_start", type="primary", icon=":material/model_training:"):
         with shown_errors():
-            st.session_state[f"{key}_run"] = start_training(workbench, training_input, config).id
+            st.session_state[f"{key}_run"] = start_training(workbench, replace(training_input, evaluation=evaluation), config).id
     run_id = st.session_state.get(f"{key}_run")
     return show_run(workbench, run_id, f"{key}_run") if run_id else None
 
 
-def _config_form(key: str) -> TrainingConfig:
+def _config_form(key: str, evaluation: EvaluationSource) -> tuple[TrainingConfig, EvaluationSource]:
     defaults = TrainingConfig()
     with st.expander("Hyperparameters", expanded=False):
         left, middle, right = st.columns(3)
@@ -68,10 +79,15 @@ def _config_form(key: str) -> TrainingConfig:
         max_length = right.number_input("Max tokens per pair", 32, 8192, defaults.max_length, key=f"{key}_max_length")
         seed = right.number_input("Seed", 0, 2**31 - 1, defaults.seed, key=f"{key}_seed")
         model_name = right.text_input("Registered model name (optional)", key=f"{key}_model_name", placeholder="from the Training Sheet's name")
-    return TrainingConfig(
+        evaluation_pairs = middle.number_input(
+            "Evaluation pairs (at most)", 0, MAX_EVALUATION_PAIRS, evaluation.max_pairs, key=f"{key}_evaluation_pairs",
+            help="Each is answered by the base and the fine-tuned model (about 2 s each on a laptop's CPU); 0 skips the evaluation.",
+        )
+    config = TrainingConfig(
         model_name=model_name.strip(), epochs=int(epochs), max_steps=int(max_steps), batch_size=int(batch_size),
         learning_rate=float(learning_rate), lora_rank=int(lora_rank), lora_alpha=int(lora_alpha), max_length=int(max_length), seed=int(seed),
     )
+    return config, replace(evaluation, max_pairs=int(evaluation_pairs))
 
 
 def show_run(workbench: Workbench, run_id: str, key: str) -> TrainingRun | None:
@@ -136,7 +152,9 @@ def _outcome(service: TrainingService, run: TrainingRun) -> None:
     )
     comparison = service.evaluation(run.id)
     if comparison is None:
-        st.info("No evaluation: no held-out pair of these Training Sheets passes the evaluation gate.", icon=":material/info:")
+        skipped = run.config.get("evaluation", {}).get("max_pairs") == 0
+        reason = "it was set to 0 pairs" if skipped else "no held-out pair of these Training Sheets passes the evaluation gate"
+        st.info(f"No evaluation: {reason}.", icon=":material/info:")
         return
     show_evaluation(comparison)
 

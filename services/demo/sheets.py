@@ -6,11 +6,9 @@ from services.core.domain.sheet import SecondarySource, SheetDraft, SourceKind
 from services.data.sheets import SheetService
 from services.demo import crystals, invoices, telemetry
 from services.demo.context import DemoContext, StepCounts
+from services.demo.names import CRYSTALS_SHEET, DEMO_SHEET_NAMES, INVOICES_SHEET, TELEMETRY_SHEET
 
-INVOICES_SHEET = "Medical Invoices - January 2026"
-CRYSTALS_SHEET = "Defect Detection - Scintillator Crystals"
-TELEMETRY_SHEET = "Predictive Maintenance - Detector Fleet Telemetry"
-DEMO_SHEET_NAMES = (INVOICES_SHEET, CRYSTALS_SHEET, TELEMETRY_SHEET)
+__all__ = ["CRYSTALS_SHEET", "DEMO_SHEET_NAMES", "INVOICES_SHEET", "TELEMETRY_SHEET", "clear", "demo_sheet_drafts", "seed"]
 
 
 def demo_sheet_drafts(context: DemoContext) -> tuple[SheetDraft, ...]:

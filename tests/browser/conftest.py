@@ -55,7 +55,8 @@ class ServedApp:
 def start_app(home: Path, extra_env: dict[str, str] | None = None) -> ServedApp:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "WORKBENCH_"))}
-    env.update({"WORKBENCH_HOME": str(home), "WORKBENCH_USER": "expert@mirion.example", **(extra_env or {})})
+    # The demo model's background training is off unless a test asks for it: it would load the CPU for minutes.
+    env.update({"WORKBENCH_HOME": str(home), "WORKBENCH_USER": "expert@mirion.example", "WORKBENCH_DEMO_TRAINING": "off", **(extra_env or {})})
     log = home.parent / f"server-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1",

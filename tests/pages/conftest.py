@@ -15,6 +15,7 @@ PAGE_TIMEOUT_S = 60  # a cold first run imports pandas, pymupdf and sqlglot
 def app_env(settings, monkeypatch):
     monkeypatch.setenv("WORKBENCH_HOME", str(settings.home))
     monkeypatch.setenv("WORKBENCH_DEMO_DATA", "0")
+    monkeypatch.setenv("WORKBENCH_DEMO_TRAINING", "off")  # a page test never starts the demo's background run
     monkeypatch.setenv("WORKBENCH_USER", "tester@example.com")
     monkeypatch.delenv("WORKBENCH_BACKEND", raising=False)
     monkeypatch.delenv("DATABRICKS_WAREHOUSE_ID", raising=False)

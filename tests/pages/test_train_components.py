@@ -84,9 +84,12 @@ def test_starting_shows_the_run_live_and_cancel_stops_it_with_nothing_registered
         assert not app.exception
         assert "**Base model:** SmolLM2-135M-Instruct" in app.markdown[0].value
         app.number_input(key="train_epochs").set_value(20)  # 20 steps: far from done when Cancel comes
+        app.number_input(key="train_evaluation_pairs").set_value(1).run()
+        assert any(m.value.endswith("evaluated on up to 1 held-out pairs that pass the evaluation gate") for m in app.markdown)
         app.button(key="train_start").click().run()
         assert not app.exception
         assert [b.label for b in app.button if b.key == "train_run_cancel"] == ["Cancel"]
+        assert TrainingService(workbench).recent()[0].config["evaluation"]["max_pairs"] == 1
 
         app.button(key="train_run_cancel").click().run()
         (run,) = TrainingService(workbench).recent()

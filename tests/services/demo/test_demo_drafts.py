@@ -5,26 +5,11 @@ confidence was 0.992-0.999. Now a draft's confidence is measured on the sheet's 
 and the demo's ground truth (the raw table keeps each crystal's true defect) confirms it."""
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from bench.drafter_calibration import _measure
-from data_access.settings import load_settings
-from data_access.sql.duckdb_engine import release_home
-from services.core.workbench import Workbench, forget_prepared_stores
-from services.demo import crystals, open_demo_ready_workbench
+from services.demo import crystals
 from services.generate.draft_calibration import calibration_of
 from services.generate.generation import GenerationService
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workbench]:
-    home = tmp_path_factory.mktemp("demo-drafts") / "home"
-    forget_prepared_stores()
-    yield open_demo_ready_workbench(load_settings({"WORKBENCH_HOME": str(home)}))
-    forget_prepared_stores()
-    release_home(home)
 
 
 def test_the_crystal_drafts_are_measured_against_the_experts_and_the_truth_bears_them_out(demo):
