@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from streamlit import config
 
 # Server paths that never answer with the app's index.html.
 _NOT_A_PAGE = ("/_stcore/", "/static/", "/media/", "/component/", "/app/static/", "/favicon", "/api/")
@@ -37,9 +36,9 @@ def _is_page_request(scope: Scope) -> bool:
 class BaseUrlInIndex:
     """ASGI middleware: puts `base_url_script` at the top of `<head>` in every index.html served."""
 
-    def __init__(self, app: ASGIApp, base_path: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, base_path: str) -> None:
         self._app = app
-        self._script = base_url_script(config.get_option("server.baseUrlPath") or "" if base_path is None else base_path)
+        self._script = base_url_script(base_path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_page_request(scope):
