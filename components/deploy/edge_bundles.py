@@ -13,6 +13,7 @@ from typing import BinaryIO
 import streamlit as st
 
 from services.deploy.edge_exports import BuiltBundle
+from services.deploy.records import DeploymentStatus
 
 MEGABYTE = 1024 * 1024
 
@@ -26,7 +27,7 @@ def show(bundles: list[BuiltBundle], open_archive: Callable[[str], BinaryIO], ke
             "Archive": b.file_name,
             "Model": b.model_name,
             "Version": b.model_version,
-            "Status": b.status.value,
+            "Status": "archive gone: export again" if b.status is DeploymentStatus.READY and not b.downloadable else b.status.value,
             "Size": "—" if b.size_bytes is None else f"{b.size_bytes / MEGABYTE:,.1f} MB",
             "sha256": b.sha256 or "—",
             "Exported by": b.created_by,

@@ -4,7 +4,8 @@ list the bundles built, for the DEPLOY page to offer as downloads.
 
 A bundle is as large as the model's weights (about 0.5 GB for the demo model) and takes minutes on
 a laptop, so the page submits it and shows the job's progress rather than wait. A failed build is
-recorded too, with its reason, and the job fails with the same message.
+recorded too, with its reason, and the job fails with the same message. Cancel discards the
+archive once the build ends and records nothing.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ class EdgeBundleWork:
         except (WorkbenchError, OSError) as error:
             exports.record(self._model, None, str(error))
             raise
+        if context.cancelled():  # the build cannot stop part way (it takes seconds); its result is discarded instead
+            built.path.unlink(missing_ok=True)
+            return {"cancelled": True}
         deployment = exports.record(self._model, built)
         context.report(_STEPS, _STEPS)
         return {"deployment_id": deployment.id, "path": str(built.path), "size_bytes": built.size_bytes, "sha256": built.sha256}
