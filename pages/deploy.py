@@ -11,15 +11,17 @@ from services.core.jobs import JobRunner
 from services.deploy.deployable_models import DeployableModels
 from services.deploy.edge_exports import EdgeExports
 from services.deploy.endpoints import local_endpoints
-from services.deploy.model_serving import deploy_to_model_serving, serving_endpoints, serving_target
+from services.deploy.model_serving import serving_endpoints, start_model_serving_deploy
 from services.deploy.playground import sheet_items
 from services.deploy.records import DeploymentStatus, RequestSource
 
 REPLY = "deploy_playground_reply"
 EDGE_JOB = "deploy_edge_job"
+SERVING_JOB = "deploy_serving_job"
 
 wb = workbench()
 endpoints = local_endpoints(wb)
+runner = JobRunner(wb)
 
 breadcrumb.show("DEPLOY")
 st.title("Deploy")
@@ -50,19 +52,16 @@ if wb.settings.is_databricks:
     st.subheader("Model Serving")
     request = serving_form.show(model, versions, key="deploy_serving")
     if request is not None:
-        with shown_errors(), st.spinner(f"Deploying to {request.endpoint_name}; a first deployment takes 10-20 minutes…"):
-            outcome = deploy_to_model_serving(wb, serving_target(wb), request).deployment
-            if outcome.error:
-                st.error(outcome.error, icon=":material/error:")
-            else:
-                flash(f"Model Serving endpoint {outcome.endpoint_name} serves {outcome.model_id}.")
-                st.rerun()
+        with shown_errors():
+            st.session_state[SERVING_JOB] = start_model_serving_deploy(wb, request)
+    if serving_job := st.session_state.get(SERVING_JOB):
+        job_progress.show(runner, serving_job, key="deploy_serving_progress")
     serving_form.show_endpoints(serving_endpoints(wb), key="deploy_serving_endpoints")
 
 st.subheader("Export for edge")
 st.caption("One archive to run offline: the weights, the template, a pinned requirements file, a server script and a manifest "
            "of every file's sha256 that the server checks before loading.")
-edge, runner = EdgeExports(wb), JobRunner(wb)
+edge = EdgeExports(wb)
 if st.button(f"Export {model.model_id} for edge", key="deploy_edge_export", icon=":material/archive:"):
     with shown_errors():
         st.session_state[EDGE_JOB] = edge.start(model)

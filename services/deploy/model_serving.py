@@ -1,12 +1,17 @@
 """Deploy to Model Serving (the Databricks backend): a registered version, or two with a traffic
 split for an A/B test, behind a serving endpoint, through any ServingTarget; every attempt is
 recorded in `deployments` (target 'databricks') with the endpoint's state or why it failed.
+
+A first deployment takes Model Serving 10-20 minutes, so the page runs it as a job
+(`model_serving_deploy`) and shows its progress; the job fails with Model Serving's reason when
+the deployment does.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from data_access.serving.endpoints import (
     FULL_TRAFFIC,
@@ -18,8 +23,10 @@ from data_access.serving.endpoints import (
     ServingTarget,
 )
 from data_access.serving.endpoints import WORKLOAD_SIZES as WORKLOAD_SIZES  # for the page's choice
-from services.core.errors import ValidationError
+from services.core.errors import UnavailableError, ValidationError
+from services.core.jobs import JobContext, JobRunner, register_job_type
 from services.core.workbench import Workbench
+from services.deploy.deployable_models import DeployableModels
 from services.deploy.deployments_store import DeploymentsStore
 from services.deploy.records import DeployableModel, Deployment, DeploymentStatus, Target
 
@@ -36,6 +43,26 @@ class ServingRequest:
     per_user: bool = False  # the limit counts each caller separately
 
 
+    def as_params(self) -> dict[str, Any]:
+        """The job's params: the versions by id, read back from the registry when the job runs."""
+        return {
+            "endpoint_name": self.endpoint_name, "model_id": self.model.model_id, "workload_size": self.workload_size,
+            "scale_to_zero": self.scale_to_zero, "challenger_id": self.challenger.model_id if self.challenger else None,
+            "challenger_percent": self.challenger_percent, "calls_per_minute": self.calls_per_minute, "per_user": self.per_user,
+        }
+
+
+def request_from_params(workbench: Workbench, params: dict[str, Any]) -> ServingRequest:
+    models = DeployableModels(workbench)
+    challenger = params.get("challenger_id")
+    return ServingRequest(
+        endpoint_name=str(params["endpoint_name"]), model=models.get(str(params["model_id"])),
+        workload_size=str(params["workload_size"]), scale_to_zero=bool(params["scale_to_zero"]),
+        challenger=models.get(str(challenger)) if challenger else None, challenger_percent=int(params["challenger_percent"]),
+        calls_per_minute=params.get("calls_per_minute"), per_user=bool(params.get("per_user")),
+    )
+
+
 @dataclass(frozen=True)
 class ServingDeployment:
     deployment: Deployment
@@ -49,6 +76,9 @@ def serving_target(workbench: Workbench) -> ServingTarget:
 
     user = workbench.user
     return DatabricksServingTarget(lambda: workspace_client(user), workbench.settings.qualified_schema)
+
+
+JOB_TYPE = "model_serving_deploy"
 
 
 def registered_name(workbench: Workbench, model_name: str) -> str:
@@ -99,6 +129,27 @@ def deploy_to_model_serving(workbench: Workbench, target: ServingTarget, request
     return ServingDeployment(deployment, state)
 
 
+def start_model_serving_deploy(workbench: Workbench, request: ServingRequest) -> str:
+    """Checks the request (a ValidationError before any job exists), then deploys it as a job."""
+    endpoint_spec(workbench, request)
+    return JobRunner(workbench).submit(JOB_TYPE, request.as_params(), training_sheet_id=request.model.training_sheet_id)
+
+
+class ModelServingWork:
+    def __init__(self, workbench: Workbench, params: dict[str, Any]) -> None:
+        self._wb = workbench
+        self._request = request_from_params(workbench, params)
+
+    def run(self, context: JobContext) -> dict[str, Any]:
+        context.report(0, 1)
+        outcome = deploy_to_model_serving(self._wb, serving_target(self._wb), self._request)
+        if outcome.deployment.error:
+            raise UnavailableError(outcome.deployment.error)
+        context.report(1, 1)
+        return {"deployment_id": outcome.deployment.id, "endpoint_name": outcome.deployment.endpoint_name,
+                "url": outcome.state.url if outcome.state else None}
+
+
 @dataclass(frozen=True)
 class ServingEndpointRecord:
     """A Model Serving endpoint as recorded: its deployment and what the attempt asked for or got."""
@@ -120,3 +171,6 @@ def serving_endpoints(workbench: Workbench) -> list[ServingEndpointRecord]:
         )
         for d, config in DeploymentsStore(workbench).endpoints_with_config(Target.DATABRICKS)
     ]
+
+
+register_job_type(JOB_TYPE, ModelServingWork)

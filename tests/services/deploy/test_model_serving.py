@@ -9,12 +9,22 @@ from datetime import timedelta
 
 import pytest
 
+from data_access.databricks_client import forget_clients
 from data_access.serving.databricks_endpoints import DatabricksServingTarget
+from services.core.domain.job import JobStatus
 from services.core.errors import ValidationError
-from services.deploy.model_serving import ServingRequest, deploy_to_model_serving, registered_name, serving_endpoints
+from services.core.jobs import JobRunner
+from services.deploy.model_serving import (
+    ServingRequest,
+    deploy_to_model_serving,
+    registered_name,
+    serving_endpoints,
+    start_model_serving_deploy,
+)
 from services.deploy.records import DeploymentStatus
 from tests.deploy_builders import trained_model
 from tests.fakes.databricks_rest import FakeDatabricksRest
+from tests.job_works import WAIT_S, stop_all_jobs
 
 
 @pytest.fixture
@@ -91,3 +101,47 @@ def test_a_bad_endpoint_name_changes_nothing(workbench, rest, target, models):
     with pytest.raises(ValidationError, match="is not an endpoint name"):
         deploy_to_model_serving(workbench, target, ServingRequest("no spaces/please", models[0]))
     assert serving_endpoints(workbench) == [] and rest.serving.endpoints == {}
+
+
+@pytest.fixture
+def workspace_env(rest, monkeypatch, tmp_path):
+    """The app's identity in the environment pointing at the loopback workspace, as the page's job finds it."""
+    for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_AUTH_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.databrickscfg from the machine
+    monkeypatch.setenv("DATABRICKS_HOST", rest.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "app-token")
+    forget_clients()
+    yield rest
+    forget_clients()
+
+
+@pytest.fixture
+def runner(workbench):
+    runner = JobRunner(workbench)
+    yield runner
+    stop_all_jobs(runner)
+
+
+def test_the_pages_deploy_job_reaches_model_serving_as_the_app_and_records_the_endpoint(workbench, workspace_env, models, runner):
+    job = runner.wait(start_model_serving_deploy(workbench, ServingRequest("urgency", models[0], calls_per_minute=30)), WAIT_S)
+
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    assert job.result["url"] == f"{workspace_env.url}/serving-endpoints/urgency/invocations"
+    (recorded,) = serving_endpoints(workbench)
+    assert recorded.deployment.status is DeploymentStatus.READY and [v.traffic_percent for v in recorded.versions] == [100]
+    assert {r.token for r in workspace_env.requests_for("/api/2.0/serving-endpoints")} == {"app-token"}
+
+
+def test_a_deploy_job_that_model_serving_fails_fails_with_its_reason(workbench, workspace_env, models, runner):
+    workspace_env.serving.fail_next_update("Container build failed: image too large")
+    job = runner.wait(start_model_serving_deploy(workbench, ServingRequest("urgency", models[0])), WAIT_S)
+
+    assert job.status is JobStatus.FAILED and "image too large" in job.error
+    assert [e.deployment.error for e in serving_endpoints(workbench)] == [job.error]
+
+
+def test_a_bad_request_is_refused_before_a_job_exists(workbench, models, runner):
+    with pytest.raises(ValidationError, match="must add up to 100"):
+        start_model_serving_deploy(workbench, ServingRequest("urgency", models[0], challenger=models[1], challenger_percent=120))
+    assert runner.recent(job_type="model_serving_deploy") == []
