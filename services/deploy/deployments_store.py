@@ -65,11 +65,7 @@ class DeploymentsStore:
 
     def endpoints(self, target: Target = Target.LOCAL) -> list[Deployment]:
         """Every endpoint's ready deployment and the failed attempts since, by name."""
-        rows = self._engine.query(
-            f"SELECT {_COLUMNS} FROM {self._table} WHERE target = :target AND status <> :replaced ORDER BY endpoint_name, created_at DESC",
-            {"target": target.value, "replaced": DeploymentStatus.REPLACED.value},
-        )
-        return [_deployment(r) for r in rows]
+        return [deployment for deployment, _ in self.endpoints_with_config(target)]
 
     def endpoints_with_config(self, target: Target) -> list[tuple[Deployment, dict[str, Any]]]:
         """`endpoints(target)`, each with the config it was recorded with."""

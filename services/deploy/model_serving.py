@@ -30,6 +30,8 @@ from services.deploy.deployable_models import DeployableModels
 from services.deploy.deployments_store import DeploymentsStore
 from services.deploy.records import DeployableModel, Deployment, DeploymentStatus, Target
 
+JOB_TYPE = "model_serving_deploy"
+
 
 @dataclass(frozen=True)
 class ServingRequest:
@@ -41,7 +43,6 @@ class ServingRequest:
     challenger_percent: int = 0  # its share of requests; the first version gets the rest
     calls_per_minute: int | None = None  # the AI Gateway's rate limit; None: unlimited
     per_user: bool = False  # the limit counts each caller separately
-
 
     def as_params(self) -> dict[str, Any]:
         """The job's params: the versions by id, read back from the registry when the job runs."""
@@ -78,9 +79,6 @@ def serving_target(workbench: Workbench) -> ServingTarget:
     return DatabricksServingTarget(lambda: workspace_client(user), workbench.settings.qualified_schema)
 
 
-JOB_TYPE = "model_serving_deploy"
-
-
 def registered_name(workbench: Workbench, model_name: str) -> str:
     """Unity Catalog's three-part name of a model TRAIN registered under the workbench's schema."""
     return model_name if "." in model_name else f"{workbench.settings.qualified_schema}.{model_name}"
@@ -103,8 +101,8 @@ def endpoint_spec(workbench: Workbench, request: ServingRequest) -> EndpointSpec
 
 def deploy_to_model_serving(workbench: Workbench, target: ServingTarget, request: ServingRequest) -> ServingDeployment:
     """Creates or updates the endpoint and records the outcome. A refused or failed deployment is
-    recorded as failed with the target's message and returned, not raised: it is a result the
-    page shows, and the endpoint keeps serving what it served before."""
+    recorded as failed with the target's message and returned, not raised (the job then fails
+    with that message); the endpoint keeps serving what it served before."""
     spec = endpoint_spec(workbench, request)
     state: EndpointState | None = None
     try:
