@@ -1,20 +1,27 @@
-"""DEPLOY: serve a registered model version at a local endpoint of this app, and try it."""
+"""DEPLOY: serve a registered model version at a local endpoint of this app (or Model Serving on
+Databricks), export it for the edge, and try it."""
 
 import streamlit as st
 
-from components import breadcrumb
-from components.deploy import deploy_form, endpoints_table, model_picker, playground
+from components import breadcrumb, job_progress
+from components.deploy import deploy_form, edge_bundles, endpoints_table, model_picker, playground, serving_form
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
+from services.core.jobs import JobRunner
 from services.deploy.deployable_models import DeployableModels
+from services.deploy.edge_exports import EdgeExports
 from services.deploy.endpoints import local_endpoints
+from services.deploy.model_serving import serving_endpoints, start_model_serving_deploy
 from services.deploy.playground import sheet_items
 from services.deploy.records import DeploymentStatus, RequestSource
 
 REPLY = "deploy_playground_reply"
+EDGE_JOB = "deploy_edge_job"
+SERVING_JOB = "deploy_serving_job"
 
 wb = workbench()
 endpoints = local_endpoints(wb)
+runner = JobRunner(wb)
 
 breadcrumb.show("DEPLOY")
 st.title("Deploy")
@@ -40,6 +47,27 @@ if choice is not None:
         st.rerun()
 served = endpoints.endpoints()
 endpoints_table.show(served, key="deploy_endpoints")
+
+if wb.settings.is_databricks:
+    st.subheader("Model Serving")
+    request = serving_form.show(model, versions, key="deploy_serving")
+    if request is not None:
+        with shown_errors():
+            st.session_state[SERVING_JOB] = start_model_serving_deploy(wb, request)
+    if serving_job := st.session_state.get(SERVING_JOB):
+        job_progress.show(runner, serving_job, key="deploy_serving_progress")
+    serving_form.show_endpoints(serving_endpoints(wb), key="deploy_serving_endpoints")
+
+st.subheader("Export for edge")
+st.caption("One archive to run offline: the weights, the template, a pinned requirements file, a server script and a manifest "
+           "of every file's sha256 that the server checks before loading.")
+edge = EdgeExports(wb)
+if st.button(f"Export {model.model_id} for edge", key="deploy_edge_export", icon=":material/archive:"):
+    with shown_errors():
+        st.session_state[EDGE_JOB] = edge.start(model)
+if job_id := st.session_state.get(EDGE_JOB):
+    job_progress.show(runner, job_id, key="deploy_edge_progress")
+edge_bundles.show(edge.bundles(), edge.open_archive, key="deploy_edge_bundles")
 
 st.subheader("Playground")
 ready = [d for d in served if d.status is DeploymentStatus.READY]

@@ -26,8 +26,10 @@ def deploy_sql_flow(wb: Workbench) -> None:
     answered and refused requests, the log written and read back): for the Databricks SQL check."""
     from data_access.schema.migrate import migrate
     from services.deploy.deployments_store import DeploymentsStore
+    from services.deploy.edge_exports import EdgeExports
     from services.deploy.endpoints import LocalEndpoints
     from services.deploy.inference_log import InferenceLogStore
+    from services.deploy.model_serving import serving_endpoints
     from services.deploy.records import ChatRequest, ChatTurn
     from services.deploy.serving_errors import EndpointNotReadyError, GuardrailRefusal
     from services.monitor.traffic import TrafficService, Window
@@ -47,6 +49,10 @@ def deploy_sql_flow(wb: Workbench) -> None:
     endpoints.endpoints()
     endpoints.current("urgency")
     DeploymentsStore(wb).history()
+    edge = EdgeExports(wb)
+    edge.record(model, None, "The model's weights are not in this registry.")
+    edge.bundles()
+    serving_endpoints(wb)
     endpoints.stop()
     InferenceLogStore(wb).recent("urgency")
     InferenceLogStore(wb).count("urgency")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,9 +21,11 @@ class DeploymentsStore:
         self._engine = workbench.backend.engine
         self._table = workbench.table("deployments")
 
-    def insert(self, deployment: Deployment) -> None:
+    def insert(self, deployment: Deployment, config: Mapping[str, object] | None = None) -> None:
         """A deployment of an endpoint. A ready one replaces the endpoint's earlier deployments
-        (ready or failed) in the same transaction; a failed attempt replaces nothing."""
+        (ready or failed) in the same transaction; a failed attempt replaces nothing. `config` is
+        what the target needs to say about it (a bundle's path and sha256, an endpoint's split);
+        a local endpoint's is its max tokens and schema guardrail."""
         now = datetime.now(UTC)
         with self._engine.transaction():
             if deployment.status is DeploymentStatus.READY:
@@ -43,7 +46,10 @@ class DeploymentsStore:
                     "template_id": deployment.template_id, "max_tokens": deployment.max_tokens, "schema_guardrail": deployment.schema_guardrail,
                     "mlflow_run_id": deployment.mlflow_run_id, "created_by": deployment.created_by, "created_at": deployment.created_at or now,
                     "error": deployment.error,
-                    "config": json.dumps({"max_tokens": deployment.max_tokens, "schema_guardrail": deployment.schema_guardrail}),
+                    "config": json.dumps(
+                        dict(config) if config is not None
+                        else {"max_tokens": deployment.max_tokens, "schema_guardrail": deployment.schema_guardrail}
+                    ),
                 },
             )
 
@@ -59,11 +65,16 @@ class DeploymentsStore:
 
     def endpoints(self, target: Target = Target.LOCAL) -> list[Deployment]:
         """Every endpoint's ready deployment and the failed attempts since, by name."""
+        return [deployment for deployment, _ in self.endpoints_with_config(target)]
+
+    def endpoints_with_config(self, target: Target) -> list[tuple[Deployment, dict[str, Any]]]:
+        """`endpoints(target)`, each with the config it was recorded with."""
         rows = self._engine.query(
-            f"SELECT {_COLUMNS} FROM {self._table} WHERE target = :target AND status <> :replaced ORDER BY endpoint_name, created_at DESC",
+            f"SELECT {_COLUMNS}, config FROM {self._table} WHERE target = :target AND status <> :replaced "
+            "ORDER BY endpoint_name, created_at DESC",
             {"target": target.value, "replaced": DeploymentStatus.REPLACED.value},
         )
-        return [_deployment(r) for r in rows]
+        return [(_deployment(r), json.loads(r["config"] or "{}")) for r in rows]
 
     def history(self, limit: int = 50) -> list[Deployment]:
         rows = self._engine.query(f"SELECT {_COLUMNS} FROM {self._table} ORDER BY created_at DESC LIMIT :limit", {"limit": limit})

@@ -85,7 +85,7 @@ class EdgeBundleBuilder:
             name=model_name, version=model_version, base_model=run.base_model, mlflow_run_id=run.mlflow_run_id,
             lineage_id=run.id, max_new_tokens=int(run.config.get("max_new_tokens") or DEFAULT_MAX_NEW_TOKENS),
         )
-        target = out_dir / f"{_UNSAFE_NAME.sub('_', model_name)}-v{model_version}-edge.zip"
+        target = out_dir / archive_name(model_name, model_version)
         try:
             with self._model_files.open(model_name, model_version) as files, BundleArchive(target) as archive:
                 manifest = self._write(archive, files.model_dir, templates, example_store_snapshot, model, run, created_at)
@@ -142,6 +142,10 @@ class EdgeBundleBuilder:
             if template_id not in seen:
                 seen[template_id] = templates.get(template_id)
         return list(seen.values())
+
+
+def archive_name(model_name: str, model_version: str) -> str:
+    return f"{_UNSAFE_NAME.sub('_', model_name)}-v{model_version}-edge.zip"
 
 
 def _files_under(directory: Path) -> list[Path]:

@@ -12,6 +12,8 @@ from data_access.serving.served_model import ChatTurn as ChatTurn  # for the API
 
 class Target(StrEnum):
     LOCAL = "local"  # served in this process at /api/v1/serving-endpoints/<name>/...
+    EDGE = "edge"  # an archive to carry to an offline machine; its endpoint_name is the archive's file name
+    DATABRICKS = "databricks"  # a Model Serving endpoint in the workspace
 
 
 class DeploymentStatus(StrEnum):
