@@ -159,6 +159,20 @@ class DuckDbEngine(SqlEngine):
     def query_df(self, sql: str, params: Params | None = None) -> pd.DataFrame:
         return self._run(sql, params).df()
 
+    def stream(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[list[Row]]:
+        transpiled = to_duckdb(sql)
+        cursor = self._connection.cursor()  # not the thread's: its statements may run between batches
+        try:
+            try:
+                cursor.execute(transpiled.sql, _bindable(params, transpiled.parameter_names))
+            except duckdb.Error as error:
+                raise _engine_error(error) from error
+            columns = [d[0] for d in cursor.description or ()]
+            while batch := cursor.fetchmany(batch_rows):
+                yield [dict(zip(columns, values, strict=True)) for values in batch]
+        finally:
+            cursor.close()
+
     def execute(self, sql: str, params: Params | None = None) -> int:
         cursor = self._run(sql, params)
         try:
