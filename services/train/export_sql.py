@@ -245,20 +245,20 @@ def export_sql(pairs: str, config: SplitConfig) -> str:
     same rows, so no plan is read first. A pair whose line Python must make (`line` NULL) comes
     with its messages and media; `stratum` and `stratum_copies` give the oversampling per value.
     """
-    lined = _lined(candidates_sql(pairs, config))
-    # The line is made before the split's windows, and the messages kept only where Python
-    # makes the line: the windows and the sort then hold one copy of each pair's text, not two.
-    slim = (
-        "SELECT l.id, l.training_sheet_id, l.ordinal, l.train_ok, l.validation_ok, l.readable, l.stratum, l.draw, l.line, "
-        "CASE WHEN l.readable = 1 AND l.line IS NULL THEN l.messages END AS fallback_messages, "
-        "CASE WHEN l.readable = 1 AND l.line IS NULL THEN array_join(l.media_refs, :list_separator) END AS fallback_media "
-        f"FROM ({lined}) AS l"
+    # The split's windows hold narrow rows (no text): the messages are read once more from the
+    # table, by id, for the lines (a scan, no JSON parsed twice). Faster, and 60 MB less at
+    # 100k pairs than windows over the text (measured).
+    keys = (
+        "SELECT n.id, n.training_sheet_id, n.ordinal, n.train_ok, n.validation_ok, n.readable, n.stratum, n.draw "
+        f"FROM ({candidates_sql(pairs, config)}) AS n"
     )
+    texts = f"SELECT d.*, p.messages, p.media_refs FROM ({_decided(keys, config)}) AS d JOIN {pairs} AS p ON p.id = d.id"
     return (
         "SELECT w.id, w.training_sheet_id, w.readable, w.split, CASE WHEN w.split = 'train' THEN w.stratum_copies ELSE 1 END AS copies, "
-        "w.line, w.fallback_messages, w.fallback_media, "
+        "w.line, CASE WHEN w.readable = 1 AND w.line IS NULL THEN w.messages END AS fallback_messages, "
+        "CASE WHEN w.readable = 1 AND w.line IS NULL THEN array_join(w.media_refs, :list_separator) END AS fallback_media, "
         "CASE WHEN w.stratum_copies <> 1 THEN w.stratum END AS copied_stratum, w.stratum_copies, w.candidates "
-        f"FROM ({_decided(slim, config)}) AS w ORDER BY w.training_sheet_id, w.ordinal, w.id"
+        f"FROM ({_lined(texts)}) AS w ORDER BY w.training_sheet_id, w.ordinal, w.id"
     )
 
 
