@@ -72,8 +72,8 @@ class LinePage:
     sheets: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)
     copies: list[int] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    data: list[bytes] = field(default_factory=list)  # the lines encoded, as hashed and written
+    lines: list[bytes] = field(default_factory=list)  # UTF-8, as the engine sends them: hashed and written as they are
+    written: dict[str, list[bytes]] = field(default_factory=dict)  # split -> its lines as written (copies, newlines)
     digests: list[str] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
     skipped: int = 0
@@ -83,32 +83,32 @@ class LinePage:
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> LinePage:
         page = cls(candidates=int(rows[0]["candidates"]) if rows else 0)
+        ids, sheets, splits, copies_of, lines, digests, entries = (
+            page.ids, page.sheets, page.splits, page.copies, page.lines, page.digests, page.entries)
         for row in rows:
             if row["stratum_copies"] != 1 and row["readable"] == 1:
                 page.copied[row["copied_stratum"]] = int(row["stratum_copies"])
-            line = row["line"]
-            if line is None:
-                line = _made_in_python(row) if row["readable"] == 1 else None
-                if line is None:
+            data = row["line"]
+            if data is None:
+                made = _made_in_python(row) if row["readable"] == 1 else None
+                if made is None:
                     page.skipped += 1
                     continue
-            data = line.encode()
-            digest, copies = hashlib.sha256(data).hexdigest(), int(row["copies"])
-            page.ids.append(row["id"])
-            page.sheets.append(row["training_sheet_id"])
-            page.splits.append(row["split"])
-            page.copies.append(copies)
-            page.lines.append(line)
-            page.data.append(data)
-            page.digests.append(digest)
-            page.entries.append(manifest_entry(row["id"], row["training_sheet_id"], row["split"], digest, copies))
+                data = made.encode()
+            pair_id, sheet, split, digest, copies = row["id"], row["training_sheet_id"], row["split"], hashlib.sha256(data).hexdigest(), int(row["copies"])
+            ids.append(pair_id)
+            sheets.append(sheet)
+            splits.append(split)
+            copies_of.append(copies)
+            lines.append(data)
+            digests.append(digest)
+            entries.append(manifest_entry(pair_id, sheet, split, digest, copies))
+            page.written.setdefault(split, []).extend((data, b"\n") * copies)
         return page
 
     def text(self, split: Split) -> bytes:
         """The page's lines of one split, each as many times as its copies, each ending in a newline."""
-        return b"".join(
-            (data + b"\n") * copies for data, s, copies in zip(self.data, self.splits, self.copies, strict=True) if s == split.value
-        )
+        return b"".join(self.written.get(split.value, ()))
 
     def count(self, split: Split) -> int:
         return self.splits.count(split.value)

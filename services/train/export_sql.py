@@ -243,7 +243,8 @@ def export_sql(pairs: str, config: SplitConfig) -> str:
     messages: split, copies and line, in the files' order
     (Training Sheets by id, each by ordinal). The split's counts are window functions over the
     same rows, so no plan is read first. A pair whose line Python must make (`line` NULL) comes
-    with its messages and media; `stratum` and `stratum_copies` give the oversampling per value.
+    with its messages and media; `copied_stratum` and `stratum_copies` give the oversampling per
+    value. The line travels as UTF-8 bytes: hashed and written as it comes, never decoded.
     """
     # The split's windows hold narrow rows (no text): the messages are read once more from the
     # table, by id, for the lines (a scan, no JSON parsed twice). Faster, and 60 MB less at
@@ -255,7 +256,7 @@ def export_sql(pairs: str, config: SplitConfig) -> str:
     texts = f"SELECT d.*, p.messages, p.media_refs FROM ({_decided(keys, config)}) AS d JOIN {pairs} AS p ON p.id = d.id"
     return (
         "SELECT w.id, w.training_sheet_id, w.readable, w.split, CASE WHEN w.split = 'train' THEN w.stratum_copies ELSE 1 END AS copies, "
-        "w.line, CASE WHEN w.readable = 1 AND w.line IS NULL THEN w.messages END AS fallback_messages, "
+        "encode(w.line, 'UTF-8') AS line, CASE WHEN w.readable = 1 AND w.line IS NULL THEN w.messages END AS fallback_messages, "
         "CASE WHEN w.readable = 1 AND w.line IS NULL THEN array_join(w.media_refs, :list_separator) END AS fallback_media, "
         "CASE WHEN w.stratum_copies <> 1 THEN w.stratum END AS copied_stratum, w.stratum_copies, w.candidates "
         f"FROM ({_lined(texts)}) AS w ORDER BY w.training_sheet_id, w.ordinal, w.id"

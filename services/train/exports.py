@@ -126,7 +126,7 @@ class ExportService:
         lines: list[PreviewLine] = []
         for page in export_lines(self._engine, self._pairs, scope, batch_rows=PREVIEW_BATCH_ROWS):
             for pair_id, sheet, split, copies, line in zip(page.ids, page.sheets, page.splits, page.copies, page.lines, strict=True):
-                lines.append(PreviewLine(pair_id, sheet, Split(split), copies, line))
+                lines.append(PreviewLine(pair_id, sheet, Split(split), copies, line.decode()))
                 if len(lines) >= n:
                     return lines
         return lines
