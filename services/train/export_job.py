@@ -37,7 +37,7 @@ from services.train.exports_store import TrainingExportsStore
 
 JOB_TYPE = "export_training_sheets"
 EXPORT_BATCH_ROWS = 10_000  # ~20 MB of lines at 2 KB a pair: one batch in Python's memory at a time
-_COPY_CHUNK_BYTES = 1024 * 1024
+_COPY_CHUNK_BYTES = 1024 * 1024  # the spooled manifest entries are copied into the manifest file this much at a time
 
 
 def export_directory(volume_path: str, export_id: str) -> str:

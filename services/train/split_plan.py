@@ -77,6 +77,3 @@ class SplitPlan:
     def train_lines(self) -> int:
         return sum(s.train_lines for s in self.strata)
 
-    def copies_json(self) -> list[dict[str, Any]]:
-        return [{"value": s.value, "copies": s.copies} for s in self.strata if s.copies != 1]
-
