@@ -74,6 +74,10 @@ class RecordingEngine(SqlEngine):
     def query_df(self, sql: str, params: Params | None = None) -> pd.DataFrame:
         return self._ran(sql, self.inner.query_df(sql, params))
 
+    def stream(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[list[Row]]:
+        self.statements.append(sql)
+        yield from self.inner.stream(sql, params, batch_rows)
+
     def execute(self, sql: str, params: Params | None = None) -> int:
         return self._ran(sql, self.inner.execute(sql, params))
 

@@ -66,6 +66,8 @@ class DBAPICursor(Protocol):
 
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
+    def fetchmany(self, size: int) -> Sequence[Sequence[Any]]: ...
+
     def close(self) -> None: ...
 
 
@@ -156,6 +158,34 @@ class DatabricksSqlEngine(SqlEngine):
     def query_df(self, sql: str, params: Params | None = None) -> pd.DataFrame:
         result = self._run(sql, params)
         return pd.DataFrame.from_records(result.rows, columns=result.columns)
+
+    def stream(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[list[Row]]:
+        """The connector fetches the result from the warehouse as it is read (cloud fetch in
+        Arrow chunks). A session found dropped is reopened once, before any row is read."""
+        bound = _bound_parameters(sql, params)
+        try:
+            cursor = _opened(self._connection(), sql, bound)
+        except connector_errors.Error as error:
+            if not _is_dropped_session(error):
+                raise SqlError(_message(error)) from error
+            self._drop_connection()
+            try:
+                cursor = _opened(self._connection(), sql, bound)
+            except connector_errors.Error as retried:
+                raise SqlError(_message(retried)) from retried
+        try:
+            columns = [str(column[0]) for column in cursor.description or ()]
+            while columns:
+                try:
+                    batch = cursor.fetchmany(batch_rows)
+                except connector_errors.Error as error:
+                    raise SqlError(_message(error)) from error
+                if not batch:
+                    break
+                yield [dict(zip(columns, values, strict=True)) for values in batch]
+        finally:
+            with suppress(connector_errors.Error):
+                cursor.close()
 
     def execute(self, sql: str, params: Params | None = None) -> int:
         result = self._run(sql, params)
@@ -294,6 +324,18 @@ def _execute(connection: DBAPIConnection, sql: str, params: dict[str, Any]) -> _
     finally:
         with suppress(connector_errors.Error):
             cursor.close()
+
+
+def _opened(connection: DBAPIConnection, sql: str, params: dict[str, Any]) -> DBAPICursor:
+    """A cursor that ran the statement, its rows still to fetch (closed if the statement failed)."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params or None)
+    except BaseException:
+        with suppress(connector_errors.Error):
+            cursor.close()
+        raise
+    return cursor
 
 
 def _message(error: connector_errors.Error) -> str:

@@ -39,6 +39,12 @@ class SqlEngine(ABC):
         """Run a query and return a DataFrame (for previews and grids)."""
 
     @abstractmethod
+    def stream(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[list[Row]]:
+        """Run a query and yield its rows in batches of at most `batch_rows`, fetched from the
+        cursor as they are consumed (constant memory on the Python side, whatever the result).
+        The cursor is its own: other statements may run between batches."""
+
+    @abstractmethod
     def execute(self, sql: str, params: Params | None = None) -> int:
         """Run a statement; returns the number of rows it changed where the engine says."""
 

@@ -1,22 +1,27 @@
-"""Writing an export: a job that streams gated pairs, page by page, into chat JSONL on a volume.
+"""Writing an export: a job that streams gated pairs, in batches, into chat JSONL on a volume.
 
-Constant memory whatever the size: pairs are read a page (a range of ordinals of one Training
-Sheet) at a time, with the next page read while this one is written; each page's lines go to
-the files, and its exported-pair rows are inserted while the next page is written. The version
-row is inserted last, so an export exists only once complete; a cancelled or failed run
-removes what it wrote, and a resumed run starts again under the same export id (its files and
-rows are never half there).
+One statement decides and writes every pair (export_sql.export_sql: split, copies, line,
+sha256, manifest entry), read through one pass over the messages; Python only appends the
+ready strings to the files. Constant memory on the Python side whatever the size: the rows
+are fetched from the cursor a batch at a time, and each batch's exported-pair rows are
+inserted (one set-based insert) while the next batch is written. The manifest's pairs are
+spooled to a local temporary file, since its head names the oversampling the stream reveals.
+The version row is inserted last, so an export exists only once complete; a cancelled or
+failed run removes what it wrote, and a resumed run starts again under the same export id
+(its files and rows are never half there).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from json.encoder import encode_basestring
+from typing import IO, Any, BinaryIO
 
 import pandas as pd
 
@@ -27,97 +32,83 @@ from services.core.workbench import Workbench
 from services.train.chat_jsonl import UnreadablePair, chat_line
 from services.train.export_governance import ExportGovernance
 from services.train.export_records import MANIFEST_FILE, TRAIN_FILE, VALIDATION_FILE, ExportSummary, Split, SplitConfig
-from services.train.export_sql import LIST_SEPARATOR, page_params, page_sql, pages_sql
+from services.train.export_sql import LIST_SEPARATOR, export_params, export_sql
 from services.train.exports_store import TrainingExportsStore
-from services.train.gates import gate_params
-from services.train.split_plan import SplitPlan
 
 JOB_TYPE = "export_training_sheets"
-EXPORT_PAGE_ROWS = 10_000  # ~20 MB of messages at 2 KB a pair: one page in memory at a time
+EXPORT_BATCH_ROWS = 10_000  # ~20 MB of lines at 2 KB a pair: one batch in Python's memory at a time
+_COPY_CHUNK_BYTES = 1024 * 1024  # the spooled manifest entries are copied into the manifest file this much at a time
 
 
 def export_directory(volume_path: str, export_id: str) -> str:
     return f"{volume_path}/exports/{export_id}"
 
 
-def line_pages(engine: SqlEngine, pairs_table: str, run: ExportScope, page_rows: int | None = None) -> Iterator[LinePage]:
-    """Every pair passing a gate, decided and written as its line, a page at a time: Training
-    Sheets in id order, each by ordinal.
-
-    A page is a range of `page_rows` ordinals (generation numbers a Training Sheet's items 0, 1,
-    2, …, so a page holds at most that many pairs); only ranges holding a candidate are read,
-    listed by one aggregate (a row per page, not per pair). The next page is read in the
-    background while the caller works on this one: the engine runs it without Python's lock.
-    (Two pages read at once were no faster on 2 cores, and took 20 MB more: measured.)
-    """
-    width = page_rows or EXPORT_PAGE_ROWS
-    sql, params = page_sql(pairs_table, run.config), page_params(run.config, run.governance, run.plan.sql_params())
-    listed = engine.query(pages_sql(pairs_table), {"training_sheet_ids": run.training_sheet_ids, "page_rows": width, **gate_params(run.governance)})
-    pages = [(r["training_sheet_id"], int(r["page"]) * width) for r in listed]
-
-    def read(page: tuple[str, int]) -> list[dict[str, Any]]:
-        sheet, start = page
-        return engine.query(sql, {**params, "training_sheet_id": sheet, "from_ordinal": start, "to_ordinal": start + width})
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read") as reader:
-        pending = reader.submit(read, pages[0]) if pages else None
-        for following in [*pages[1:], None]:
-            rows = pending.result() if pending is not None else []
-            pending = reader.submit(read, following) if following is not None else None
-            if rows:
-                yield LinePage.from_rows(rows)
+def export_lines(engine: SqlEngine, pairs_table: str, scope: ExportScope, batch_rows: int | None = None) -> Iterator[LinePage]:
+    """Every pair passing a gate, decided and written as its line, a batch at a time: Training
+    Sheets in id order, each by ordinal. Closing the iterator early closes the cursor."""
+    sql = export_sql(pairs_table, scope.config)
+    params = export_params(scope.training_sheet_ids, scope.config, scope.governance)
+    for rows in engine.stream(sql, params, batch_rows or EXPORT_BATCH_ROWS):
+        yield LinePage.from_rows(rows)
 
 
 @dataclass(frozen=True)
 class ExportScope:
-    """What decides an export's lines: its Training Sheets, split, plan and current governance."""
+    """What decides an export's lines: its Training Sheets, split and current governance."""
 
     training_sheet_ids: list[str]
     config: SplitConfig
-    plan: SplitPlan
     governance: ExportGovernance
 
 
 @dataclass
 class LinePage:
-    """One page's pairs as written, column-wise: a line per pair (its copies apart), its split,
-    sha256 and manifest entry, made by the engine (page_sql) or, for the few it leaves, by
-    chat_jsonl here; and how many candidates could not be read."""
+    """One batch's pairs as written, column-wise: a line per pair (its copies apart, made by the
+    engine, or for the few it leaves by chat_jsonl here), its split, sha256 and manifest entry;
+    how many candidates could not be read; the label values it saw copied."""
 
     ids: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)
     copies: list[int] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)  # UTF-8, as the engine sends them: hashed and written as they are
+    written: dict[str, list[bytes]] = field(default_factory=dict)  # split -> its lines as written (copies, newlines)
     digests: list[str] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
     skipped: int = 0
+    copied: dict[str | None, int] = field(default_factory=dict)  # label value -> train copies, where not 1
+    candidates: int = 0  # of the whole export: pairs passing a gate
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> LinePage:
-        page = cls()
+        page = cls(candidates=int(rows[0]["candidates"]) if rows else 0)
+        ids, sheets, splits, copies_of, lines, digests, entries = (
+            page.ids, page.sheets, page.splits, page.copies, page.lines, page.digests, page.entries)
         for row in rows:
-            line, digest, entry = row["line"], row["line_sha256"], row["manifest_entry"]
-            if line is None:
+            if row["stratum_copies"] != 1 and row["readable"] == 1:
+                page.copied[row["copied_stratum"]] = int(row["stratum_copies"])
+            data = row["line"]
+            if data is None:
                 made = _made_in_python(row) if row["readable"] == 1 else None
                 if made is None:
                     page.skipped += 1
                     continue
-                line, digest, entry = made
-            page.ids.append(row["id"])
-            page.sheets.append(row["training_sheet_id"])
-            page.splits.append(row["split"])
-            page.copies.append(int(row["copies"]))
-            page.lines.append(line)
-            page.digests.append(digest)
-            page.entries.append(entry)
+                data = made.encode()
+            pair_id, sheet, split, digest, copies = row["id"], row["training_sheet_id"], row["split"], hashlib.sha256(data).hexdigest(), int(row["copies"])
+            ids.append(pair_id)
+            sheets.append(sheet)
+            splits.append(split)
+            copies_of.append(copies)
+            lines.append(data)
+            digests.append(digest)
+            entries.append(manifest_entry(pair_id, sheet, split, digest, copies))
+            page.written.setdefault(split, []).extend((data, b"\n") * copies)
         return page
 
-    def text(self, split: Split) -> str:
+    def text(self, split: Split) -> bytes:
         """The page's lines of one split, each as many times as its copies, each ending in a newline."""
-        return "".join(
-            f"{line}\n" * copies for line, s, copies in zip(self.lines, self.splits, self.copies, strict=True) if s == split.value
-        )
+        return b"".join(self.written.get(split.value, ()))
 
     def count(self, split: Split) -> int:
         return self.splits.count(split.value)
@@ -130,16 +121,23 @@ class LinePage:
         })
 
 
-def _made_in_python(row: dict[str, Any]) -> tuple[str, str, str] | None:
-    """A line the engine left to Python (a layout it does not splice): line, sha256, entry."""
+def _made_in_python(row: dict[str, Any]) -> str | None:
+    """A line the engine left to Python (a layout it does not splice); None when unreadable."""
     media = row["fallback_media"]
     try:
-        line = chat_line(row["fallback_messages"] or "", tuple(media.split(LIST_SEPARATOR)) if media else ())
+        return chat_line(row["fallback_messages"] or "", tuple(media.split(LIST_SEPARATOR)) if media else ())
     except UnreadablePair:
         return None
-    digest = hashlib.sha256(line.encode()).hexdigest()
-    entry = {"qa_pair_id": row["id"], "training_sheet_id": row["training_sheet_id"], "split": row["split"], "content_sha256": digest, "copies": int(row["copies"])}
-    return line, digest, json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+def manifest_entry(pair_id: str, training_sheet_id: str, split: str, digest: str, copies: int) -> str:
+    """A pair's manifest entry: compact JSON, keys in this order (encode_basestring is
+    json.dumps(…, ensure_ascii=False) of a string, without its overhead). Made here, not in the
+    engine: DuckDB's sha2 and to_json took a third of the export's statement (measured)."""
+    return (
+        f'{{"qa_pair_id":{encode_basestring(pair_id)},"training_sheet_id":{encode_basestring(training_sheet_id)},'
+        f'"split":"{split}","content_sha256":"{digest}","copies":{copies}}}'
+    )
 
 
 @dataclass
@@ -149,29 +147,33 @@ class _SplitFile:
     lines: int = 0
     pairs: int = 0
 
-    def write(self, text: str) -> None:
-        if text:
-            data = text.encode()
+    def write(self, data: bytes) -> None:
+        if data:
             self.handle.write(data)
             self.digest.update(data)
-            self.lines += text.count("\n")
+            self.lines += data.count(b"\n")
 
 
 @dataclass
 class _Manifest:
-    handle: BinaryIO
-    digest: Any = field(default_factory=hashlib.sha256)
-    _first: bool = True
+    """The manifest's pair entries, spooled to a local file until the head can be written."""
 
-    def write(self, text: str) -> None:
-        data = text.encode()
-        self.handle.write(data)
-        self.digest.update(data)
+    spool: IO[bytes]
+    _first: bool = True
 
     def pairs(self, entries: list[str]) -> None:
         if entries:
-            self.write(("\n  " if self._first else ",\n  ") + ",\n  ".join(entries))
+            self.spool.write((("\n  " if self._first else ",\n  ") + ",\n  ".join(entries)).encode())
             self._first = False
+
+    def write_to(self, handle: BinaryIO, head: str, tail: str) -> str:
+        """Head, entries, tail into the manifest file; returns its sha256."""
+        digest = hashlib.sha256()
+        self.spool.seek(0)
+        for data in (head.encode(), *iter(lambda: self.spool.read(_COPY_CHUNK_BYTES), b""), tail.encode()):
+            handle.write(data)
+            digest.update(data)
+        return digest.hexdigest()
 
 
 class _Cancelled(Exception):
@@ -192,24 +194,30 @@ class ExportWriter:
         self._engine, self._files, self._pairs_table, self._store = engine, files, pairs_table, store
 
     def write(self, run: ExportRun, context: JobContext) -> dict[str, Any] | None:
-        """The counts and digests of a complete export; None when cancelled (nothing left behind)."""
+        """The counts, digests and oversampling of a complete export; None when cancelled
+        (nothing left behind)."""
         try:
             with ExitStack() as files:
                 train = _SplitFile(files.enter_context(self._files.open_new_file(f"{run.directory}/{TRAIN_FILE}")))
                 validation = _SplitFile(files.enter_context(self._files.open_new_file(f"{run.directory}/{VALIDATION_FILE}")))
-                manifest = _Manifest(files.enter_context(self._files.open_new_file(f"{run.directory}/{MANIFEST_FILE}")))
-                manifest.write(_manifest_head(run))
-                skipped = self._stream(run, context, {Split.TRAIN: train, Split.VALIDATION: validation}, manifest)
+                manifest_file = files.enter_context(self._files.open_new_file(f"{run.directory}/{MANIFEST_FILE}"))
+                manifest = _Manifest(files.enter_context(tempfile.TemporaryFile()))
+                skipped, copied = self._stream(run, context, {Split.TRAIN: train, Split.VALIDATION: validation}, manifest)
                 counts = {"train_pairs": train.pairs, "validation_pairs": validation.pairs, "train_lines": train.lines, "skipped": skipped}
                 digests = {TRAIN_FILE: train.digest.hexdigest(), VALIDATION_FILE: validation.digest.hexdigest()}
-                manifest.write(_manifest_tail(counts, {TRAIN_FILE: (digests[TRAIN_FILE], train.lines), VALIDATION_FILE: (digests[VALIDATION_FILE], validation.lines)}))
+                oversample = copies_json(copied)
+                tail = _manifest_tail(counts, {TRAIN_FILE: (digests[TRAIN_FILE], train.lines), VALIDATION_FILE: (digests[VALIDATION_FILE], validation.lines)})
+                manifest_sha256 = manifest.write_to(manifest_file, _manifest_head(run, oversample), tail)
         except _Cancelled:
             self.discard(run)
             return None
         except BaseException:
             self.discard(run)
             raise
-        return {**counts, "train_sha256": digests[TRAIN_FILE], "validation_sha256": digests[VALIDATION_FILE], "manifest_sha256": manifest.digest.hexdigest()}
+        return {
+            **counts, "train_sha256": digests[TRAIN_FILE], "validation_sha256": digests[VALIDATION_FILE],
+            "manifest_sha256": manifest_sha256, "oversample_copies": oversample,
+        }
 
     def discard(self, run: ExportRun) -> None:
         """What an unfinished run of this export left: its pair rows and any file."""
@@ -217,14 +225,14 @@ class ExportWriter:
         for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE):
             self._files.delete_file(f"{run.directory}/{name}")
 
-    def _stream(self, run: ExportRun, context: JobContext, outputs: dict[Split, _SplitFile], manifest: _Manifest) -> int:
-        total, processed, skipped = run.plan.pairs, 0, 0
-        context.report(0, total)
-        # A page's rows are inserted while the next page is written: the insert runs in the
+    def _stream(self, run: ExportRun, context: JobContext, outputs: dict[Split, _SplitFile],
+                manifest: _Manifest) -> tuple[int, dict[str | None, int]]:
+        processed, skipped, copied = 0, 0, {}
+        # A batch's rows are inserted while the next batch is written: the insert runs in the
         # engine without Python's lock. One insert in flight at a time, in order.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-rows") as inserter:
             pending: Future[int] | None = None
-            for page in line_pages(self._engine, self._pairs_table, run):
+            for page in export_lines(self._engine, self._pairs_table, run):
                 first_position = outputs[Split.TRAIN].pairs + outputs[Split.VALIDATION].pairs
                 for split, output in outputs.items():
                     output.write(page.text(split))
@@ -234,22 +242,28 @@ class ExportWriter:
                     pending.result()
                 pending = inserter.submit(self._store.insert_pairs, page.frame(run.export_id, first_position)) if page.ids else None
                 skipped += page.skipped
+                copied.update(page.copied)
                 processed += len(page.ids) + page.skipped
-                context.report(min(processed, total), total)
+                context.report(processed, page.candidates or processed)
                 if context.cancelled():
                     if pending is not None:
                         pending.result()
                     raise _Cancelled
             if pending is not None:
                 pending.result()
-        return skipped
+        return skipped, copied
 
 
-def _manifest_head(run: ExportRun) -> str:
+def copies_json(copied: dict[str | None, int]) -> list[dict[str, Any]]:
+    """The oversampled label values and their copies, in the engine's order of values (no value first)."""
+    return [{"value": v, "copies": c} for v, c in sorted(copied.items(), key=lambda vc: (vc[0] is not None, vc[0] or ""))]
+
+
+def _manifest_head(run: ExportRun, oversample_copies: list[dict[str, Any]]) -> str:
     head = {
         "export_id": run.export_id, "format": "chat-jsonl", "directory": run.directory,
         "training_sheet_ids": sorted(run.training_sheet_ids),
-        "split_config": {**run.config.to_json(), "oversample_copies": run.plan.copies_json()},
+        "split_config": {**run.config.to_json(), "oversample_copies": oversample_copies},
         "gate_counts": run.summary.to_json(),
     }
     return json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "pairs": ['

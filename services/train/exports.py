@@ -22,7 +22,7 @@ from services.core.workbench import Workbench
 from services.generate.generation import GenerationService
 from services.templates.prompt_templates import TemplateService
 from services.train.export_governance import ExportGovernance, current_governance
-from services.train.export_job import JOB_TYPE, ExportRun, ExportScope, ExportWriter, export_directory, line_pages
+from services.train.export_job import JOB_TYPE, ExportRun, ExportScope, ExportWriter, export_directory, export_lines
 from services.train.export_records import (
     MAX_SEED,
     MAX_VALIDATION_FRACTION,
@@ -41,7 +41,7 @@ from services.train.stratify_options import categorical_fields, is_plain_field_n
 
 MAX_TRAINING_SHEETS = 20  # one export; beyond this, the list of sheets is no longer something to read
 PREVIEW_LINES = 5
-PREVIEW_PAGE_ROWS = 200  # a preview reads a small page, usually one, to find its first lines
+PREVIEW_BATCH_ROWS = 200  # a preview reads a small batch, usually one, to find its first lines
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024  # Streamlit holds a download in memory while the page is open
 
 
@@ -122,11 +122,11 @@ class ExportService:
         """The first n lines, made by the query that writes the files, in the order written."""
         sheets = self._training_sheets(training_sheet_ids)
         ids, governance = [t.id for t in sheets], current_governance(self._wb, sheets)
-        scope = ExportScope(ids, checked_config(config), self._plan(ids, config, governance), governance)
+        scope = ExportScope(ids, checked_config(config), governance)
         lines: list[PreviewLine] = []
-        for page in line_pages(self._engine, self._pairs, scope, page_rows=PREVIEW_PAGE_ROWS):
+        for page in export_lines(self._engine, self._pairs, scope, batch_rows=PREVIEW_BATCH_ROWS):
             for pair_id, sheet, split, copies, line in zip(page.ids, page.sheets, page.splits, page.copies, page.lines, strict=True):
-                lines.append(PreviewLine(pair_id, sheet, Split(split), copies, line))
+                lines.append(PreviewLine(pair_id, sheet, Split(split), copies, line.decode()))
                 if len(lines) >= n:
                     return lines
         return lines
@@ -170,7 +170,7 @@ class ExportService:
         ids = request.training_sheet_ids  # checked_request resolved them
         governance = self.governance(ids)  # the tags as they are now, read once for the whole export
         run = ExportRun(
-            training_sheet_ids=ids, config=request.config, plan=self._plan(ids, request.config, governance), governance=governance,
+            training_sheet_ids=ids, config=request.config, governance=governance,
             export_id=request.export_id, summary=self._summary(ids, governance),
             directory=export_directory(self._wb.settings.export_volume_path, request.export_id),
         )
@@ -184,7 +184,7 @@ class ExportService:
             return {"export_id": run.export_id, "status": "cancelled"}
         self._store.insert_version({
             "id": run.export_id, "training_sheet_ids": run.training_sheet_ids, "directory": run.directory,
-            "split_config": _json({**run.config.to_json(), "oversample_copies": run.plan.copies_json()}),
+            "split_config": _json({**run.config.to_json(), "oversample_copies": written["oversample_copies"]}),
             "gate_counts": _json(run.summary.to_json()), "train_count": written["train_pairs"],
             "validation_count": written["validation_pairs"], "train_lines": written["train_lines"], "skipped_count": written["skipped"],
             "train_sha256": written["train_sha256"], "validation_sha256": written["validation_sha256"],

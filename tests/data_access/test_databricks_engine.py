@@ -244,3 +244,20 @@ def test_the_connection_uses_the_forwarded_token_or_else_the_sdks_own_credential
 def test_a_warehouse_id_that_is_not_an_id_is_refused_with_what_to_do(rest):
     with pytest.raises(SqlError, match="DATABRICKS_WAREHOUSE_ID"):
         DatabricksSqlEngine.from_workspace(rest.client(), "abc/../x", USER)
+
+
+def test_a_streamed_query_is_fetched_from_the_cursor_in_batches_with_named_parameters(engine, warehouse):
+    rows = engine.stream("SELECT CAST(i AS INT) AS i FROM range(:n) AS t(i) WHERE i >= :low ORDER BY i", {"n": 25, "low": 3}, batch_rows=10)
+
+    assert [[r["i"] for r in b] for b in rows] == [list(range(3, 13)), list(range(13, 23)), [23, 24]]
+    assert warehouse.received[-1].types == {"n": "INT", "low": "INT"}
+
+
+def test_a_streamed_query_on_a_dropped_session_is_reopened_once_before_any_row(engine, warehouse):
+    assert engine.scalar("SELECT 1 AS one") == 1
+    warehouse.drop_sessions()
+
+    assert [b for b in engine.stream("SELECT 2 AS two")] == [[{"two": 2}]]
+    assert warehouse.connections_opened == 2
+    with pytest.raises(SqlError, match="nope"):
+        list(engine.stream("SELECT * FROM mirion_vital.workbench.nope"))

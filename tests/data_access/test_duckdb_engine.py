@@ -128,3 +128,20 @@ def test_a_read_only_store_folder_says_so_and_what_to_do(existing):
     finally:
         home.chmod(0o755)
         shutil.rmtree(home)
+
+
+def test_a_streamed_query_yields_its_rows_in_batches_while_other_statements_run_between(engine):
+    engine.insert_rows("mirion_vital.workbench.things", pd.DataFrame({"id": [f"t{i:02}" for i in range(25)], "n": range(25)}))
+
+    batches = []
+    for batch in engine.stream("SELECT id, n FROM mirion_vital.workbench.things WHERE n >= :n ORDER BY n", {"n": 3}, batch_rows=10):
+        batches.append(batch)
+        engine.execute("UPDATE mirion_vital.workbench.things SET n = n WHERE id = :id", {"id": batch[0]["id"]})
+
+    assert [len(b) for b in batches] == [10, 10, 2]
+    assert [r["n"] for b in batches for r in b] == list(range(3, 25)) and batches[0][0] == {"id": "t03", "n": 3}
+
+
+def test_a_streamed_query_that_fails_raises_the_engines_error(engine):
+    with pytest.raises(SqlError):
+        list(engine.stream("SELECT nope FROM mirion_vital.workbench.things"))

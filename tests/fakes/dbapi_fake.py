@@ -154,6 +154,10 @@ class FakeCursor:
         rows, self._rows = self._rows, []
         return rows
 
+    def fetchmany(self, size: int) -> list[Row]:
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        return rows
+
     def fetchone(self) -> Row | None:
         return self._rows.pop(0) if self._rows else None
 

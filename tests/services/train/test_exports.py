@@ -19,7 +19,7 @@ from services.core.workbench import Workbench
 from services.train import export_job
 from services.train.chat_jsonl import chat_line
 from services.train.export_records import ExportVersion, Split, SplitConfig, Stratify
-from services.train.export_sql import page_params, page_sql
+from services.train.export_sql import export_params, export_sql
 from services.train.exports import ExportService
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
 
@@ -195,7 +195,7 @@ def test_an_export_refuses_what_it_cannot_do_and_writes_nothing(workbench):
 
 
 def test_a_cancelled_export_leaves_no_version_no_rows_and_no_files(workbench, monkeypatch):
-    monkeypatch.setattr(export_job, "EXPORT_PAGE_ROWS", 5)
+    monkeypatch.setattr(export_job, "EXPORT_BATCH_ROWS", 5)
     sheet = build_training_sheet(workbench, [_defect("crack")] * 40)
     service, runner = ExportService(workbench), JobRunner(workbench)
     job_id = service.start([sheet.id], SplitConfig(0.0, 1, Stratify.NONE))
@@ -210,7 +210,7 @@ def test_a_cancelled_export_leaves_no_version_no_rows_and_no_files(workbench, mo
 
 
 def test_a_cancelled_export_resumed_completes_under_the_same_id_without_duplicates(workbench, monkeypatch):
-    monkeypatch.setattr(export_job, "EXPORT_PAGE_ROWS", 5)
+    monkeypatch.setattr(export_job, "EXPORT_BATCH_ROWS", 5)
     sheet = build_training_sheet(workbench, [_defect(("crack", "none")[i % 2]) for i in range(30)])
     service, runner = ExportService(workbench), JobRunner(workbench)
     job_id = service.start([sheet.id], BY_DEFECT)
@@ -302,7 +302,7 @@ def _traced_export(wb: Workbench, sheet_id: str) -> tuple[ExportVersion, int]:
 
 
 def test_exporting_20000_pairs_takes_no_more_memory_than_2000(workbench, monkeypatch):
-    monkeypatch.setattr(export_job, "EXPORT_PAGE_ROWS", 1000)
+    monkeypatch.setattr(export_job, "EXPORT_BATCH_ROWS", 1000)
     small, large = _padded_sheet(workbench, 2000, "Small"), _padded_sheet(workbench, 20_000, "Large")
     _traced_export(workbench, small)  # warms what is loaded once (statement transpiles, imports)
 
@@ -312,7 +312,7 @@ def test_exporting_20000_pairs_takes_no_more_memory_than_2000(workbench, monkeyp
     written = workbench.backend.files.size(version.train_path) + workbench.backend.files.size(version.validation_path)
     assert version.train_count + version.validation_count == 20_000 and written > 30_000_000
     assert large_peak < 1.5 * small_peak, f"{large_peak:,} B for 20,000 pairs, {small_peak:,} B for 2,000"
-    assert large_peak < written / 2  # a page being written and one read ahead, not the export
+    assert large_peak < written / 2  # a batch being written and one being inserted, not the export
 
 
 def test_an_export_version_becomes_the_training_input_of_exactly_its_pairs(workbench):
@@ -361,8 +361,5 @@ def test_the_engine_writes_each_line_as_chat_jsonl_would_and_leaves_only_unknown
         f"SELECT id, messages, media_refs FROM {workbench.table('qa_pairs')} WHERE training_sheet_id = :id", {"id": sheet.id})}
     assert _lines(workbench, version.train_path) == [chat_line(*stored[pid]) for pid in service.pair_ids(version.id, Split.TRAIN)]
     governance = service.governance([sheet.id])
-    params = page_params(config, governance, service.plan([sheet.id], config).sql_params())
-    rows = workbench.backend.engine.query(page_sql(workbench.table("qa_pairs"), config),
-                                          {**params, "training_sheet_id": sheet.id, "from_ordinal": 0, "to_ordinal": len(specs)})
+    rows = workbench.backend.engine.query(export_sql(workbench.table("qa_pairs"), config), export_params([sheet.id], config, governance))
     assert {name: row["line"] is not None for name, row in zip(_LAYOUTS, rows, strict=True)} == {name: made for name, (_, _, made) in _LAYOUTS.items()}
-    assert all(row["line_sha256"] == hashlib.sha256(row["line"].encode()).hexdigest() for row in rows if row["line"] is not None)
