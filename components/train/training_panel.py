@@ -68,7 +68,8 @@ def show(workbench: Workbench, training_input: TrainingInput, key: str) -> Train
 
 def _config_form(key: str, evaluation: EvaluationSource) -> tuple[TrainingConfig, EvaluationSource]:
     defaults = TrainingConfig()
-    with st.expander("Hyperparameters", expanded=False):
+    # Keyed, so it stays open when the export's progress above it goes away.
+    with st.expander("Hyperparameters", expanded=False, key=f"{key}_hyperparameters"):
         left, middle, right = st.columns(3)
         epochs = left.number_input("Epochs", 1, 20, defaults.epochs, key=f"{key}_epochs")
         max_steps = left.number_input("Max steps (0: all epochs)", 0, 100_000, defaults.max_steps, key=f"{key}_max_steps")

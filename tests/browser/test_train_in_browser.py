@@ -75,6 +75,7 @@ def test_a_training_sheet_is_previewed_exported_trained_and_traced_to_its_pairs(
 
     # A tiny run, chosen with the page's own hyperparameters: two steps of two short pairs.
     page.get_by_text("Hyperparameters", exact=True).click()
+    page.get_by_label("Max steps (0: all epochs)", exact=True).wait_for()
     _set_number(page, "Max steps (0: all epochs)", 2)
     _set_number(page, "Batch size", 2)
     _set_number(page, "Max tokens per pair", 64)
