@@ -116,7 +116,7 @@ def test_cancelling_a_running_job_stops_it_before_all_items_are_done(runner, wor
 def test_a_cancel_written_by_another_process_is_seen_by_the_running_job(runner, workbench):
     gate = _gate()
     job_id = runner.submit(COUNTING_JOB, {"items": ITEMS, "gate": gate, "gate_after": 2})
-    eventually(lambda: runner.get(job_id), lambda job: job.status is JobStatus.RUNNING)
+    eventually(lambda: items_done(workbench, job_id), lambda done: len(done) == 2)  # waiting at its gate
     assert JobRunsStore(workbench.backend.engine, workbench.table("job_runs")).request_cancel(job_id, "ops@mirion.example")
     assert _finished(runner, job_id).status is JobStatus.CANCELLED
     assert items_done(workbench, job_id) == [0, 1]
