@@ -8,7 +8,7 @@ import pytest
 from data_access.databricks_client import forget_clients, workspace_client
 from data_access.identity import MissingIdentityError, User, current_user
 from data_access.settings import load_settings
-from tests.fakes.databricks_rest import FakeDatabricksRest
+from tests.fakes.databricks_rest import FakeDatabricksRest, point_app_identity_at
 
 FORWARDED = {
     "X-Forwarded-Email": "ada@example.com",
@@ -47,11 +47,7 @@ def test_cache_keys_differ_per_token_and_never_contain_the_token():
 def app_environment(monkeypatch, tmp_path) -> Iterator[FakeDatabricksRest]:
     """The app's own identity in the environment, as a Databricks App gets it (here a PAT)."""
     with FakeDatabricksRest() as rest:
-        for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_AUTH_TYPE"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.databrickscfg from the machine
-        monkeypatch.setenv("DATABRICKS_HOST", rest.url)
-        monkeypatch.setenv("DATABRICKS_TOKEN", "app-token")
+        point_app_identity_at(monkeypatch, tmp_path, rest.url)
         forget_clients()
         yield rest
         forget_clients()

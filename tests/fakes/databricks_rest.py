@@ -481,3 +481,13 @@ def _handler_for(fake: FakeDatabricksRest) -> type[BaseHTTPRequestHandler]:
             """Quiet: the test report is where failures show."""
 
     return Handler
+
+
+def point_app_identity_at(monkeypatch, home, url: str) -> None:
+    """The app's own identity in the environment (a PAT), as a Databricks App gets it, aimed at
+    `url`; nothing from the machine (~/.databrickscfg, OAuth variables) leaks in."""
+    for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_AUTH_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("DATABRICKS_HOST", url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "app-token")

@@ -23,7 +23,7 @@ from services.deploy.model_serving import (
 )
 from services.deploy.records import DeploymentStatus
 from tests.deploy_builders import trained_model
-from tests.fakes.databricks_rest import FakeDatabricksRest
+from tests.fakes.databricks_rest import FakeDatabricksRest, point_app_identity_at
 from tests.job_works import WAIT_S, stop_all_jobs
 
 
@@ -106,11 +106,7 @@ def test_a_bad_endpoint_name_changes_nothing(workbench, rest, target, models):
 @pytest.fixture
 def workspace_env(rest, monkeypatch, tmp_path):
     """The app's identity in the environment pointing at the loopback workspace, as the page's job finds it."""
-    for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_AUTH_TYPE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.databrickscfg from the machine
-    monkeypatch.setenv("DATABRICKS_HOST", rest.url)
-    monkeypatch.setenv("DATABRICKS_TOKEN", "app-token")
+    point_app_identity_at(monkeypatch, tmp_path, rest.url)
     forget_clients()
     yield rest
     forget_clients()
