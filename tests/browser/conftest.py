@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 90
@@ -121,6 +122,7 @@ def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)  # the same patience for retrying assertions on a busy machine
     yield page
     context.close()
 

@@ -4,6 +4,7 @@ the mouse, give it a class, save it, see it again; move on with the keyboard."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
@@ -53,7 +54,7 @@ def test_a_box_drawn_with_the_mouse_is_saved_with_its_class_in_image_pixels(demo
     page.mouse.up()
     wait_for_app(page)
     rows = page.get_by_test_id("box-drawer-row")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     rows.first.get_by_label("Class of box 1", exact=True).select_option("inclusion")
     wait_for_app(page)
     page.get_by_text("1 box(es)").wait_for()
@@ -72,7 +73,8 @@ def test_a_box_drawn_with_the_mouse_is_saved_with_its_class_in_image_pixels(demo
     page.get_by_text("localization v1 by expert@mirion.example").wait_for()
     boxes = page.get_by_test_id("box-drawer-box")
     boxes.first.wait_for()
-    assert boxes.count() == 1 and boxes.first.inner_text() == "1 inclusion"
+    expect(boxes).to_have_count(1)
+    assert boxes.first.inner_text() == "1 inclusion"
     assert '"inclusion"' in page.get_by_test_id("stJson").first.inner_text()
 
 

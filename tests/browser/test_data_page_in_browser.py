@@ -46,6 +46,6 @@ def test_a_person_creates_a_sheet_and_sees_its_pdfs_rendered(served_app, page):
     assert "sheet=" in page.url
     page.get_by_text("INV-0000.pdf · 2 page(s)").wait_for()
     rendered = page.locator('[data-testid="stImage"] img')
-    assert rendered.count() >= 5
+    rendered.nth(4).wait_for()
     assert rendered.first.evaluate("img => img.complete && img.naturalWidth > 100")
     page.get_by_text("INV-0005.pdf cannot be opened: the file is damaged or is not a PDF.").wait_for()

@@ -2,6 +2,7 @@
 deployed locally, a Playground request, and that request on the MONITOR page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
@@ -51,4 +52,5 @@ def test_a_person_deploys_a_version_asks_it_something_and_sees_the_request_on_mo
     requests = page.get_by_test_id("stMetric").filter(has_text="Requests")
     assert requests.get_by_test_id("stMetricValue").inner_text() == "1"
     assert page.get_by_test_id("stMetric").filter(has_text="Error rate").get_by_test_id("stMetricValue").inner_text() == "0.0%"
-    assert page.locator(".js-plotly-plot").count() == 3
+    # Streamlit loads Plotly lazily: the charts draw after the script run has finished.
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)

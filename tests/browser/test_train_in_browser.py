@@ -8,6 +8,7 @@ import re
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
@@ -66,7 +67,7 @@ def test_a_training_sheet_is_previewed_exported_trained_and_traced_to_its_pairs(
     previews.first.wait_for()
     first = json.loads(previews.first.inner_text())
     assert first["messages"][-1]["role"] == "assistant" and "defect_type" in first["messages"][-1]["content"]
-    assert previews.count() == 5
+    expect(previews).to_have_count(5)
 
     # Export: a job, then version 1 with the training panel below it.
     page.get_by_role("button", name=re.compile(r"Export$")).click()
