@@ -126,7 +126,6 @@ def training_sql_flow(wb: Workbench) -> None:
     run = recorded_run(wb, (ts,), labeled.pair_ids[:4], labeled.pair_ids[4:6], model_name="urgency", accuracy=1.0, base_accuracy=0.5)
     store = TrainingRunsStore(wb)
     failed = recorded_run(wb, (ts,), labeled.pair_ids[:2], (), model_name="urgency_small", accuracy=0.5, base_accuracy=0.5)
-    store.set_job(failed.id, "job-1")
     store.set_status(failed.id, RunStatus.TRAINING)
     store.set_tracking(failed.id, "1", "mlflow-run-2", list(labeled.pair_ids[6:8]))
     store.set_databricks_run(failed.id, "42")

@@ -174,6 +174,10 @@ class _Pulse:
         self._thread.join()
 
 
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
 class JobRunner:
     """Submits, watches, cancels and resumes jobs; cheap to create, one per workbench is fine."""
 
@@ -187,12 +191,15 @@ class JobRunner:
 
     # -- starting --------------------------------------------------------------------
     def submit(
-        self, job_type: str, params: dict[str, Any], *, training_sheet_id: str | None = None, target_id: str | None = None
+        self, job_type: str, params: dict[str, Any], *, training_sheet_id: str | None = None, target_id: str | None = None,
+        job_id: str | None = None,
     ) -> str:
-        """Queue the work and start it in the background; returns the job id at once."""
+        """Queue the work and start it in the background; returns the job id at once. `job_id`:
+        one the caller took from `new_job_id()` and recorded on its own row before the work
+        starts (an UPDATE after the start would race the work's own writes to that row)."""
         params = json.loads(json.dumps(params))  # the work sees what a resume will read back
         work = _work_for(self._wb, job_type, params)
-        job_id = str(uuid.uuid4())
+        job_id = job_id or new_job_id()
         live, _ = _register_live(job_id)  # before the row exists: nobody may see it queued and not live
         try:
             self._store.insert(job_id, job_type, params, training_sheet_id, target_id, self._wb.user.email)

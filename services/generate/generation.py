@@ -33,7 +33,7 @@ from services.core.domain.sheet import Sheet
 from services.core.domain.template import Template, TemplateStatus
 from services.core.errors import NotFoundError, ValidationError
 from services.core.governance import constraints_from_tags, effective_constraints
-from services.core.jobs import JobContext, JobRunner, register_job_type
+from services.core.jobs import JobContext, JobRunner, new_job_id, register_job_type
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
 from services.data.sheets import SheetService
@@ -413,6 +413,7 @@ class GenerationService:
 
     def start(self, request: GenerationRequest) -> TrainingSheet:
         plan = _Plan(self._wb, request)
+        job_id = new_job_id()
         training_sheet = TrainingSheet(
             id=str(uuid.uuid4()),
             name=self._unique_name(request.name.strip() or f"{plan.sheet.name} · {plan.template.name} v{plan.template.version}"),
@@ -424,11 +425,10 @@ class GenerationService:
                 "template_name": plan.template.name, "base_model": plan.template.base_model,
                 "source_tags": plan.sheet.tags, "canonical_labels_available": plan.reusable_count(),
             },
-            created_by=self._wb.user.email,
+            job_id=job_id, created_by=self._wb.user.email,
         )
         self._store.insert(training_sheet)
-        job_id = JobRunner(self._wb).submit(JOB_TYPE, {"training_sheet_id": training_sheet.id}, training_sheet_id=training_sheet.id)
-        self._store.set_job(training_sheet.id, job_id)
+        JobRunner(self._wb).submit(JOB_TYPE, {"training_sheet_id": training_sheet.id}, training_sheet_id=training_sheet.id, job_id=job_id)
         return self.get(training_sheet.id)
 
     def _unique_name(self, name: str) -> str:

@@ -49,12 +49,13 @@ class TrainingSheetsStore:
             f"INSERT INTO {self._table} (id, name, sheet_id, template_id, template_version, label_type, labeling_mode, "
             "status, generation_config, job_id, created_by, created_at, updated_at, generation_started_at, row_version) "
             "VALUES (:id, :name, :sheet_id, :template_id, :template_version, :label_type, :labeling_mode, :status, "
-            ":generation_config, NULL, :created_by, current_timestamp(), current_timestamp(), current_timestamp(), 1)",
+            ":generation_config, :job_id, :created_by, current_timestamp(), current_timestamp(), current_timestamp(), 1)",
             {
                 "id": sheet.id, "name": sheet.name, "sheet_id": sheet.sheet_id, "template_id": sheet.template_id,
                 "template_version": sheet.template_version, "label_type": sheet.label_type,
                 "labeling_mode": sheet.labeling_mode, "status": sheet.status,
-                "generation_config": json.dumps(sheet.generation_config), "created_by": sheet.created_by,
+                "generation_config": json.dumps(sheet.generation_config), "job_id": sheet.job_id,
+                "created_by": sheet.created_by,
             },
         )
 
@@ -72,12 +73,6 @@ class TrainingSheetsStore:
 
     def names(self) -> set[str]:
         return {r["name"].lower() for r in self._engine.query(f"SELECT name FROM {self._table}")}
-
-    def set_job(self, training_sheet_id: str, job_id: str) -> None:
-        self._engine.execute(
-            f"UPDATE {self._table} SET job_id = :job_id, updated_at = current_timestamp() WHERE id = :id",
-            {"id": training_sheet_id, "job_id": job_id},
-        )
 
     def generation_config(self, training_sheet_id: str) -> dict[str, Any] | None:
         """A Training Sheet's generation_config alone (no pair counts: read on every review card)."""

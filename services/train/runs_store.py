@@ -58,9 +58,6 @@ class TrainingRunsStore:
         }
         self._engine.insert_rows(self.lineage, pd.DataFrame({k: v if isinstance(v, list) else [v] for k, v in row.items()}))
 
-    def set_job(self, run_id: str, job_id: str) -> None:
-        self._engine.execute(f"UPDATE {self.lineage} SET job_id = :job_id WHERE id = :id", {"id": run_id, "job_id": job_id})
-
     def restart(self, run_id: str) -> None:
         """A new attempt of the run: its earlier steps and evaluations go, its outcome is cleared."""
         with self._engine.transaction():

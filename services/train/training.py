@@ -38,7 +38,7 @@ from data_access.training.trainer import (
 from data_access.volumes import VolumeFileError
 from services.core.domain.job import JobStatus
 from services.core.errors import NotFoundError, ValidationError, WorkbenchError
-from services.core.jobs import JobContext, JobRunner, register_job_type
+from services.core.jobs import JobContext, JobRunner, new_job_id, register_job_type
 from services.core.workbench import Workbench
 from services.generate.generation import GenerationService
 from services.train.evaluation import AnswerScore, Comparison, FieldScore, ModelScore, compare
@@ -87,7 +87,7 @@ def start_training(workbench: Workbench, training_input: TrainingInput, config: 
     first_sheet = GenerationService(workbench).get(training_input.training_sheet_ids[0])
     name = config.model_name or model_name_from(first_sheet.name)
     run = TrainingRun(
-        id=str(uuid.uuid4()), status=RunStatus.QUEUED, job_id=None, training_sheet_ids=training_input.training_sheet_ids,
+        id=str(uuid.uuid4()), status=RunStatus.QUEUED, job_id=new_job_id(), training_sheet_ids=training_input.training_sheet_ids,
         export_id=training_input.export_id,
         export_version=str(training_input.export_version) if training_input.export_version is not None else None,
         base_model=trainer.base_model, config=_recorded_config(training_input, config, name, trainer),
@@ -97,11 +97,12 @@ def start_training(workbench: Workbench, training_input: TrainingInput, config: 
     store = TrainingRunsStore(workbench)
     store.insert(run, training_input.train_pair_ids, training_input.validation_pair_ids)
     try:
-        job_id = JobRunner(workbench).submit(JOB_TYPE, {"run_id": run.id}, training_sheet_id=run.training_sheet_ids[0], target_id=run.id)
+        JobRunner(workbench).submit(
+            JOB_TYPE, {"run_id": run.id}, training_sheet_id=run.training_sheet_ids[0], target_id=run.id, job_id=run.job_id
+        )
     except Exception as error:
         store.finish(run.id, RunStatus.FAILED, f"The training job could not start: {error}")
         raise
-    store.set_job(run.id, job_id)
     return TrainingService(workbench).get(run.id)
 
 
