@@ -23,10 +23,15 @@ class Reply:
         return json.loads(self.body)
 
 
+# Longer than the server's own 120 s per request: deploying loads a model, which took over a
+# minute on a loaded 2-core machine; the server's answer, not the client, must end a slow call.
+CLIENT_TIMEOUT_S = 300
+
+
 def call(url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=CLIENT_TIMEOUT_S) as response:
             return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
     except urllib.error.HTTPError as error:
         return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
