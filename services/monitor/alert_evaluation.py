@@ -17,7 +17,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from data_access.webhooks.sender import WebhookSender
+from data_access.webhooks.sender import HttpWebhookSender, WebhookSender
 from services.core.workbench import Workbench
 from services.monitor.alert_events import AlertEventsStore
 from services.monitor.alert_metrics import AlertMetrics
@@ -96,3 +96,8 @@ class AlertEvaluator:
             self._events.record_delivery(change.event_id, rule.id, change.kind, rule.webhook_url, result)
         except Exception:  # the event stands; only the record of its delivery is missing
             log.exception("Delivery of alert %s could not be recorded", change.event_id)
+
+
+def evaluate_now(workbench: Workbench) -> list[Transition]:
+    """Every enabled rule, now, delivering to the rules' webhooks over HTTP ("Evaluate now" on MONITOR)."""
+    return AlertEvaluator(workbench, HttpWebhookSender()).evaluate()

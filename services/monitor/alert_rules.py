@@ -115,6 +115,14 @@ class AlertRulesService:
         )
         return [_rule(r) for r in rows]
 
+    def watchable_endpoints(self) -> list[str]:
+        """Endpoints a rule may watch: those deployed (locally or on Databricks) and those with logged requests."""
+        rows = self._engine.query(
+            f"SELECT endpoint_name FROM {self._wb.table('deployments')} WHERE status = 'ready' AND target <> 'edge' "
+            f"UNION SELECT endpoint_name FROM {self._wb.table('inference_log')} ORDER BY endpoint_name"
+        )
+        return [r["endpoint_name"] for r in rows if r["endpoint_name"]]
+
     def enabled_rules(self, endpoints: set[str] | None = None) -> list[AlertRule]:
         """Every enabled rule, or those watching one of `endpoints`."""
         rows = self._engine.query(f"SELECT {_COLUMNS} FROM {self._table} WHERE enabled ORDER BY created_at")
