@@ -49,8 +49,8 @@ def webhook_payload(rule: AlertRule, transition: Transition, message: str, at: d
 
 class AlertEvaluator:
     def __init__(self, workbench: Workbench, sender: WebhookSender) -> None:
+        self._wb = workbench
         self._rules = AlertRulesService(workbench)
-        self._metrics = AlertMetrics(workbench)
         self._events = AlertEventsStore(workbench)
         self._sender = sender
 
@@ -59,11 +59,12 @@ class AlertEvaluator:
         with _turns:
             now = now or datetime.now(UTC)
             rules = self._rules.enabled_rules(endpoints)
+            metrics = AlertMetrics(self._wb)
             open_ids = self._events.open_event_ids([r.id for r in rules])
             changes = []
             for rule in rules:
                 try:
-                    change = self._evaluate_rule(rule, open_ids.get(rule.id), now)
+                    change = self._evaluate_rule(rule, metrics, open_ids.get(rule.id), now)
                 except Exception:  # one rule's failure (a store hiccup) must not stop the others
                     log.exception("Alert rule %s could not be evaluated", rule.id)
                     continue
@@ -71,8 +72,8 @@ class AlertEvaluator:
                     changes.append(change)
             return changes
 
-    def _evaluate_rule(self, rule: AlertRule, open_id: str | None, now: datetime) -> Transition | None:
-        measurement = self._metrics.measure(rule, now)
+    def _evaluate_rule(self, rule: AlertRule, metrics: AlertMetrics, open_id: str | None, now: datetime) -> Transition | None:
+        measurement = metrics.measure(rule, now)
         if measurement.value is None:
             return None
         breached = rule.comparison.breached(measurement.value, rule.threshold)
