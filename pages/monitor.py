@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components import breadcrumb
-from components.monitor import alerts, filters, traffic_charts
+from components.monitor import alerts, alerts_quality, filters, traffic_charts
 from components.session import workbench
 from services.monitor.traffic import TrafficService
 
@@ -18,6 +18,7 @@ st.caption(
 )
 
 alerts.show(wb, key="monitor_alerts")
+alerts_quality.show(wb, key="monitor_quality")
 
 logged = traffic.endpoints()
 if not logged:

@@ -31,9 +31,11 @@ def show(workbench: Workbench, key: str) -> None:
     show_open(events.events(AlertStatus.OPEN))
     rules = rules_service.rules()
     with st.expander(f"Alert rules ({len(rules)}) and recent alerts", icon=":material/notifications:"):
-        st.caption("A rule watches one endpoint's traffic over a trailing window. It is evaluated every minute and soon after "
-                   "requests are logged; a breach opens one alert (kept open until the metric recovers) and each change is "
-                   "POSTed as JSON to the rule's webhook, if it has one.")
+        when = ("with Evaluate now (on Databricks the app has no identity of its own to evaluate them on a schedule)"
+                if workbench.settings.is_databricks else "every minute and soon after requests are logged")
+        st.caption(f"A rule watches one endpoint's traffic over a trailing window. It is evaluated {when}; a breach opens "
+                   "one alert (kept open until the metric recovers) and each change is POSTed as JSON to the rule's webhook, "
+                   "if it has one.")
         if rules:
             st.dataframe(_rules_frame(rules), hide_index=True, key=f"{key}_rules")
         _editor(rules_service, rules, key)

@@ -95,8 +95,8 @@ def stop_alert_schedules() -> None:
 def start_server_alert_schedule() -> AlertSchedule | None:
     """At server start, the embedded store's schedule. On Databricks there is none: the server
     has no person to act as until someone opens a page (the App proxy names each visitor), and
-    evaluating as whoever came first would reach the warehouse with their grants; there the
-    MONITOR page evaluates the rules when it is opened, and "Evaluate now" does too."""
+    evaluating as whoever came first would reach the warehouse with their grants; there a person
+    evaluates the rules with "Evaluate now" on MONITOR, as themselves."""
     settings = load_settings()
     if settings.is_databricks:
         return None

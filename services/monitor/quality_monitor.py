@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data_access.monitoring.quality_monitors import InferenceMonitorSpec, QualityMonitors, QualityMonitorState
+from data_access.monitoring.quality_monitors import (
+    DatabricksQualityMonitors,
+    InferenceMonitorSpec,
+    QualityMonitorError,
+    QualityMonitors,
+    QualityMonitorState,
+)
 from data_access.sql.names import InvalidNameError, TableName
 from services.core.domain.template import SchemaField
-from services.core.errors import NotFoundError, ValidationError
+from services.core.errors import NotFoundError, ValidationError, WorkbenchError
 from services.core.workbench import Workbench
 from services.deploy.model_serving import ServingEndpointRecord, serving_endpoints
 from services.deploy.records import DeploymentStatus
@@ -29,6 +35,18 @@ TIMESTAMP_COLUMN = "request_time"
 MODEL_ID_COLUMN = "served_entity_id"  # an A/B split's two versions are two served entities: profiled apart
 PREDICTION_COLUMN = "prediction"
 ANSWERED = 200  # a refused or failed request predicted nothing
+
+
+class MonitorRefusedError(WorkbenchError):
+    """The workspace refused the monitor or its reading (permissions, a missing table); nothing changed there."""
+
+
+def quality_monitors(workbench: Workbench) -> QualityMonitors:
+    """Data quality monitors in the workspace, acting as the person using the app."""
+    from data_access.databricks_client import workspace_client
+
+    user = workbench.user
+    return DatabricksQualityMonitors(lambda: workspace_client(user))
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,17 @@ class QualityMonitorService:
         self._wb = workbench
         self._engine = workbench.backend.engine
         self._monitors = monitors
+
+    def classification_endpoints(self) -> list[ClassificationEndpoint]:
+        """The ready Model Serving endpoints a monitor can watch (with an inference table and a classification field)."""
+        found = []
+        for record in serving_endpoints(self._wb):
+            if record.deployment.status is DeploymentStatus.READY:
+                try:
+                    found.append(self._classification(record))
+                except ValidationError:
+                    continue
+        return found
 
     def endpoint(self, endpoint_name: str) -> ClassificationEndpoint:
         """The endpoint's tables and classification field; NotFoundError or ValidationError says why it has none."""
@@ -95,10 +124,17 @@ class QualityMonitorService:
         endpoint = self.endpoint(endpoint_name)
         self.refresh_predictions(endpoint)
         table = endpoint.predictions_table
-        return self._monitors.create_classification_monitor(InferenceMonitorSpec(
+        spec = InferenceMonitorSpec(
             table=str(table), output_schema=f"{table.catalog}.{table.schema}", timestamp_column=TIMESTAMP_COLUMN,
             model_id_column=MODEL_ID_COLUMN, prediction_column=PREDICTION_COLUMN, warehouse_id=self._wb.settings.warehouse_id or None,
-        ))
+        )
+        try:
+            return self._monitors.create_classification_monitor(spec)
+        except QualityMonitorError as error:
+            raise MonitorRefusedError(str(error)) from error
 
     def state(self, endpoint_name: str) -> QualityMonitorState | None:
-        return self._monitors.state(str(self.endpoint(endpoint_name).predictions_table))
+        try:
+            return self._monitors.state(str(self.endpoint(endpoint_name).predictions_table))
+        except QualityMonitorError as error:
+            raise MonitorRefusedError(str(error)) from error

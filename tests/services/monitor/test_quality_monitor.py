@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from data_access.monitoring.quality_monitors import DatabricksQualityMonitors, QualityMonitorError
+from data_access.monitoring.quality_monitors import DatabricksQualityMonitors
 from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
-from services.monitor.quality_monitor import QualityMonitorService
+from services.monitor.quality_monitor import MonitorRefusedError, QualityMonitorService
 from tests.fakes.databricks_rest import FakeDatabricksRest
 from tests.monitor_builders import USER, databricks_workbench, deploy_serving, log_payload
 from tests.train_builders import crystal_template
@@ -83,6 +83,6 @@ def test_an_endpoint_without_a_classification_field_or_inference_table_is_refuse
 def test_a_refusal_by_the_workspace_is_a_clear_error(workbench, rest, service):
     log_payload(workbench, [(0, 200, "crack", "defects-1", 40)])
     rest.deny("mirion_vital.workbench.defects_predictions")
-    with pytest.raises(QualityMonitorError, match=re.escape(f"refused the data quality monitor on {PREDICTIONS}")):
+    with pytest.raises(MonitorRefusedError, match=re.escape(f"refused the data quality monitor on {PREDICTIONS}")):
         service.create_monitor("defects")
     assert rest.data_quality.monitors == {}
