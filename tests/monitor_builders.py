@@ -44,6 +44,13 @@ def databricks_workbench(rest: FakeDatabricksRest) -> Iterator[Workbench]:
         warehouse.close()
 
 
+@contextmanager
+def workspace_and_workbench() -> Iterator[tuple[FakeDatabricksRest, Workbench]]:
+    """The loopback workspace and a migrated workbench on the warehouse fake that it publishes."""
+    with FakeDatabricksRest() as rest, databricks_workbench(rest) as wb:
+        yield rest, wb
+
+
 def deploy_serving(wb: Workbench, name: str = "defects", template_id: str | None = None, inference_table: str | None = PAYLOAD) -> None:
     DeploymentsStore(wb).insert(Deployment(
         id=str(uuid.uuid4()), endpoint_name=name, model_name="mirion_vital.workbench.defects", model_version="1",

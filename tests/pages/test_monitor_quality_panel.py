@@ -13,7 +13,7 @@ from data_access.monitoring.quality_monitors import DatabricksQualityMonitors
 from services.core.workbench import Workbench
 from services.monitor.quality_monitor import QualityMonitorService
 from tests.fakes.databricks_rest import FakeDatabricksRest
-from tests.monitor_builders import USER, databricks_workbench, deploy_serving, log_payload
+from tests.monitor_builders import USER, deploy_serving, log_payload, workspace_and_workbench
 from tests.pages.conftest import PAGE_TIMEOUT_S
 from tests.train_builders import crystal_template
 
@@ -25,15 +25,9 @@ def panel(workbench, service) -> None:
 
 
 @pytest.fixture
-def rest() -> Iterator[FakeDatabricksRest]:
-    with FakeDatabricksRest() as rest:
-        yield rest
-
-
-@pytest.fixture
-def workbench(rest) -> Iterator[Workbench]:
-    with databricks_workbench(rest) as wb:
-        yield wb
+def world() -> Iterator[tuple[FakeDatabricksRest, Workbench]]:
+    with workspace_and_workbench() as both:
+        yield both
 
 
 def open_panel(workbench: Workbench, rest: FakeDatabricksRest) -> AppTest:
@@ -41,7 +35,8 @@ def open_panel(workbench: Workbench, rest: FakeDatabricksRest) -> AppTest:
     return AppTest.from_function(panel, kwargs={"workbench": workbench, "service": service}, default_timeout=PAGE_TIMEOUT_S).run()
 
 
-def test_a_classification_endpoint_gets_its_monitor_from_the_panel(workbench, rest):
+def test_a_classification_endpoint_gets_its_monitor_from_the_panel(world):
+    rest, workbench = world
     deploy_serving(workbench, template_id=crystal_template(workbench).id)
     deploy_serving(workbench, "free-text")  # no classification field: not offered
     log_payload(workbench, [(0, 200, "crack", "defects-1", 40)])
@@ -54,6 +49,7 @@ def test_a_classification_endpoint_gets_its_monitor_from_the_panel(workbench, re
     assert "defects_predictions_profile_metrics" in app.markdown[-1].value
 
 
-def test_without_a_classification_endpoint_the_panel_says_what_would_fill_it(workbench, rest):
+def test_without_a_classification_endpoint_the_panel_says_what_would_fill_it(world):
+    rest, workbench = world
     app = open_panel(workbench, rest)
     assert "No classification endpoint on Model Serving yet" in app.caption[0].value

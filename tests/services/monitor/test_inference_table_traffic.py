@@ -16,8 +16,7 @@ from services.monitor.alert_evaluation import AlertEvaluator
 from services.monitor.alert_records import AlertMetric
 from services.monitor.alert_rules import AlertRulesService
 from services.monitor.traffic import TrafficService, Window
-from tests.fakes.databricks_rest import FakeDatabricksRest
-from tests.monitor_builders import T0, databricks_workbench, deploy_serving, log_payload
+from tests.monitor_builders import T0, deploy_serving, log_payload, workspace_and_workbench
 from tests.services.monitor.test_alert_rules import draft
 from tests.services.monitor.test_traffic import row
 
@@ -26,7 +25,7 @@ NOW = T0 + timedelta(minutes=30)
 
 @pytest.fixture
 def workbench() -> Iterator[Workbench]:
-    with FakeDatabricksRest() as rest, databricks_workbench(rest) as wb:
+    with workspace_and_workbench() as (_, wb):
         yield wb
 
 

@@ -14,31 +14,27 @@ from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
 from services.monitor.quality_monitor import MonitorRefusedError, QualityMonitorService
 from tests.fakes.databricks_rest import FakeDatabricksRest
-from tests.monitor_builders import USER, databricks_workbench, deploy_serving, log_payload
+from tests.monitor_builders import USER, deploy_serving, log_payload, workspace_and_workbench
 from tests.train_builders import crystal_template
 
 PREDICTIONS = "mirion_vital.workbench.defects_predictions"
 
 
 @pytest.fixture
-def rest() -> Iterator[FakeDatabricksRest]:
-    with FakeDatabricksRest() as rest:
-        yield rest
+def world() -> Iterator[tuple[FakeDatabricksRest, Workbench]]:
+    with workspace_and_workbench() as both:
+        yield both
 
 
 @pytest.fixture
-def workbench(rest) -> Iterator[Workbench]:
-    with databricks_workbench(rest) as wb:
-        yield wb
-
-
-@pytest.fixture
-def service(workbench, rest) -> QualityMonitorService:
+def service(world) -> QualityMonitorService:
+    rest, workbench = world
     deploy_serving(workbench, template_id=crystal_template(workbench).id)
     return QualityMonitorService(workbench, DatabricksQualityMonitors(lambda: rest.client(USER.access_token)))
 
 
-def test_a_classification_endpoint_gets_an_inference_log_monitor_on_its_predictions(workbench, rest, service):
+def test_a_classification_endpoint_gets_an_inference_log_monitor_on_its_predictions(world, service):
+    rest, workbench = world
     log_payload(workbench, [(0, 200, "crack", "defects-1", 40), (1, 200, "inclusion", "defects-2", 40), (2, 400, None, "defects-1", 40)])
     state = service.create_monitor("defects")
 
@@ -58,7 +54,8 @@ def test_a_classification_endpoint_gets_an_inference_log_monitor_on_its_predicti
     assert service.state("defects").status == "ACTIVE"
 
 
-def test_creating_again_returns_the_monitor_and_appends_only_new_answers(workbench, rest, service):
+def test_creating_again_returns_the_monitor_and_appends_only_new_answers(world, service):
+    rest, workbench = world
     log_payload(workbench, [(0, 200, "crack", "defects-1", 40)])
     first = service.create_monitor("defects")
     log_payload(workbench, [(5, 200, "chip", "defects-1", 40)])
@@ -68,7 +65,8 @@ def test_creating_again_returns_the_monitor_and_appends_only_new_answers(workben
     assert service.refresh_predictions(service.endpoint("defects")) == 0
 
 
-def test_an_endpoint_without_a_classification_field_or_inference_table_is_refused(workbench, rest, service):
+def test_an_endpoint_without_a_classification_field_or_inference_table_is_refused(world, service):
+    rest, workbench = world
     deploy_serving(workbench, "free-text", template_id=None)
     with pytest.raises(ValidationError, match="not a classification endpoint"):
         service.create_monitor("free-text")
@@ -80,7 +78,8 @@ def test_an_endpoint_without_a_classification_field_or_inference_table_is_refuse
     assert rest.data_quality.monitors == {}
 
 
-def test_a_refusal_by_the_workspace_is_a_clear_error(workbench, rest, service):
+def test_a_refusal_by_the_workspace_is_a_clear_error(world, service):
+    rest, workbench = world
     log_payload(workbench, [(0, 200, "crack", "defects-1", 40)])
     rest.deny("mirion_vital.workbench.defects_predictions")
     with pytest.raises(MonitorRefusedError, match=re.escape(f"refused the data quality monitor on {PREDICTIONS}")):
