@@ -35,6 +35,7 @@ def alerts_sql_flow(wb: Workbench) -> None:
         [resolved] = evaluator.evaluate(now + timedelta(minutes=40), {"urgency"})
     assert resolved.event_id == fired.event_id
     rules.rules()
+    rules.watchable_endpoints()
     rules.rules("urgency")
     events = AlertEventsStore(wb)
     events.events()
