@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from data_access.sql.duckdb_engine import release_home
 from data_access.webhooks.sender import HttpWebhookSender
+from services.core.workbench import forget_prepared_stores
 from services.deploy.inference_log import InferenceLogStore, InferenceLogWriter
 from services.monitor.alert_events import AlertEventsStore
 from services.monitor.alert_rules import AlertRulesService
-from services.monitor.alert_schedule import AlertSchedule
+from services.monitor.alert_schedule import AlertSchedule, start_server_alert_schedule, stop_alert_schedules
 from tests.fakes.webhook_receiver import running_receiver
 from tests.services.monitor.test_alert_rules import draft
 from tests.services.monitor.test_traffic import row
@@ -61,3 +63,20 @@ def test_a_stopped_schedule_no_longer_hears_the_log(workbench):
         writer.add(row(1, datetime.now(UTC), 5.0, 500))
         writer.stop()
     assert receiver.received == [] and AlertEventsStore(workbench).events() == []
+
+
+def test_the_server_starts_one_schedule_on_the_embedded_store_and_none_on_databricks(settings, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(settings.home))
+    monkeypatch.setenv("WORKBENCH_DEMO_DATA", "0")
+    monkeypatch.delenv("WORKBENCH_BACKEND", raising=False)
+    monkeypatch.delenv("DATABRICKS_WAREHOUSE_ID", raising=False)
+    try:
+        started = start_server_alert_schedule()
+        assert started is not None and start_server_alert_schedule() is started
+    finally:
+        stop_alert_schedules()
+        forget_prepared_stores()
+        release_home(settings.home)
+    monkeypatch.setenv("WORKBENCH_BACKEND", "databricks")
+    monkeypatch.setenv("DATABRICKS_WAREHOUSE_ID", "abc123")
+    assert start_server_alert_schedule() is None  # no person to act as until someone opens a page
