@@ -13,6 +13,7 @@ from api import edge_bundles, whoami
 from api.http import RequestIdMiddleware, not_found_route
 from api.serving import EndpointsFor, serving_routes
 from services.deploy.endpoints import local_endpoints, stop_local_endpoints
+from services.monitor.alert_schedule import start_server_alert_schedule, stop_alert_schedules
 
 
 def api_routes(endpoints_for: EndpointsFor = local_endpoints) -> list[BaseRoute]:
@@ -27,8 +28,11 @@ def api_middleware() -> list[Middleware]:
 @asynccontextmanager
 async def api_lifespan(_app: Any) -> AsyncIterator[None]:
     """On a clean stop, the local endpoints answer what they have queued and the inference log
-    writes every record it holds before the process ends."""
+    writes every record it holds before the process ends. Alert rules are evaluated in the
+    background while the server runs (services/monitor/alert_schedule.py)."""
+    start_server_alert_schedule()
     try:
         yield
     finally:
         stop_local_endpoints()
+        stop_alert_schedules()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components import breadcrumb
-from components.monitor import filters, traffic_charts
+from components.monitor import alerts, alerts_quality, filters, traffic_charts
 from components.session import workbench
 from services.monitor.traffic import TrafficService
 
@@ -16,6 +16,9 @@ st.caption(
     "Every request to a local endpoint is a row of the inference log (answered or refused). "
     "Latency percentiles are approximate (`percentile_approx`); a time bucket with no requests is left out."
 )
+
+alerts.show(wb, key="monitor_alerts")
+alerts_quality.show(wb, key="monitor_quality")
 
 logged = traffic.endpoints()
 if not logged:

@@ -48,6 +48,7 @@ from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
 from services.train.exports import ExportService
+from tests.alert_builders import alerts_sql_flow
 from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
 from tests.deploy_builders import deploy_sql_flow
 from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
@@ -286,6 +287,7 @@ FLOWS: dict[str, Flow] = {
     "quoted_columns": quoted_columns_flow,
     "training": training_sql_flow,
     "deploy_monitor": deploy_sql_flow,
+    "monitor_alerts": alerts_sql_flow,
     "example_store": example_store_flow,
     "demo_model": demo_model_flow,
 }

@@ -5,6 +5,9 @@ Requests hand their record to a queue and return; the writer takes what has gath
 batch, or whatever came within a short wait) and appends it in one set-based insert. A clean
 stop drains the queue before the thread ends, so nothing accepted is lost; a failed insert is
 retried, never split into single rows (the batch is all-or-nothing, so no row is written twice).
+
+A later stage (MONITOR's alert rules) may listen for written rows: the writer thread tells each
+listener of a store which rows it just wrote, after the insert, so the request path never waits.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 import pandas as pd
@@ -31,10 +35,45 @@ INSERT_ATTEMPTS = 5
 RETRY_PAUSE_S = 0.5
 
 
+LoggedRowsListener = Callable[[list[InferenceRecord]], None]
+_listeners: dict[tuple[str, str], list[LoggedRowsListener]] = {}
+_listeners_lock = threading.Lock()
+
+
+def store_key(workbench: Workbench) -> tuple[str, str]:
+    return workbench.settings.backend, str(workbench.settings.home.resolve())
+
+
+def listen_for_logged_rows(workbench: Workbench, listener: LoggedRowsListener) -> Callable[[], None]:
+    """Call `listener` with each batch written to this store's log; returns what stops it.
+    The listener runs on the writer's thread: it should hand the work on, not do it."""
+    key = store_key(workbench)
+    with _listeners_lock:
+        _listeners.setdefault(key, []).append(listener)
+
+    def stop() -> None:
+        with _listeners_lock:
+            if listener in _listeners.get(key, []):
+                _listeners[key].remove(listener)
+
+    return stop
+
+
+def _tell_listeners(key: tuple[str, str], batch: list[InferenceRecord]) -> None:
+    with _listeners_lock:
+        listeners = list(_listeners.get(key, []))
+    for listener in listeners:
+        try:
+            listener(batch)
+        except Exception:  # a listener's failure must never cost the log a row
+            log.exception("An inference log listener failed")
+
+
 class InferenceLogStore:
     def __init__(self, workbench: Workbench) -> None:
         self._engine = workbench.backend.engine
         self._table = workbench.table("inference_log")
+        self.key = store_key(workbench)
 
     def append(self, records: list[InferenceRecord]) -> int:
         frame = pd.DataFrame([asdict(r) for r in records])
@@ -110,9 +149,11 @@ class InferenceLogWriter:
         for attempt in range(1, INSERT_ATTEMPTS + 1):
             try:
                 self._store.append(batch)
-                return
             except Exception:  # the store's failure, whatever its type: keep the rows and retry
                 if attempt == INSERT_ATTEMPTS:
                     log.exception("Could not write %d inference log rows after %d attempts", len(batch), attempt)
                     return
                 time.sleep(RETRY_PAUSE_S * attempt)
+            else:
+                _tell_listeners(self._store.key, batch)
+                return

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from services.core.workbench import Workbench
+from services.monitor.log_source import LogSources
 
 
 class Window(Enum):
@@ -72,13 +73,14 @@ class TrafficService:
     def __init__(self, workbench: Workbench) -> None:
         self._engine = workbench.backend.engine
         self._table = workbench.table("inference_log")
+        self._sources = LogSources(workbench)  # a Model Serving endpoint's requests are in its inference table
 
     def endpoints(self) -> list[LoggedEndpoint]:
-        """Every endpoint the log has requests for, with the versions that answered them."""
+        """Every endpoint the log or an inference table has requests for, with the versions that answered them."""
         rows = self._engine.query(
             f"SELECT endpoint_name, model_version, count(*) AS requests FROM {self._table} "
             "GROUP BY endpoint_name, model_version ORDER BY endpoint_name, model_version"
-        )
+        ) + self._sources.served_request_counts()
         by_name: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             by_name.setdefault(row["endpoint_name"], []).append(row)
@@ -91,13 +93,13 @@ class TrafficService:
         return {"endpoint": endpoint, "version": version, "since": (now or datetime.now(UTC)) - window.span}
 
     def summary(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> TrafficSummary:
-        row = self._engine.query_one(f"SELECT {_AGGREGATES} FROM {self._table} WHERE {_FILTER}", self._params(endpoint, version, window, now))
+        row = self._engine.query_one(f"SELECT {_AGGREGATES} FROM {self._sources.relation(endpoint)} WHERE {_FILTER}", self._params(endpoint, version, window, now))
         return TrafficSummary(int(row["requests"] or 0), int(row["errors"] or 0), row["p50"], row["p95"], row["p99"])
 
     def over_time(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> list[TrafficBucket]:
         """One row per bucket that had requests (a quiet bucket is absent, not zero-filled)."""
         rows = self._engine.query(
-            f"SELECT date_trunc('{window.bucket}', created_at) AS bucket, {_AGGREGATES} FROM {self._table} WHERE {_FILTER} "
+            f"SELECT date_trunc('{window.bucket}', created_at) AS bucket, {_AGGREGATES} FROM {self._sources.relation(endpoint)} WHERE {_FILTER} "
             "GROUP BY date_trunc('" + window.bucket + "', created_at) ORDER BY bucket",
             self._params(endpoint, version, window, now),
         )

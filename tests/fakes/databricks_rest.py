@@ -4,7 +4,8 @@ It serves what the SDK's Files API (`client.files`, including its presigned-down
 the Unity Catalog APIs (catalogs, schemas, tables, volumes, entity tag assignments) and the Jobs
 API's one-time runs (`jobs.submit`, `get_run`, `cancel_run`), Vector Search direct indexes
 (`self.vector_search`, tests/fakes/vector_search.py) and Model Serving endpoints
-(`self.serving`, tests/fakes/serving_endpoints.py) request, with the state in plain dicts. A submitted run does nothing by itself: a test plays the compute with `on_run_submitted`
+(`self.serving`, tests/fakes/serving_endpoints.py) and data quality monitors (`self.data_quality`,
+tests/fakes/data_quality.py) request, with the state in plain dicts. A submitted run does nothing by itself: a test plays the compute with `on_run_submitted`
 (called in its own thread) and `set_run_state`, as Databricks would move the run along. It listens on 127.0.0.1 on a free port, in a daemon thread,
 stops in fixture teardown, and stops itself after MAX_LIFETIME_SECONDS should teardown not run.
 """
@@ -15,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -99,6 +101,10 @@ class FakeDatabricksRest:
         from tests.fakes.vector_search import FakeVectorSearch
 
         self.vector_search = FakeVectorSearch()
+        from tests.fakes.data_quality import FakeDataQuality
+
+        self.data_quality = FakeDataQuality(lambda: self.tables, lambda: self.schemas)
+        self._live_warehouse: FakeWarehouse | None = None
         self._idempotency: dict[str, int] = {}
         self._signatures: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -137,7 +143,9 @@ class FakeDatabricksRest:
 
     def add_schema(self, catalog: str, schema: str) -> None:
         self.add_catalog(catalog)
-        self.schemas.setdefault(f"{catalog}.{schema}", {"name": schema, "catalog_name": catalog, "full_name": f"{catalog}.{schema}"})
+        full_name = f"{catalog}.{schema}"
+        self.schemas.setdefault(full_name, {"name": schema, "catalog_name": catalog, "full_name": full_name,
+                                            "schema_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"schema:{full_name}"))})
 
     def add_table(self, full_name: str, columns: list[tuple[str, str]], table_type: str = "MANAGED", comment: str | None = None) -> None:
         catalog, schema, name = full_name.split(".")
@@ -147,6 +155,7 @@ class FakeDatabricksRest:
             "catalog_name": catalog,
             "schema_name": schema,
             "full_name": full_name,
+            "table_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"table:{full_name}")),
             "table_type": table_type,
             "comment": comment,
             "columns": [{"name": c, "type_text": t, "position": i, "nullable": True} for i, (c, t) in enumerate(columns)],
@@ -171,6 +180,11 @@ class FakeDatabricksRest:
             columns.setdefault((f"{catalog}.{schema}.{table}", kind), []).append((column, _type_text(data_type)))
         for (full_name, kind), table_columns in columns.items():
             self.add_table(full_name, table_columns, "VIEW" if "VIEW" in kind else "MANAGED")
+
+    def publish_tables_of(self, warehouse: FakeWarehouse) -> None:
+        """From now on, every Unity Catalog read first publishes the warehouse's tables (a table a
+        statement created is at once visible to the API, as in a workspace)."""
+        self._live_warehouse = warehouse
 
     def put_file(self, path: str, data: bytes) -> None:
         """A file written by something other than the API (a job writing through its /Volumes mount)."""
@@ -230,6 +244,10 @@ class FakeDatabricksRest:
                 return self._unity_catalog(path[len(_UC) + 1 :], query)
             if path.startswith("/api/2.0/vector-search/"):
                 found = self.vector_search.handle(method, path, parse_qs(parts.query), body)
+                if found is not None:
+                    return found
+            if path.startswith("/api/data-quality/v1/"):
+                found = self.data_quality.handle(method, path, body)
                 if found is not None:
                     return found
             if path.startswith(("/api/2.0/serving-endpoints", "/serving-endpoints/")):
@@ -315,6 +333,8 @@ class FakeDatabricksRest:
 
     # unity catalog -----------------------------------------------------------------------
     def _unity_catalog(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if self._live_warehouse is not None:
+            self.sync_tables_from(self._live_warehouse)
         collection, _, name = path.partition("/")
         if collection == "catalogs" and not name:
             return _json(200, {"catalogs": list(self.catalogs.values())})
@@ -334,6 +354,11 @@ class FakeDatabricksRest:
             if query.get("omit_columns") == "true":
                 found = [{k: v for k, v in item.items() if k != "columns"} for item in found]
             return _json(200, {collection: found})
+        if collection == "schemas" and name:
+            self._check_access(name)
+            if name not in self.schemas:
+                raise _not_found(f"Schema '{name}'")
+            return _json(200, self.schemas[name])
         if collection == "tables" and name:
             self._check_access(name)
             if name not in self.tables:

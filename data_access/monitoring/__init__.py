@@ -1,0 +1,1 @@
+"""Monitoring services of the platform: Databricks data quality monitors."""

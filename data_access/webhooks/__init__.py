@@ -1,0 +1,1 @@
+"""Webhooks: JSON POSTed to a URL someone configured (alert deliveries)."""
