@@ -57,6 +57,12 @@ def test_a_bootstrap_run_scores_baseline_and_optimized_on_the_same_evaluation_pa
     assert "scripted" in run.model
 
 
+@pytest.mark.parametrize("optimizer", ["BootstrapFewShotWithRandomSearch", "MIPROv2", "GEPA"])
+def test_every_optimizer_improves_on_the_baseline_with_a_model_that_can_learn(wb: Workbench, optimizer: str) -> None:
+    _, run = _finished_run(wb, optimizer)
+    assert (run.optimizer, run.baseline_score, run.optimized_score) == (optimizer, 0.0, 1.0)
+
+
 def test_a_run_is_logged_to_mlflow_with_its_scores_and_program(wb: Workbench) -> None:
     _, run = _finished_run(wb)
     from mlflow import MlflowClient
