@@ -34,6 +34,16 @@ class RunCancelled(Exception):
     """Someone cancelled the optimization run; raised at the next model call."""
 
 
+def cancelled_within(error: BaseException) -> bool:
+    """DSPy wraps what an engine raises in its own errors: whether a cancel is underneath."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, RunCancelled):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def import_dspy() -> Any:
     """dspy, imported with litellm kept offline (see the module docstring)."""
     import dspy

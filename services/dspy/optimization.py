@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from data_access.dspy.engine import ChatModelEngine, RunCancelled, import_dspy, workbench_lm
+from data_access.dspy.engine import ChatModelEngine, RunCancelled, cancelled_within, import_dspy, workbench_lm
 from data_access.llm.chat import ChatModel
 from data_access.llm.configured import configured_chat_model
 from data_access.tracking.factory import open_tracker
@@ -75,10 +75,10 @@ class OptimizationWork:
         self._store.set_mlflow_run(run.run_id, tracked.run_id)
         try:
             result, baseline, optimized = self._optimize(context)
-        except RunCancelled:
-            self._end(tracker, tracked.run_id, run.run_id, RunStatus.CANCELLED, None)
-            return {"run_id": run.run_id, "cancelled": True}
         except Exception as error:
+            if cancelled_within(error) or context.cancelled():
+                self._end(tracker, tracked.run_id, run.run_id, RunStatus.CANCELLED, None)
+                return {"run_id": run.run_id, "cancelled": True}
             self._end(tracker, tracked.run_id, run.run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             raise
         if context.cancelled():

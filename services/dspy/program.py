@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from data_access.dspy.engine import RunCancelled, import_dspy
+from data_access.dspy.engine import RunCancelled, cancelled_within, import_dspy
 from services.dspy.metric import score
 from services.dspy.records import DspyDataset, DspyRecord, Metric, OptimizedDemo, Optimizer
 
@@ -87,9 +87,9 @@ def evaluate(program: Any, records: Sequence[DspyRecord], metric: Metric, output
     def one(record: DspyRecord) -> float:
         try:
             prediction = program(**record.inputs)
-        except RunCancelled:
-            raise
-        except Exception:  # the model's answer could not be parsed or the call failed: a wrong answer
+        except Exception as error:  # the model's answer could not be parsed or the call failed: a wrong answer
+            if cancelled_within(error):
+                raise RunCancelled("The optimization run was cancelled.") from error
             return 0.0
         return score(metric, record.outputs, {name: getattr(prediction, name, None) for name in outputs})
 

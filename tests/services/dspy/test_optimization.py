@@ -3,6 +3,7 @@ OpenAI-compatible server: dataset, job, scores, MLflow, accept as a new template
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -129,3 +130,21 @@ def test_a_run_without_a_configured_model_is_refused_before_anything_is_written(
     with pytest.raises(ValidationError, match="No language model"):
         DspyOptimizerService(workbench).launch(training.id, "BootstrapFewShot", "exact_match", 2)
     assert workbench.backend.engine.scalar(f"SELECT count(*) FROM {workbench.table('dspy_runs')}") == 0
+
+
+def test_a_cancelled_run_stops_at_its_next_model_call_and_says_so(wb: Workbench, model_server: FakeChatServer) -> None:
+    model_server.use(ChatScript(latency_s=0.05, answer=dspy_answerer(provider_kind, TASK_FIELDS)))
+    service = DspyOptimizerService(wb)
+    training = provider_training_sheet(wb, pairs=40)
+    runner = JobRunner(wb)
+    job_id = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
+    deadline = time.monotonic() + JOB_WAIT_S
+    while not model_server.received and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling for the first call to arrive, not waiting a fixed time
+    runner.cancel(job_id)
+    job = runner.wait(job_id, JOB_WAIT_S)
+    assert job.status.value == "cancelled"
+    run = service.run_of_job(job_id)
+    assert run.status is RunStatus.CANCELLED and run.result is None
+    calls = len(model_server.received)
+    assert calls < 40  # the 20-odd evaluation pairs, the demos and the second evaluation were not all asked
