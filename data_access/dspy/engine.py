@@ -54,11 +54,15 @@ def import_dspy() -> Any:
 class ChatModelEngine:
     """A DSPy engine over a `ChatModel`: one request in, one answer out, with bounded retries."""
 
-    def __init__(self, model: ChatModel, cancelled: Callable[[], bool] = lambda: False, timeout_s: float | None = None) -> None:
+    def __init__(self, model: ChatModel, max_in_flight: int, cancelled: Callable[[], bool] = lambda: False,
+                 timeout_s: float | None = None) -> None:
         self._model = model
         self._cancelled = cancelled
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
+        # Scoring and optimizing run side by side, each with its own threads: together they
+        # never have more calls in flight than the workbench allows one model.
+        self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
         self.calls = 0
 
     def complete(self, request: Any) -> Any:
@@ -71,7 +75,8 @@ class ChatModelEngine:
             temperature=request.config.temperature if request.config.temperature is not None else 0.0,
             max_tokens=request.config.max_tokens or DEFAULT_MAX_TOKENS,
         )
-        result = self._answer(chat)
+        with self._slots:
+            result = self._answer(chat)
         with self._lock:
             self.calls += 1
         usage = Usage(input_tokens=result.prompt_tokens or 0, output_tokens=result.completion_tokens or 0,

@@ -4,6 +4,7 @@ on the demo pool, score the optimized program on the same set, log it all to MLf
 The program, demos and scores land in a `dspy_runs` row; a person then accepts the result (a new
 draft version of the template) or rejects it (see `review`). Progress counts the evaluation
 set twice (baseline, optimized) plus one step for the optimizer, whose own length is unknown.
+The baseline is scored while the optimizer runs; the calls of both share the model's concurrency.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,24 +104,29 @@ class OptimizationWork:
 
     def _optimize(self, context: JobContext) -> tuple[RunResult, float, float]:
         dataset, config = self._dataset, self._config
-        engine = ChatModelEngine(self._model, context.cancelled)
+        threads = max(1, self._wb.settings.model_concurrency)
+        engine = ChatModelEngine(self._model, threads, context.cancelled)
         template = dataset.template
         lm = workbench_lm(engine, self._model.name, template.temperature, template.max_tokens)
-        threads = max(1, self._wb.settings.model_concurrency)
         outputs = [f.name for f in dataset.outputs]
         evaluations = len(dataset.evalset)
         total = 2 * evaluations + OPTIMIZER_STEPS
         context.report(0, total)
 
         student = dspy_program.build_program(dataset)
-        student.set_lm(lm)
-        baseline_scores = dspy_program.evaluate(student, dataset.evalset, config.metric, outputs, threads,
-                                                lambda n: context.report(n, total))
+        baseline = student.deepcopy()  # scored while the optimizer works on its own copy
+        baseline.set_lm(lm)
         metric = dspy_program.dspy_metric(config.metric, outputs)
         dspy = import_dspy()
-        with dspy.context(lm=lm):
-            optimized = dspy_program.compile_program(student, config.optimizer, metric, dspy_program.examples(dataset.demos), lm,
-                                                     config.max_demos, threads, config.seed)
+        # The baseline's scoring does not depend on the optimizer: it runs beside it, so calls an
+        # optimizer makes one at a time (BootstrapFewShot's demos) do not leave the model idle.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dspy-baseline") as side:
+            scoring = side.submit(dspy_program.evaluate, baseline, dataset.evalset, config.metric, outputs, threads,
+                                  lambda n: context.report(n, total))
+            with dspy.context(lm=lm):
+                optimized = dspy_program.compile_program(student, config.optimizer, metric, dspy_program.examples(dataset.demos),
+                                                         lm, config.max_demos, threads, config.seed)
+            baseline_scores = scoring.result()
         if context.cancelled():
             raise RunCancelled("The optimization run was cancelled.")
         optimized.set_lm(lm)
