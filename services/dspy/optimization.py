@@ -77,17 +77,16 @@ class OptimizationWork:
         self._store.set_mlflow_run(run.run_id, tracked.run_id)
         try:
             result, baseline, optimized = self._optimize(context)
+            if context.cancelled():
+                raise RunCancelled("The optimization run was cancelled.")
+            self._log(tracker, tracked.run_id, result, baseline, optimized)
+            self._store.finish(run.run_id, baseline, optimized, result)
         except Exception as error:
             if cancelled_within(error) or context.cancelled():
                 self._end(tracker, tracked.run_id, run.run_id, RunStatus.CANCELLED, None)
                 return {"run_id": run.run_id, "cancelled": True}
             self._end(tracker, tracked.run_id, run.run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             raise
-        if context.cancelled():
-            self._end(tracker, tracked.run_id, run.run_id, RunStatus.CANCELLED, None)
-            return {"run_id": run.run_id, "cancelled": True}
-        self._log(tracker, tracked.run_id, result, baseline, optimized)
-        self._store.finish(run.run_id, baseline, optimized, result)
         tracker.end_run(tracked.run_id, RunEnd.FINISHED)
         return {"run_id": run.run_id, "baseline": baseline, "optimized": optimized, "model_calls": result.model_calls}
 
