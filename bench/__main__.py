@@ -11,6 +11,7 @@ from pathlib import Path
 from bench import (
     deploy_endpoint,
     drafter_calibration,
+    dspy_optimizer,
     example_search,
     foundation,
     generation,
@@ -34,6 +35,7 @@ SUITES = {
     "train": train_finetune.run,
     "deploy": deploy_endpoint.run,
     "example_store": example_search.run,
+    "dspy": dspy_optimizer.run,
 }
 
 

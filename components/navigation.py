@@ -31,6 +31,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/monitor.py", "Monitor", ":material/monitoring:", LIFECYCLE, "monitor", stage="MONITOR"),
     PageSpec("pages/templates.py", "Prompt Templates", ":material/description:", TOOLS, "templates"),
     PageSpec("pages/example_store.py", "Example Store", ":material/library_books:", TOOLS, "example-store"),
+    PageSpec("pages/dspy_optimizer.py", "DSPy Optimizer", ":material/tune:", TOOLS, "dspy-optimizer"),
     PageSpec("pages/canonical_labeling.py", "Canonical Labeling Tool", ":material/verified:", TOOLS, "canonical-labels"),
 )
 

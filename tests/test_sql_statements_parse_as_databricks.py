@@ -257,6 +257,36 @@ def example_store_flow(workbench: Workbench) -> None:
     store.search("crystal defect", k=3, min_score=-1.0)
     store.search("crystal defect", k=3, filters=filters)
     store.prune([example.example_id])
+def dspy_flow(workbench: Workbench) -> None:
+    """A DSPy run's statements: the dataset export, the run's row from start to a decision, and
+    what flows back (pair quality scores, example effectiveness, the template's link to the run)."""
+    from services.dspy.dataset import DatasetExporter
+    from services.dspy.optimizer_service import DspyOptimizerService
+    from services.dspy.records import Decision, DspyRun, RunResult, RunStatus
+    from services.dspy.runs_store import DspyRunsStore
+    from tests.dspy_builders import provider_training_sheet
+
+    migrate(workbench.backend.engine, workbench.settings)
+    training = provider_training_sheet(workbench, pairs=4)
+    dataset = DatasetExporter(workbench).export(training.id)
+    DspyOptimizerService(workbench).training_sheets()
+    store = DspyRunsStore(workbench)
+    run = DspyRun("run-1", training.id, dataset.template.id, "BootstrapFewShot", "exact_match", RunStatus.RUNNING, "scripted", {}, job_id="job-1")
+    store.start(run)
+    store.set_mlflow_run(run.run_id, "mlflow-1")
+    store.finish(run.run_id, 0.0, 1.0, RunResult("Say the kind.", (), (), 3))
+    store.end("run-0", RunStatus.CANCELLED, None)
+    store.decide(run.run_id, Decision.ACCEPTED, "tester@example.com", dataset.template.id)
+    store.get(run.run_id)
+    store.by_job("job-1")
+    store.recent(5)
+    pair_ids = [r.pair_id for r in (*dataset.demos, *dataset.evalset)]
+    store.score_pairs({pair_id: 1.0 for pair_id in pair_ids})
+    store.rate_examples({pair_ids[0]: 0.5})
+    store.link_template(dataset.template.id, run.run_id)
+    store.template_run(dataset.template.id)
+
+
 def demo_model_flow(workbench: Workbench) -> None:
     """The demo model's lookups (Home runs them): its Training Sheet by sheet name and template,
     and its run by registered name."""
@@ -289,6 +319,7 @@ FLOWS: dict[str, Flow] = {
     "deploy_monitor": deploy_sql_flow,
     "monitor_alerts": alerts_sql_flow,
     "example_store": example_store_flow,
+    "dspy": dspy_flow,
     "demo_model": demo_model_flow,
 }
 

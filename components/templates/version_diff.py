@@ -51,6 +51,11 @@ def show(versions: list[Template], diff: Callable[[Template, Template], list[Fie
     changes = diff(versions[older], versions[newer])
     if not changes:
         st.caption(f"{labels[older]} and {labels[newer]} are identical.")
+    show_changes(changes)
+
+
+def show_changes(changes: list[FieldDiff]) -> None:
+    """Each changed field as a unified diff under its label."""
     for change in changes:
         st.markdown(f"**{_FIELD_LABELS.get(change.field, change.field.replace('_', ' ').capitalize())}**")
         st.code(change.diff, language="diff")

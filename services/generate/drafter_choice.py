@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 
 from data_access.llm.chat import ChatModel
+from data_access.llm.configured import configured_chat_model as configured_model
 from services.core.domain.template import TemplateDraft
 from services.core.workbench import Workbench
 from services.data.source_previews import PreviewError, image_for_model, render_pdf_page
@@ -18,19 +19,7 @@ from services.templates.rendering import RESERVED_NAMES, placeholders
 
 def configured_chat_model(workbench: Workbench, template: TemplateDraft) -> ChatModel | None:
     """An OpenAI-compatible server when one is configured; Model Serving on Databricks; else none."""
-    settings = workbench.settings
-    if settings.llm_base_url:
-        from data_access.llm.openai_compatible import OpenAICompatibleChat
-
-        return OpenAICompatibleChat(settings.llm_base_url, settings.llm_api_key or None, default_model=settings.llm_model or template.base_model)
-    endpoint = template.base_model or settings.serving_endpoint
-    if settings.is_databricks and endpoint:
-        from data_access.databricks_client import workspace_client
-        from data_access.llm.databricks_serving import DatabricksServingChat
-
-        user = workbench.user
-        return DatabricksServingChat(lambda: workspace_client(user), endpoint)
-    return None
+    return configured_model(workbench.settings, workbench.user, template.base_model)
 
 
 PDF_PAGES_FOR_MODEL = 3  # the first pages carry an invoice's header and totals; more only add tokens

@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,6 +54,7 @@ class ChatScript:
     retry_after: str | None = "1"  # the 429's Retry-After header, verbatim
     slow_s: float = 30.0
     model: str = "fake-chat-1"
+    answer: Callable[[Mapping[str, Any]], str] | None = None  # the request body → the answer's text; None: expected_answer
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def _handler_for(fake: FakeChatServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, outcome: Outcome, script: ChatScript, body: Mapping[str, Any], databricks: bool) -> None:
             prompt = prompt_of(body)
             if outcome is Outcome.ANSWER:
-                self._reply(200, _completion(body, expected_answer(prompt), script.model))
+                self._reply(200, _completion(body, script.answer(body) if script.answer else expected_answer(prompt), script.model))
             elif outcome is Outcome.MALFORMED_JSON:
                 self._reply(200, _completion(body, malformed_answer(prompt), script.model))
             elif outcome is Outcome.RATE_LIMITED:

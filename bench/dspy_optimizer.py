@@ -1,0 +1,93 @@
+"""DSPy Optimizer: a whole optimization run (baseline scoring, optimizer, optimized scoring) with a
+scripted model that takes 100 ms per call behind a loopback OpenAI-compatible server. The run's
+throughput (model calls per second) against its concurrency's ideal (concurrency ÷ 100 ms): the
+share of the time the run keeps every allowed call in flight.
+
+What DSPy does one call at a time (BootstrapFewShot bootstraps its demos in order, stopping once
+it has enough) is part of the run and counts against it. Run: `python -m bench.dspy_optimizer`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from bench.measure import Measurement, at_least, over_floor
+from data_access.llm.chat import ChatMessage, ChatRequest
+from data_access.llm.openai_compatible import OpenAICompatibleChat
+from data_access.settings import load_settings
+from data_access.sql.duckdb_engine import release_home
+from services.core.jobs import JobRunner
+from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.dspy.optimizer_service import DspyOptimizerService
+from tests.dspy_builders import TASK_FIELDS, provider_kind, provider_training_sheet
+from tests.fakes.chat_server import ChatScript, FakeChatServer
+from tests.fakes.dspy_answers import dspy_answerer
+
+CALL_S = 0.1  # issue 12: the scripted model's time per call
+PAIRS = 200  # one per invoice of the source table; about half become evaluation pairs, each scored twice
+CONCURRENCY = 8  # the workbench's default model concurrency (WORKBENCH_MODEL_CONCURRENCY)
+GOAL_SHARE = 80.0  # % of the ideal throughput
+OPTIMIZERS = ("BootstrapFewShot", "BootstrapFewShotWithRandomSearch")
+RUN_TIMEOUT_S = 600
+# The run against the bare client's rate measured beside it (the floor's rate ÷ the run's): a
+# loaded machine slows both, the ratio tells a slow machine from a slow run.
+OVER_FLOOR = 1.25
+
+
+def _floor_rate(server: FakeChatServer, calls: int) -> float:
+    """Calls per second of the same model with nothing but the HTTP client around it, at the same
+    concurrency: what this machine, under its current load, allows any run to reach."""
+    model = OpenAICompatibleChat(server.base_url, None, default_model="scripted")
+    requests = [ChatRequest((ChatMessage("user", f"floor {i}"),), "", 0.0, 16, str(i)) for i in range(calls)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        list(pool.map(model.complete, requests))
+    return calls / (time.perf_counter() - start)
+
+
+def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, optimizer: str) -> Measurement:
+    service = DspyOptimizerService(wb)
+    before = len(server.received)
+    start = time.perf_counter()
+    job_id = service.launch(training_sheet_id, optimizer, "exact_match", max_demos=4)
+    job = JobRunner(wb).wait(job_id, RUN_TIMEOUT_S)
+    elapsed = time.perf_counter() - start
+    if job.status.value != "succeeded":
+        raise RuntimeError(f"The {optimizer} run {job.status.value}: {job.error}")
+    run = service.run_of_job(job_id)
+    calls = len(server.received) - before
+    rate, ideal = calls / elapsed, CONCURRENCY / CALL_S
+    floor = _floor_rate(server, calls)
+    detail = (f"{calls} calls in {elapsed:.1f} s ({rate:.1f}/s; ideal {ideal:.0f}/s at {CONCURRENCY} in flight × {CALL_S * 1000:.0f} ms); "
+              f"{len(run.result.scores)} evaluation pairs scored twice, {run.baseline_score:.0%} → {run.optimized_score:.0%}; "
+              f"most in flight at once: {server.max_in_flight}")
+    measured = at_least(f"DSPy {optimizer} run, scripted model at {CALL_S * 1000:.0f} ms per call: share of ideal throughput",
+                        100 * rate / ideal, GOAL_SHARE, "%", detail + f"; load average {os.getloadavg()[0]:.1f}")
+    return over_floor(measured, "the same calls from a bare concurrent client (% of ideal)", 100 * floor / ideal, OVER_FLOOR, higher_is_better=True)
+
+
+def run() -> list[Measurement]:
+    home = Path(tempfile.mkdtemp(prefix="bench-dspy-"))
+    try:
+        with FakeChatServer(ChatScript(latency_s=CALL_S, answer=dspy_answerer(provider_kind, TASK_FIELDS))) as server:
+            settings = load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0", "WORKBENCH_USER": "bench@localhost",
+                                      "WORKBENCH_LLM_BASE_URL": server.base_url, "WORKBENCH_LLM_MODEL": "scripted"})
+            wb = open_workbench(replace(settings, model_concurrency=CONCURRENCY))
+            training = provider_training_sheet(wb, pairs=PAIRS)
+            _measure(wb, server, training.id, OPTIMIZERS[0])  # warm-up: dspy's import and MLflow's first store are paid once per process
+            return [_measure(wb, server, training.id, optimizer) for optimizer in OPTIMIZERS]
+    finally:
+        forget_prepared_stores()
+        release_home(home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    for m in run():
+        print(m.case, m.value, m.unit, m.goal, "met" if m.all_met else "NOT MET", "|", m.detail, m.floors)

@@ -1,0 +1,150 @@
+"""A DSPy run end to end against a real store and a scripted model behind a loopback
+OpenAI-compatible server: dataset, job, scores, MLflow, accept as a new template version."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from data_access.tracking.factory import local_tracking_uri
+from services.core.domain.template import TemplateStatus
+from services.core.errors import StaleWriteError, ValidationError
+from services.core.jobs import JobRunner
+from services.core.workbench import Workbench
+from services.dspy.optimizer_service import DspyOptimizerService
+from services.dspy.records import Decision, RunStatus
+from services.templates.prompt_templates import TemplateService
+from tests.dspy_builders import TASK_FIELDS, provider_kind, provider_training_sheet
+from tests.fakes.chat_server import ChatScript, FakeChatServer
+from tests.fakes.dspy_answers import dspy_answerer
+from tests.mlflow_store import empty_mlflow_db, fresh_mlflow_store  # noqa: F401 - fixtures: a built MLflow store per test
+
+JOB_WAIT_S = 60
+
+
+@pytest.fixture
+def model_server() -> Iterator[FakeChatServer]:
+    with FakeChatServer(ChatScript(answer=dspy_answerer(provider_kind, TASK_FIELDS))) as server:
+        yield server
+
+
+@pytest.fixture
+def wb(workbench: Workbench, model_server: FakeChatServer) -> Workbench:
+    settings = replace(workbench.settings, llm_base_url=model_server.base_url, llm_model="scripted")
+    return Workbench(replace(workbench.backend, settings=settings))
+
+
+def _finished_run(wb: Workbench, optimizer: str = "BootstrapFewShot", metric: str = "per_field_match"):
+    service = DspyOptimizerService(wb)
+    training = provider_training_sheet(wb)
+    job_id = service.launch(training.id, optimizer, metric, max_demos=2)
+    job = JobRunner(wb).wait(job_id, JOB_WAIT_S)
+    assert job.status.value == "succeeded", job.error
+    return service, service.run_of_job(job_id)
+
+
+def test_a_bootstrap_run_scores_baseline_and_optimized_on_the_same_evaluation_pairs(wb: Workbench) -> None:
+    service, run = _finished_run(wb)
+    assert run.status is RunStatus.SUCCEEDED
+    assert run.baseline_score == 0.0  # the scripted model answers "unknown" without demonstrations
+    assert run.optimized_score == 1.0
+    dataset = service.dataset(run.training_sheet_id)
+    assert [s.pair_id for s in run.result.scores] == [r.pair_id for r in dataset.evalset]
+    assert {d.pair_id for d in run.result.demos} <= {r.pair_id for r in dataset.demos}
+    assert run.result.demos and run.result.model_calls > 0
+    assert "scripted" in run.model
+
+
+@pytest.mark.parametrize("optimizer", ["BootstrapFewShotWithRandomSearch", "MIPROv2", "GEPA"])
+def test_every_optimizer_improves_on_the_baseline_with_a_model_that_can_learn(wb: Workbench, optimizer: str) -> None:
+    _, run = _finished_run(wb, optimizer)
+    assert (run.optimizer, run.baseline_score, run.optimized_score) == (optimizer, 0.0, 1.0)
+
+
+def test_a_run_is_logged_to_mlflow_with_its_scores_and_program(wb: Workbench) -> None:
+    _, run = _finished_run(wb)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=local_tracking_uri(wb.settings.home))
+    logged = client.get_run(run.mlflow_run_id)
+    assert logged.data.metrics["baseline_score"] == 0.0 and logged.data.metrics["optimized_score"] == 1.0
+    assert logged.data.params["optimizer"] == "BootstrapFewShot"
+    artifacts = [a.path for a in client.list_artifacts(run.mlflow_run_id, "dspy")]
+    assert artifacts == ["dspy/optimized_program.json"]
+
+
+def test_accepting_a_run_makes_the_next_draft_version_with_its_demos_linked_to_the_run(wb: Workbench) -> None:
+    service, run = _finished_run(wb)
+    template = TemplateService(wb).get(run.template_id)
+    version = service.accept(run.run_id)
+    assert version.status is TemplateStatus.DRAFT and version.family_id == template.family_id
+    assert version.version == "1.1.0"
+    assert len(version.examples) == len(run.result.demos) > 0
+    assert version.examples[0].output in ('{"kind": "hospital"}', '{"kind": "clinic"}')
+    assert service.template_run(version.id) == run.run_id
+    decided = service.get(run.run_id)
+    assert decided.decision is Decision.ACCEPTED and decided.accepted_template_id == version.id
+    with pytest.raises(StaleWriteError):
+        service.reject(run.run_id)
+
+
+def test_a_decision_writes_the_scores_back_to_pairs_and_examples(wb: Workbench) -> None:
+    service, run = _finished_run(wb)
+    demo_pair = run.result.demos[0].pair_id
+    engine = wb.backend.engine
+    engine.execute(f"INSERT INTO {wb.table('example_store')} (example_id, input, expected_output, source_qa_pair_id) "
+                   "VALUES ('ex-1', 'x', 'y', :pair)", {"pair": demo_pair})
+    service.reject(run.run_id)
+    assert service.get(run.run_id).decision is Decision.REJECTED
+    scored = {r["id"]: r["quality_score"] for r in engine.query(f"SELECT id, quality_score FROM {wb.table('qa_pairs')}")}
+    assert all(scored[s.pair_id] == s.optimized for s in run.result.scores)
+    assert engine.scalar(f"SELECT effectiveness_score FROM {wb.table('example_store')} WHERE example_id = 'ex-1'") == 1.0
+
+
+def test_demos_and_evaluation_pairs_never_overlap_and_follow_the_gates(workbench: Workbench) -> None:
+    training = provider_training_sheet(workbench, pairs=12, uses={0: ("few_shot",), 1: ("evaluation",), 2: ("training",)})
+    dataset = DspyOptimizerService(workbench).dataset(training.id)
+    demos, evalset = {r.pair_id for r in dataset.demos}, {r.pair_id for r in dataset.evalset}
+    assert not demos & evalset
+    assert len(demos | evalset) == 11  # pair 2 is allowed for training only
+    ordinal = {r["id"]: r["ordinal"] for r in workbench.backend.engine.query(f"SELECT id, ordinal FROM {workbench.table('qa_pairs')}")}
+    assert {ordinal[p] for p in demos} >= {0} and {ordinal[p] for p in evalset} >= {1}
+    assert dataset.evalset[0].inputs.keys() == {"invoice_id", "provider_name"}
+
+
+def test_a_pair_missing_a_field_is_reported_and_left_out(workbench: Workbench) -> None:
+    training = provider_training_sheet(workbench, pairs=6)
+    workbench.backend.engine.execute(
+        f"UPDATE {workbench.table('qa_pairs')} SET messages = :m WHERE training_sheet_id = :t AND ordinal = 0",
+        {"m": '[{"role": "user", "content": "x"}, {"role": "assistant", "content": "{\\"note\\": 1}"}]', "t": training.id})
+    dataset = DspyOptimizerService(workbench).dataset(training.id)
+    assert len(dataset.demos) + len(dataset.evalset) == 5
+    assert any("INV-0000" in p and "kind" in p for p in dataset.problems)
+
+
+def test_a_run_without_a_configured_model_is_refused_before_anything_is_written(workbench: Workbench) -> None:
+    training = provider_training_sheet(workbench)
+    with pytest.raises(ValidationError, match="No language model"):
+        DspyOptimizerService(workbench).launch(training.id, "BootstrapFewShot", "exact_match", 2)
+    assert workbench.backend.engine.scalar(f"SELECT count(*) FROM {workbench.table('dspy_runs')}") == 0
+
+
+def test_a_cancelled_run_stops_at_its_next_model_call_and_says_so(wb: Workbench, model_server: FakeChatServer) -> None:
+    model_server.use(ChatScript(latency_s=0.05, answer=dspy_answerer(provider_kind, TASK_FIELDS)))
+    service = DspyOptimizerService(wb)
+    training = provider_training_sheet(wb, pairs=40)
+    runner = JobRunner(wb)
+    job_id = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
+    deadline = time.monotonic() + JOB_WAIT_S
+    while not model_server.received and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling for the first call to arrive, not waiting a fixed time
+    runner.cancel(job_id)
+    job = runner.wait(job_id, JOB_WAIT_S)
+    assert job.status.value == "cancelled"
+    run = service.run_of_job(job_id)
+    assert run.status is RunStatus.CANCELLED and run.result is None
+    calls = len(model_server.received)
+    assert calls < 40  # the 20-odd evaluation pairs, the demos and the second evaluation were not all asked
