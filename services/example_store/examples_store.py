@@ -153,9 +153,9 @@ class ExamplesStore:
         if not ids:
             return []
         where, params = filter_sql(filters)
-        # An IN list of one parameter per id: point lookups on the primary key, 6x faster than
-        # a semi-join on the exploded list, which scans every example (3 ms against 20 ms over
-        # 100,000 examples, measured on DuckDB).
+        # An IN list of one parameter per id: DuckDB filters the scan with the constants, where
+        # a semi-join on the exploded list hashed every example (3 ms against 20 ms median over
+        # 100,000 examples, measured side by side on DuckDB).
         named = {f"id_{n}": example_id for n, example_id in enumerate(ids)}
         return self._engine.query(
             f"SELECT {_READ}, p.sheet_id AS source_sheet_id FROM {self._from} "

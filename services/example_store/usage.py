@@ -68,8 +68,8 @@ def _write(engine: SqlEngine, table: str, counts: Counter[str]) -> None:
                 f"UPDATE {table} SET usage_count = coalesce(usage_count, 0) + :n WHERE example_id IN (SELECT explode(:ids))",
                 {"n": n, "ids": sorted(ids)},
             )
-    except Exception:  # the store closed or refused: the counts are a statistic, the search already answered
-        log.exception("Could not write the usage counts of %d examples to %s", len(counts), table)
+    except Exception as error:  # the store closed or refused: the counts are a statistic, the search already answered
+        log.warning("Could not write the usage counts of %d examples to %s: %s", len(counts), table, error)
 
 
 TALLY = UsageTally()
