@@ -163,6 +163,14 @@ class ExamplesStore:
             {**named, **params, **_GATE_PARAMS},
         )
 
+    def all_passing(self) -> list[Row]:
+        """Every example whose pair passes the gate now, with its vector and source sheet (the
+        edge bundle's snapshot; the caller applies the sources' current tags)."""
+        return self._engine.query(
+            f"SELECT {_READ}, e.embedding, p.sheet_id AS source_sheet_id FROM {self._from} WHERE {_PASSES} ORDER BY e.example_id",
+            _GATE_PARAMS,
+        )
+
     def count_usage(self, ids: list[str]) -> None:
         """Counted off the retrieval path (services/example_store/usage.py)."""
         TALLY.add(self._engine, self._examples, ids)
