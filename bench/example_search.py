@@ -1,6 +1,5 @@
 """Example Store retrieval over 100,000 examples with a domain filter (10 domains, so 10,000
-candidates): the whole search (query embedding, index, gate query; usage counts are written
-off the request path) and its
+candidates): the whole search (query embedding, index, gate query, usage_count UPDATE) and its
 parts, and the local index options measured side by side on the same vectors.
 
 Stored vectors are random unit vectors (embedding 100,000 texts with the CPU model would take
@@ -87,7 +86,7 @@ def run() -> list[Measurement]:
         allowed = [ids[i] for i in range(3, EXAMPLES, DOMAINS)]
         in_memory = timings_ms(lambda: memory.search(vector, 20, allowed), REPEAT)
         detail = (
-            f"p50 {median(whole):.1f} ms (a query's embedding kept from its first ask; usage counts written off the request path); "
+            f"p50 {median(whole):.1f} ms (a query's embedding kept from its first ask); "
             f"a query never asked before: p50 {median(first_ask):.1f} ms, p95 {p95(first_ask):.1f} ms; parts (p50): query embedding {median(embed):.1f} ms, index (in-memory mirror) "
             f"{median(index):.1f} ms; alternatives (p50): DuckDB array_cosine_similarity over the FLOAT[{dimension}] table "
             f"{median(in_sql):.1f} ms, casting the ARRAY<FLOAT> column per query {median(cast):.1f} ms, "

@@ -16,7 +16,6 @@ from data_access.sql.engine import Row, SqlEngine
 from services.core.domain.governance import Use
 from services.core.governance import usable_for_sql
 from services.example_store.records import Example, ExampleFilters
-from services.example_store.usage import TALLY
 
 COLUMNS = (
     "example_id", "input", "expected_output", "explanation", "search_keys", "embedding", "embedding_model",
@@ -70,12 +69,10 @@ class ExamplesStore:
         return self._engine.insert_rows(self._examples, frame[[c for c in COLUMNS if c in frame.columns]])
 
     def get(self, example_id: str) -> Example | None:
-        self.flush_usage()
         row = self._engine.query_one(f"SELECT {_READ} FROM {self._examples} e WHERE e.example_id = :id", {"id": example_id})
         return to_example(row) if row else None
 
     def browse(self, filters: ExampleFilters, limit: int) -> list[Example]:
-        self.flush_usage()
         where, params = filter_sql(filters)
         rows = self._engine.query(
             f"SELECT {_READ} FROM {self._examples} e WHERE {where} ORDER BY e.updated_at DESC, e.example_id LIMIT :limit",
@@ -172,8 +169,8 @@ class ExamplesStore:
         )
 
     def count_usage(self, ids: list[str]) -> None:
-        """Counted off the retrieval path (services/example_store/usage.py)."""
-        TALLY.add(self._engine, self._examples, ids)
-
-    def flush_usage(self) -> None:
-        TALLY.flush(self._engine, self._examples)
+        if ids:
+            self._engine.execute(
+                f"UPDATE {self._examples} SET usage_count = coalesce(usage_count, 0) + 1 WHERE example_id IN (SELECT explode(:ids))",
+                {"ids": sorted(set(ids))},
+            )
