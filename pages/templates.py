@@ -14,6 +14,7 @@ from components.templates import (
     version_diff,
 )
 from services.data.sheets import SheetService
+from services.example_store.dynamic_few_shot import TemplateFewShot
 from services.generate.drafter_choice import configured_chat_model
 from services.templates.prompt_templates import TemplateService
 
@@ -83,5 +84,6 @@ with test_tab:
     if request is not None:
         with shown_errors():
             model = configured_chat_model(wb, template)  # None on a laptop without a model server
-            results = service.test_on_sheet(template, *request, model=model)
+            few_shot = TemplateFewShot.for_template(wb, template).complete  # the examples it retrieves per item
+            results = service.test_on_sheet(template, *request, model=model, few_shot=few_shot)
             template_test.show_results(wb, results, model_description=model.describe() if model else None)

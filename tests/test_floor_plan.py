@@ -26,7 +26,7 @@ LAYER_BANS = {
 STAGE_ORDER = ("core", "data", "templates", "labels", "generate", "review", "train", "deploy", "monitor", "improve")
 # The tools sit above templates and labels; the later stages may use them.
 TOOLS = {"example_store": {"core", "data", "templates", "labels"}, "dspy": {"core", "data", "templates", "labels", "example_store"}}
-TOOL_USERS = {"deploy", "monitor", "improve"}
+TOOL_USERS = {"generate", "deploy", "monitor", "improve"}  # generate fills templates' retrieved examples
 # The demo seeds every stage, so it stands above all of them; nothing imports it.
 TOP = "demo"
 

@@ -28,6 +28,8 @@ def show(template: Template, sheet_names: dict[str, str]) -> None:
         f"temperature {template.temperature:g}",
         f"max tokens {template.max_tokens:,}",
     ]
+    if template.retrieved_examples_k:
+        facts.append(f"{template.retrieved_examples_k} retrieved examples per item")
     if template.source_sheet_id:
         facts.append(f"sheet **{sheet_names.get(template.source_sheet_id, 'deleted sheet')}**")
     st.markdown(" · ".join(facts))

@@ -25,7 +25,7 @@ from services.core.domain.template import (
     TemplateDraft,
 )
 from services.core.errors import ValidationError
-from services.templates.prompt_templates import MAX_TEMPERATURE, MAX_TOKENS_LIMIT
+from services.templates.prompt_templates import MAX_RETRIEVED_EXAMPLES, MAX_TEMPERATURE, MAX_TOKENS_LIMIT
 from services.templates.rendering import RESERVED_NAMES, check_placeholders, compile_template
 
 _SCHEMA_COLUMNS = {
@@ -95,6 +95,13 @@ def show(
     _error(key, "max_tokens")
     examples = _examples_editor(initial.examples, f"{key}_examples", key)
     _error(key, "examples")
+    retrieved_k = st.number_input(
+        "Retrieved examples per item", 0, MAX_RETRIEVED_EXAMPLES, int(initial.retrieved_examples_k), key=f"{key}_retrieved_k",
+        on_change=_clear_error, args=(key,),
+        help="Dynamic few-shot: this many Example Store examples of this label type (function name), nearest each item "
+             "and passing the few-shot gate at that moment, go after the fixed examples. 0: the fixed examples only.",
+    )
+    _error(key, "retrieved_examples_k")
     if not st.button(submit_label, type="primary", key=f"{key}_submit", icon=":material/save:"):
         return None
     _clear_error(key)
@@ -113,6 +120,7 @@ def show(
         max_tokens=int(max_tokens_value),
         examples=examples,
         source_sheet_id=sheet_id,
+        retrieved_examples_k=int(retrieved_k),
     )
 
 

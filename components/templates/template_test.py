@@ -46,6 +46,9 @@ def show_results(workbench: Workbench, results: list[TemplateTestResult], model_
             if result.error:
                 st.error(result.error, icon=":material/error:")
                 continue
+            if result.few_shot_example_ids:
+                st.caption(f"{len(result.few_shot_example_ids)} examples retrieved from the Example Store for this item: "
+                           + ", ".join(result.few_shot_example_ids))
             for message in result.messages:
                 with st.chat_message(message.role, avatar=":material/settings:" if message.role == "system" else None):
                     st.text(message.content)

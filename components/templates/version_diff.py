@@ -19,6 +19,7 @@ _FIELD_LABELS = {
     "label_type": "Label type",
     "base_model": "Base model",
     "max_tokens": "Max tokens",
+    "retrieved_examples_k": "Retrieved examples per item",
     "examples": "Few-shot examples",
     "source_sheet_id": "Source sheet",
 }

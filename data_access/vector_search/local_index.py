@@ -34,20 +34,33 @@ from data_access.vector_search.index import (
 # Stores one process mirrors at once (tests open many); 100,000 examples of 384 floats are 150 MB.
 _MAX_MIRRORS = 4
 _INITIAL_CAPACITY = 1024
+# Filters whose candidate rows a mirror keeps between writes: a page's or an agent's few usual
+# filters; each holds a copy of its rows' vectors (a tenth of the store for one domain of ten).
+_MAX_FILTERS_KEPT = 8
+_NO_CODE = 0  # the code of a missing domain or function name
+_UNKNOWN_CODE = -1  # a filter's name that no row has
 
 
 class _Mirror:
-    """The index's rows in numpy: vectors, filter columns and which rows are live."""
+    """The index's rows in numpy: vectors, filter columns and which rows are live.
+
+    Domains and function names are kept as integer codes, so a filter is an integer comparison,
+    not a string one per row; the rows a filter leaves, and their vectors gathered into one
+    contiguous matrix, are kept per filter until the next write (a repeated filtered search then
+    reads a tenth of the memory, once, instead of gathering it every time).
+    """
 
     def __init__(self, dimension: int) -> None:
         self.lock = threading.Lock()
         self.row_of: dict[str, int] = {}
         self.ids: list[str] = []
         self.vectors = np.zeros((0, dimension), dtype=np.float32)
-        self.functions = np.zeros(0, dtype=object)
-        self.domains = np.zeros(0, dtype=object)
+        self.functions = np.zeros(0, dtype=np.int32)
+        self.domains = np.zeros(0, dtype=np.int32)
         self.quality = np.zeros(0, dtype=np.float64)
         self.live = np.zeros(0, dtype=bool)
+        self._codes: dict[str | None, int] = {None: _NO_CODE}
+        self._filtered: OrderedDict[IndexFilters, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def put(self, ids: Sequence[str], vectors: np.ndarray, functions: Sequence[Any], domains: Sequence[Any], quality: Sequence[Any]) -> None:
         rows = []
@@ -61,10 +74,11 @@ class _Mirror:
         self._reserve(len(self.ids))
         at = np.asarray(rows, dtype=np.int64)
         self.vectors[at] = l2_normalised(vectors)
-        self.functions[at] = list(functions)
-        self.domains[at] = list(domains)
+        self.functions[at] = [self._code(f) for f in functions]
+        self.domains[at] = [self._code(d) for d in domains]
         self.quality[at] = [np.nan if q is None else float(q) for q in quality]
         self.live[at] = True
+        self._filtered.clear()
 
     def drop(self, ids: Sequence[str]) -> None:
         # Rows are marked dead, not moved: a later upsert of the same id takes its row back.
@@ -72,6 +86,10 @@ class _Mirror:
             row = self.row_of.get(item_id)
             if row is not None:
                 self.live[row] = False
+        self._filtered.clear()
+
+    def _code(self, name: str | None) -> int:
+        return self._codes.setdefault(name, len(self._codes))
 
     def _reserve(self, rows: int) -> None:
         if rows <= self.vectors.shape[0]:
@@ -81,31 +99,46 @@ class _Mirror:
         grown = np.zeros((capacity, self.vectors.shape[1]), dtype=np.float32)
         grown[:used] = self.vectors
         self.vectors = grown
-        self.functions = np.concatenate([self.functions, np.full(capacity - used, None, dtype=object)])
-        self.domains = np.concatenate([self.domains, np.full(capacity - used, None, dtype=object)])
+        self.functions = np.concatenate([self.functions, np.full(capacity - used, _NO_CODE, dtype=np.int32)])
+        self.domains = np.concatenate([self.domains, np.full(capacity - used, _NO_CODE, dtype=np.int32)])
         self.quality = np.concatenate([self.quality, np.full(capacity - used, np.nan)])
         self.live = np.concatenate([self.live, np.zeros(capacity - used, dtype=bool)])
 
-    def search(self, query: np.ndarray, k: int, filters: IndexFilters, min_score: float) -> list[VectorHit]:
+    def _candidates(self, filters: IndexFilters) -> tuple[np.ndarray | None, np.ndarray]:
+        """The rows that pass the filters (None: every used row) and their vectors."""
         used = len(self.ids)
+        found = self._filtered.get(filters)
+        if found is not None:
+            self._filtered.move_to_end(filters)
+            return found
         mask = self.live[:used].copy()
         if filters.function_names:
-            mask &= np.isin(self.functions[:used], list(filters.function_names))
+            # A name never stored has no code and matches nothing.
+            mask &= np.isin(self.functions[:used], [self._codes[n] for n in filters.function_names if n in self._codes])
         if filters.domain:
-            mask &= self.domains[:used] == filters.domain
+            mask &= self.domains[:used] == self._codes.get(filters.domain, _UNKNOWN_CODE)
         if filters.min_quality is not None:
             mask &= self.quality[:used] >= filters.min_quality  # NaN (unrated) compares False: left out
+        if mask.all():
+            return None, self.vectors[:used]
         rows = np.flatnonzero(mask)
-        if rows.size == 0:
+        found = (rows, np.ascontiguousarray(self.vectors[rows]))
+        self._filtered[filters] = found
+        while len(self._filtered) > _MAX_FILTERS_KEPT:
+            self._filtered.popitem(last=False)
+        return found
+
+    def search(self, query: np.ndarray, k: int, filters: IndexFilters, min_score: float) -> list[VectorHit]:
+        rows, vectors = self._candidates(filters)
+        if vectors.shape[0] == 0:
             return []
-        scores = (self.vectors[:used] @ query if rows.size == used else self.vectors[rows] @ query)
-        keep = scores >= min_score
-        rows, scores = rows[keep], scores[keep]
-        if rows.size > k:
-            best = np.argpartition(-scores, k - 1)[:k]
-            rows, scores = rows[best], scores[best]
-        order = np.lexsort((rows, -scores))
-        return [VectorHit(self.ids[rows[i]], float(scores[i])) for i in order]
+        scores = vectors @ query
+        positions = np.flatnonzero(scores >= min_score)
+        if positions.size > k:
+            positions = positions[np.argpartition(-scores[positions], k - 1)[:k]]
+        chosen = positions if rows is None else rows[positions]
+        order = np.lexsort((chosen, -scores[positions]))
+        return [VectorHit(self.ids[chosen[i]], float(scores[positions[i]])) for i in order]
 
 
 _mirrors: OrderedDict[tuple[int, str], tuple[Any, _Mirror]] = OrderedDict()

@@ -1,8 +1,8 @@
 """Export for edge: one zip holding a registered model version and everything to serve it offline.
 
 The bundle: the model's transformers directory (`model/`), the template version(s) its Training
-Sheets were generated with (`templates/`), an Example Store snapshot when one is given
-(`example_store/`), the pinned `requirements.txt`, the offline server (`serve.py`), a
+Sheets were generated with (`templates/`), the Example Store snapshot (`example_store/`: the examples that pass the
+few-shot gate at export time and their vectors, unless a snapshot file is given), the pinned `requirements.txt`, the offline server (`serve.py`), a
 `README.txt`, and `manifest.json` last: the lineage ids and the sha256 and size of every other
 file, which the server checks before it loads anything. The archive is written a chunk at a
 time; the result says where it is, for the DEPLOY page to record and offer as a download.
@@ -37,11 +37,14 @@ from services.deploy.edge_manifest import (
     readme,
     template_json,
 )
+from services.example_store.snapshot import gated_snapshot
 from services.generate.generation import GenerationService
 from services.templates.prompt_templates import TemplateService
 from services.train.records import TrainingRun
 from services.train.runs_store import TrainingRunsStore
 
+SNAPSHOT_EXAMPLES = "examples.jsonl"
+SNAPSHOT_EMBEDDINGS = "embeddings.npy"  # float32, row i for the example whose embedding_row is i
 BUNDLES_DIR = "edge-bundles"  # under WORKBENCH_HOME; each bundle is about the size of its weights
 DEFAULT_MAX_NEW_TOKENS = 256  # the chat model's own default when a run's config did not say
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -109,17 +112,23 @@ class EdgeBundleBuilder:
             path = f"{TEMPLATES_DIR}/{_UNSAFE_NAME.sub('_', template.name)}-{template.version}.json"
             written.append(archive.add_bytes(path, template_json(template).encode()))
             bundled.append(BundledTemplate(template.id, template.name, template.version, path))
-        snapshot_path = None
+        snapshot_path, store_facts = None, None
         if snapshot is not None:
             snapshot_path = f"{EXAMPLE_STORE_DIR}/{snapshot.name}"
             written.append(archive.add_file(snapshot_path, snapshot))
+        elif (gated := gated_snapshot(self._wb)).count:
+            snapshot_path = f"{EXAMPLE_STORE_DIR}/{SNAPSHOT_EXAMPLES}"
+            written.append(archive.add_bytes(snapshot_path, gated.examples_jsonl))
+            written.append(archive.add_bytes(f"{EXAMPLE_STORE_DIR}/{SNAPSHOT_EMBEDDINGS}", gated.embeddings_npy))
+            store_facts = {"embeddings": f"{EXAMPLE_STORE_DIR}/{SNAPSHOT_EMBEDDINGS}", "count": gated.count,
+                           "embedding_model": gated.embedding_model}
         requirements = pinned_requirements()
         written.append(archive.add_bytes(REQUIREMENTS_FILE, ("\n".join(requirements) + "\n").encode()))
         written.append(archive.add_file(SERVER_FILE, SERVER_SCRIPT))
         written.append(archive.add_bytes(README_FILE, readme(model).encode()))
         manifest = EdgeManifest(
             model=model, lineage=BundleLineage(run.training_sheet_ids, run.export_id, run.export_version, run.trained_at),
-            templates=tuple(bundled), example_store_file=snapshot_path, requirements=requirements,
+            templates=tuple(bundled), example_store_file=snapshot_path, example_store_facts=store_facts, requirements=requirements,
             files=tuple(written), created_at=created_at, created_by=self._wb.user.email,
         )
         archive.add_bytes(MANIFEST_FILE, manifest.to_json().encode())

@@ -24,7 +24,7 @@ README_FILE = "README.txt"
 TEMPLATES_DIR = "templates"
 EXAMPLE_STORE_DIR = "example_store"
 DEFAULT_PORT = 8080
-NO_EXAMPLE_STORE = "No Example Store snapshot: none was given when this bundle was built."
+NO_EXAMPLE_STORE = "No Example Store snapshot: no example passed the few-shot gate when this bundle was built."
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class EdgeManifest:
     lineage: BundleLineage
     templates: tuple[BundledTemplate, ...]
     example_store_file: str | None
+    example_store_facts: dict[str, Any] | None  # embeddings file, count and model of a gated snapshot
     requirements: tuple[str, ...]
     files: tuple[ArchivedFile, ...]
     created_at: datetime
@@ -81,7 +82,10 @@ class EdgeManifest:
                 "trained_at": self.lineage.trained_at.isoformat() if self.lineage.trained_at else None,
             },
             "templates": [t.__dict__ for t in self.templates],
-            "example_store": {"file": self.example_store_file} if self.example_store_file else {"file": None, "note": NO_EXAMPLE_STORE},
+            "example_store": (
+                {"file": self.example_store_file, **(self.example_store_facts or {})} if self.example_store_file
+                else {"file": None, "note": NO_EXAMPLE_STORE}
+            ),
             "requirements": list(self.requirements),
             "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in self.files],
             "how_to_run": how_to_run(),

@@ -30,6 +30,7 @@ from services.deploy.inference_log import InferenceLogStore, InferenceLogWriter
 from services.deploy.records import (
     ChatReply,
     ChatRequest,
+    ChatTurn,
     DeployableModel,
     Deployment,
     DeploymentStatus,
@@ -40,7 +41,9 @@ from services.deploy.records import (
 )
 from services.deploy.request_queue import RequestQueue
 from services.deploy.serving_errors import EndpointNotReadyError, GuardrailRefusal, ModelError, http_status
+from services.example_store.dynamic_few_shot import TemplateFewShot
 from services.templates.prompt_templates import TemplateService
+from services.templates.rendering import RenderedMessage
 
 ModelLoader = Callable[[Settings, str, str], ServedModel]
 
@@ -60,6 +63,7 @@ class _Live:
     model: ServedModel
     schema: tuple[SchemaField, ...]
     queue: RequestQueue
+    few_shot: TemplateFewShot | None = None  # when the model's template retrieves examples per request
 
 
 def endpoint_name_for(model: DeployableModel) -> str:
@@ -124,7 +128,8 @@ class LocalEndpoints:
         template = TemplateService(self._wb).find(deployment.template_id) if deployment.template_id else None
         workers, max_queued, timeout_s = self._limits
         queue = RequestQueue(deployment.endpoint_name, workers, max_queued, timeout_s)
-        return _Live(deployment, model, template.output_schema if template else (), queue)
+        few_shot = TemplateFewShot.for_template(self._wb, template) if template and template.retrieved_examples_k else None
+        return _Live(deployment, model, template.output_schema if template else (), queue, few_shot)
 
     def _swap_in(self, name: str, live: _Live) -> None:
         with self._lock:
@@ -179,10 +184,12 @@ class LocalEndpoints:
         answer: ModelAnswer | None = None
         tokens = live.deployment.max_tokens
         failure: WorkbenchError | None = None
+        example_ids: tuple[str, ...] = ()
         try:
             tokens, limit = tokens_for(request, live.deployment.max_tokens)
             checks.append(limit)
-            answer = live.queue.run(lambda: _answer(live.model, request, tokens))
+            asked, example_ids = with_retrieved_examples(live.few_shot, request)
+            answer = live.queue.run(lambda: _answer(live.model, asked, tokens))
             if live.deployment.schema_guardrail and live.schema:
                 checks.append(schema_check(answer.text, live.schema))
         except GuardrailRefusal as error:
@@ -194,8 +201,10 @@ class LocalEndpoints:
             raise
         finally:
             latency_ms = (time.monotonic() - started) * 1000
-            self._log.add(log_record(live.deployment, request, answer, checks, failure, latency_ms, requester, request_id, trace_id,
-                                  source, replayed, created_at))
+            self._log.add(replace(
+                log_record(live.deployment, request, answer, checks, failure, latency_ms, requester, request_id, trace_id, source, replayed, created_at),
+                few_shot_example_ids=list(example_ids) or None,
+            ))
         deployment = live.deployment
         return ChatReply(
             answer.text, endpoint_name, deployment.model_name, deployment.model_version, answer.prompt_tokens,
@@ -210,6 +219,15 @@ class LocalEndpoints:
             endpoint.queue.stop()
             endpoint.model.close()
         self._log.stop()
+
+
+def with_retrieved_examples(few_shot: TemplateFewShot | None, request: ChatRequest) -> tuple[ChatRequest, tuple[str, ...]]:
+    """The request with its template's retrieved examples before its last message (the item),
+    retrieved by that message; unchanged when the template retrieves none or the item is not a user's."""
+    if few_shot is None or not request.messages or request.messages[-1].role != "user":
+        return request, ()
+    messages, ids = few_shot.complete(tuple(RenderedMessage(m.role, m.content) for m in request.messages))
+    return replace(request, messages=tuple(ChatTurn(m.role, m.content) for m in messages)), ids
 
 
 def _answer(model: ServedModel, request: ChatRequest, tokens: int) -> ModelAnswer:

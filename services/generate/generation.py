@@ -37,6 +37,7 @@ from services.core.jobs import JobContext, JobRunner, new_job_id, register_job_t
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
 from services.data.sheets import SheetService
+from services.example_store.dynamic_few_shot import TemplateFewShot
 from services.generate.draft_calibration import CONFIG_KEY, DraftCalibration
 from services.generate.drafter_choice import choose_drafter, offline_drafter
 from services.generate.drafting import Draft, Drafter, DraftRequest
@@ -82,6 +83,7 @@ class PlannedPair:
     ai_confidence: float | None = None
     error: str | None = None
     draft: Draft | None = field(default=None, repr=False)
+    few_shot_example_ids: tuple[str, ...] = ()  # Example Store examples the prompt held (dynamic few-shot)
 
 
 def pair_id(training_sheet_id: str, item_ref: str) -> str:
@@ -104,6 +106,7 @@ class _Plan:
             raise ValidationError(f"'{self.template.title}' is a {self.template.status} template; publish it before generating.", "template_id")
         self._check_mode()
         self.renderer: MessageRenderer = prepare_messages(self.template)
+        self.few_shot = TemplateFewShot.for_template(workbench, self.template)
         self.default_constraints = constraints_from_tags(self.sheet.tags)
         self._labels = CanonicalLabelService(workbench)
         self._reuse: dict[str, ReusableLabel] | None = None
@@ -136,6 +139,8 @@ class _Plan:
         if self.request.labeling_mode != LabelingMode.AI_GENERATED:
             raise ValidationError("Generating in the warehouse drafts with ai_query: choose the AI-generated mode.", "in_warehouse")
         columns = list(self.sheets.check_for_reading(self.sheet).query.columns)  # joined tables' columns too
+        if self.template.retrieved_examples_k:
+            raise ValidationError(f"'{self.template.title}' retrieves few-shot examples per item, which ai_query cannot: generate it in the app.", "in_warehouse")
         if reason := why_not_in_warehouse(self.template, columns):
             raise ValidationError(f"'{self.template.title}' cannot run in the warehouse: {reason}. Generate it in the app.", "in_warehouse")
         settings = self._settings
@@ -169,13 +174,14 @@ class _Plan:
             for item in self.sheets.items_for_refs(self.sheet, refs)
         ]
 
-    def render(self, item: SheetItem) -> tuple[RenderedMessage, ...]:
-        return self.renderer.render(item_values(item.item_ref, item.fields, [m.path for m in item.media]))
+    def render(self, item: SheetItem) -> tuple[tuple[RenderedMessage, ...], tuple[str, ...]]:
+        """The item's messages, with the examples retrieved for it when the template asks, and their ids."""
+        return self.few_shot.complete(self.renderer.render(item_values(item.item_ref, item.fields, [m.path for m in item.media])))
 
     def plan_items(self, items: list[tuple[int, SheetItem]], should_stop: Callable[[], bool] | None = None) -> list[PlannedPair]:
-        planned, to_draft = [], []
+        planned, to_draft, used = [], [], {}
         for ordinal, item in items:
-            messages = self.render(item)
+            messages, used[item.item_ref] = self.render(item)
             media = tuple(m.path for m in item.media)
             label = self.reuse.get(item.item_ref)
             if label is not None:
@@ -185,7 +191,7 @@ class _Plan:
             else:
                 planned.append(self._from_mode(ordinal, item, messages, media))
         planned += self._drafted(to_draft, should_stop)
-        return sorted(planned, key=lambda p: p.ordinal)
+        return sorted((replace(p, few_shot_example_ids=used[p.item_ref]) for p in planned), key=lambda p: p.ordinal)
 
     def effective(self, label_constraints: UsageConstraints) -> UsageConstraints:
         """The label's constraints tightened by the source's tags as they are now."""
@@ -285,6 +291,8 @@ def _pairs_frame(training_sheet: TrainingSheet, sheet_id: str, pairs: list[Plann
         "updated_at": now,
         "row_version": 1,
     }
+    if any(p.few_shot_example_ids for p in pairs):
+        columns["few_shot_example_ids"] = [list(p.few_shot_example_ids) or None for p in pairs]
     return pd.DataFrame(columns, index=range(len(pairs)))
 
 

@@ -24,6 +24,8 @@ INSERT_COLUMNS = (
     "data_classification", "ai_confidence", "generation_error", "prompt_tokens", "completion_tokens", "latency_ms",
     "created_at", "updated_at", "row_version",
 )
+# Written when a generated frame carries them: which Example Store examples the item's prompt held.
+OPTIONAL_INSERT_COLUMNS = ("few_shot_example_ids",)
 
 
 LIKE_ESCAPE = "!"
@@ -121,7 +123,7 @@ class QaPairsStore:
         self.table = table
 
     def insert_frame(self, frame: pd.DataFrame) -> int:
-        return self._engine.insert_rows(self.table, frame[list(INSERT_COLUMNS)])
+        return self._engine.insert_rows(self.table, frame[[*INSERT_COLUMNS, *(c for c in OPTIONAL_INSERT_COLUMNS if c in frame.columns)]])
 
     def existing_refs(self, training_sheet_id: str) -> set[str]:
         rows = self._engine.query(

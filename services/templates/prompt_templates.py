@@ -11,6 +11,7 @@ import difflib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, ModelError, TextPart
@@ -28,7 +29,7 @@ from services.core.domain.template import (
     TemplateStatus,
     is_valid_label_type,
 )
-from services.core.errors import NotFoundError, StaleWriteError, ValidationError
+from services.core.errors import NotFoundError, StaleWriteError, UnavailableError, ValidationError
 from services.core.workbench import Workbench
 from services.data.sheet_items import MediaRef
 from services.data.sheets import SheetService
@@ -48,6 +49,7 @@ MAX_NAME_LENGTH = 120
 MAX_TEMPERATURE = 2.0  # the upper bound OpenAI-compatible and Databricks endpoints accept
 MAX_TOKENS_LIMIT = 32_768  # beyond what served models write per answer: a larger value is a typo
 MAX_EXAMPLES = 20  # few-shot beyond this crowds the context; the Example Store retrieves instead
+MAX_RETRIEVED_EXAMPLES = 10  # retrieved per item, beside the fixed ones: more would crowd the item's context
 MAX_TEST_ROWS = 20  # a test is a glance at a few items; whole sheets go through generation jobs
 TEST_TIMEOUT_S = 60.0  # one attempt per item: a test shows what the model does, it does not retry
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # what vision endpoints accept per image
@@ -69,6 +71,12 @@ class TemplateTestResult:
     raw_output: str | None = None
     parsed: ParsedOutput | None = None
     model_error: str | None = None
+    few_shot_example_ids: tuple[str, ...] = ()  # Example Store examples retrieved into the prompt
+
+
+# Completes an item's rendered messages with retrieved examples (the Example Store's dynamic
+# few-shot, which stands above this stage and so is passed in); returns them and the examples' ids.
+FewShotFiller = Callable[[tuple[RenderedMessage, ...]], tuple[tuple[RenderedMessage, ...], tuple[str, ...]]]
 
 
 class TemplateService:
@@ -142,6 +150,8 @@ class TemplateService:
         _check_schema(draft.output_schema, "output_schema")
         if len(draft.examples) > MAX_EXAMPLES:
             raise ValidationError(f"Use at most {MAX_EXAMPLES} few-shot examples.", "examples")
+        if not 0 <= draft.retrieved_examples_k <= MAX_RETRIEVED_EXAMPLES:
+            raise ValidationError(f"Retrieve between 0 and {MAX_RETRIEVED_EXAMPLES} examples per item.", "retrieved_examples_k")
         compile_template(draft.user_prompt_template, "user_prompt_template")
         if draft.source_sheet_id:
             sheet = self._source_sheet(draft.source_sheet_id)
@@ -273,11 +283,13 @@ class TemplateService:
 
     # -- testing ---------------------------------------------------------------------
     def test_on_sheet(
-        self, template: TemplateDraft, sheet_id: str, n_rows: int = 3, model: ChatModel | None = None
+        self, template: TemplateDraft, sheet_id: str, n_rows: int = 3, model: ChatModel | None = None,
+        few_shot: FewShotFiller | None = None,
     ) -> list[TemplateTestResult]:
         """Render the messages for the sheet's first items and, with a model, its answers parsed.
 
         Images joined to an item go to the model with its prompt; other files are named only.
+        `few_shot` adds the examples a template retrieves per item, as generation does.
         """
         sheet = self._sheets.get(sheet_id)
         check_placeholders(template.user_prompt_template, self._columns(sheet))
@@ -286,11 +298,13 @@ class TemplateService:
         for item in page.items:
             media = tuple(m.path for m in item.media)
             try:
-                messages = render_messages(template, item_values(item.item_ref, item.fields, media))
-            except ValidationError as error:
+                messages, example_ids = render_messages(template, item_values(item.item_ref, item.fields, media)), ()
+                if few_shot is not None:
+                    messages, example_ids = few_shot(messages)
+            except (ValidationError, UnavailableError) as error:
                 results.append(TemplateTestResult(item.item_ref, (), media, error=str(error)))
                 continue
-            result = TemplateTestResult(item.item_ref, messages, media)
+            result = TemplateTestResult(item.item_ref, messages, media, few_shot_example_ids=example_ids)
             if model is not None:
                 result = self._ask(model, template, result)
             results.append(result)
@@ -391,7 +405,7 @@ def _check_examples(draft: TemplateDraft) -> None:
 
 _DIFFED_FIELDS = (
     "name", "description", "label_type", "system_prompt", "user_prompt_template", "input_schema",
-    "output_schema", "base_model", "temperature", "max_tokens", "examples", "source_sheet_id",
+    "output_schema", "base_model", "temperature", "max_tokens", "examples", "source_sheet_id", "retrieved_examples_k",
 )
 
 

@@ -20,7 +20,7 @@ _COLUMNS = (
     "id, family_id, name, description, version, status, label_type, system_prompt, user_prompt_template, "
     "input_schema, output_schema, base_model, temperature, max_tokens, examples, source_sheet_id, "
     "source_catalog, source_schema, source_table, source_volume, created_by, created_at, updated_by, updated_at, "
-    "published_at, row_version"
+    "published_at, row_version, retrieved_examples_k"
 )
 
 # Versions rank by their numbers, not as text ("1.10.0" is after "1.9.0").
@@ -53,6 +53,7 @@ def _to_template(row: Row) -> Template:
         max_tokens=int(row["max_tokens"] or 0),
         examples=examples_from_json(row["examples"]),
         source_sheet_id=row["source_sheet_id"],
+        retrieved_examples_k=int(row["retrieved_examples_k"] or 0),
         id=row["id"],
         family_id=row["family_id"],
         version=row["version"],
@@ -84,6 +85,7 @@ def _draft_params(draft: TemplateDraft, source_table: str | None) -> dict[str, o
         "source_catalog": source.catalog if source else None,
         "source_schema": source.schema if source else None,
         "source_table": source.table if source else None,
+        "retrieved_examples_k": int(draft.retrieved_examples_k),
     }
 
 
@@ -149,7 +151,7 @@ class TemplatesStore:
             f"INSERT INTO {self._table} ({_COLUMNS}) VALUES (:id, :family_id, :name, :description, :version, "
             ":status, :label_type, :system_prompt, :user_prompt_template, :input_schema, :output_schema, :base_model, "
             ":temperature, :max_tokens, :examples, :source_sheet_id, :source_catalog, :source_schema, :source_table, "
-            "NULL, :user, current_timestamp(), :user, current_timestamp(), NULL, 1)",
+            "NULL, :user, current_timestamp(), :user, current_timestamp(), NULL, 1, :retrieved_examples_k)",
             {
                 "id": template_id,
                 "family_id": family_id,
@@ -170,7 +172,7 @@ class TemplatesStore:
             "input_schema = :input_schema, output_schema = :output_schema, base_model = :base_model, "
             "temperature = :temperature, max_tokens = :max_tokens, examples = :examples, "
             "source_sheet_id = :source_sheet_id, source_catalog = :source_catalog, source_schema = :source_schema, "
-            "source_table = :source_table, updated_by = :user, updated_at = current_timestamp(), "
+            "source_table = :source_table, retrieved_examples_k = :retrieved_examples_k, updated_by = :user, updated_at = current_timestamp(), "
             "row_version = row_version + 1 "
             "WHERE id = :id AND row_version = :read_version AND status = :draft",
             {

@@ -87,3 +87,24 @@ def test_a_vector_of_another_size_is_refused(home: Path) -> None:
     with pytest.raises(VectorIndexError, match=f"length {DIMENSION}"):
         index.upsert([IndexedVector("x", np.ones(3))])
     assert index.count() == 0
+
+
+def test_a_filtered_search_repeated_after_writes_sees_them_and_an_unknown_name_matches_nothing(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    try:
+        index = LocalExampleIndex(engine, TABLE, DIMENSION)
+        rows = _rows(20)
+        index.upsert(rows)
+        in_d0 = IndexFilters(domain="d0")
+        query = rows[3].vector
+        before = index.search(query, 50, in_d0, -1.0)
+        index.upsert([IndexedVector("new", query, "f9", "d0", 0.9)])
+        after = index.search(query, 50, in_d0, -1.0)
+        assert after[0].id == "new" and len(after) == len(before) + 1
+        index.delete(["new", before[0].id])
+        assert {h.id for h in index.search(query, 50, in_d0, -1.0)} == {h.id for h in before[1:]}
+        _same(index.search(query, 50, in_d0, -1.0), index.sql_search(query, 50, in_d0, -1.0))
+        assert index.search(query, 5, IndexFilters(domain="nowhere"), -1.0) == []
+        assert index.search(query, 5, IndexFilters(function_names=("nothing",)), -1.0) == []
+    finally:
+        release_home(tmp_path)

@@ -24,6 +24,7 @@ class FakeServedModel(ServedModel):
     fail_with: str | None = None
     answered: int = 0
     closed: bool = False
+    asked: list[tuple[ChatTurn, ...]] = field(default_factory=list)  # the messages of each request, as the model got them
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, messages: Sequence[ChatTurn], max_tokens: int) -> ModelAnswer:
@@ -35,6 +36,7 @@ class FakeServedModel(ServedModel):
         words = " ".join(text.split()[:max_tokens])
         with self._lock:
             self.answered += 1
+            self.asked.append(tuple(messages))
         return ModelAnswer(words, sum(len(m.content.split()) for m in messages), len(words.split()))
 
     def close(self) -> None:

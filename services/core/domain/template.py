@@ -144,6 +144,9 @@ class TemplateDraft:
     max_tokens: int = DEFAULT_MAX_TOKENS
     examples: tuple[FewShotExample, ...] = ()
     source_sheet_id: str | None = None
+    # Dynamic few-shot: this many Example Store examples of the template's label type, nearest
+    # each item, go after the fixed examples at run time (0: the fixed examples only).
+    retrieved_examples_k: int = 0
 
 
 Bump = Literal["major", "minor", "patch"]
@@ -218,4 +221,5 @@ class Template(TemplateDraft):
             max_tokens=self.max_tokens,
             examples=self.examples,
             source_sheet_id=self.source_sheet_id,
+            retrieved_examples_k=self.retrieved_examples_k,
         )

@@ -19,12 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
 import pytest
 import requests
 
 from data_access.serving.edge_server import BundleRefused, verify_bundle
 from services.core.errors import NotFoundError
 from services.deploy.edge_bundle import EdgeBundle, EdgeBundleBuilder
+from services.example_store.examples import ExampleStore
+from services.example_store.records import ExampleDraft
 from services.generate.generation import GenerationService
 from tests.mlflow_store import empty_mlflow_db  # noqa: F401 - fixture: the session's built MLflow store
 from tests.trained_model import TrainedModel, trained_model
@@ -233,3 +236,27 @@ def test_a_model_version_this_workbench_did_not_train_cannot_be_exported(trained
     with pytest.raises(NotFoundError, match="has no training run"):
         EdgeBundleBuilder(trained.workbench).build(trained.run.model_name, "99", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_example_store_as_the_gate_allows_it_at_export_travels_in_the_bundle_with_its_vectors(trained, tmp_path):
+    store = ExampleStore(trained.workbench)
+    examples = [store.add(ExampleDraft(f"Invoice INV-90{i} for {i}00.00", '{"urgency": "routine"}', function_name="classification"))
+                for i in range(2)]
+    try:
+        run = trained.run
+        built = EdgeBundleBuilder(trained.workbench).build(run.model_name, run.model_version, tmp_path / "out")
+        folder = _unpack(built, tmp_path / "edge")
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["example_store"] == {
+            "file": "example_store/examples.jsonl", "embeddings": "example_store/embeddings.npy", "count": 2,
+            "embedding_model": store.embedder.name,
+        }
+        listed = {f["path"] for f in manifest["files"]}
+        assert {"example_store/examples.jsonl", "example_store/embeddings.npy"} <= listed  # with sha256, checked below
+        lines = [json.loads(line) for line in (folder / "example_store" / "examples.jsonl").read_text().splitlines()]
+        assert {line["example_id"] for line in lines} == {e.example_id for e in examples}
+        assert np.load(folder / "example_store" / "embeddings.npy").shape == (2, store.embedder.dimension)
+        assert built.has_example_store
+        verify_bundle(folder)
+    finally:
+        store.prune([e.example_id for e in examples])
