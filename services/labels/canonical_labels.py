@@ -88,7 +88,7 @@ class CanonicalLabelService:
         with _lock_for(key):
             try:
                 with engine.transaction():
-                    applied = self._store.merge(key, content, read_version, user)
+                    applied = self._store.write(key, content, read_version, user)
                     if applied:
                         self._store.add_version(key, read_version + 1, content, kind, user, source_qa_pair_id)
             except WriteConflictError as error:

@@ -1,8 +1,9 @@
 """The `canonical_labels` and `canonical_label_versions` tables.
 
-Every write is a MERGE on (sheet_id, item_ref, label_type) that only applies when the row
-still has the version the writer read (0 for "no label yet"), and every applied write adds
-the new version to the history, so any label can be shown as of a version.
+One row per (sheet_id, item_ref, label_type), its id derived from that key: a label is created
+by a MERGE on it (so a label that exists already is left alone) and changed only while the row
+still has the version the writer read, and every applied write adds the new version to the
+history, so any label can be shown as of a version.
 """
 
 from __future__ import annotations
@@ -27,6 +28,26 @@ _CONSTRAINT_SET = (
 _VERSION_COLUMNS = (
     "canonical_label_id, version, label_data, confidence, notes, allowed_uses, prohibited_uses, usage_reason, "
     "data_classification, change_kind, source_qa_pair_id, modified_by, modified_at"
+)
+
+
+# A new label: the MERGE finds an existing row by the key's id, so it takes the index.
+_CREATE = (
+    "MERGE INTO {labels} AS t USING (SELECT :id AS id, :sheet_id AS sheet_id, :item_ref AS item_ref, "
+    ":label_type AS label_type) AS s ON t.id = s.id "
+    "WHEN NOT MATCHED THEN INSERT (id, sheet_id, item_ref, label_type, label_data, confidence, notes, allowed_uses, "
+    "prohibited_uses, usage_reason, data_classification, labeled_by, labeled_at, last_modified_by, last_modified_at, "
+    "version, created_at) VALUES (s.id, s.sheet_id, s.item_ref, s.label_type, :label_data, :confidence, :notes, "
+    ":allowed_uses, :prohibited_uses, :usage_reason, :data_classification, :user, current_timestamp(), :user, "
+    "current_timestamp(), 1, current_timestamp())"
+)
+# A change: the version check is a scalar subquery on the id, so DuckDB looks the row up by its
+# primary key (`AND version = :v` would make it scan the table; see services/generate/qa_pairs_store.py).
+_UPDATE = (
+    "UPDATE {labels} SET label_data = :label_data, confidence = :confidence, notes = :notes, "
+    "allowed_uses = :allowed_uses, prohibited_uses = :prohibited_uses, usage_reason = :usage_reason, "
+    "data_classification = :data_classification, last_modified_by = :user, last_modified_at = current_timestamp(), "
+    "version = version + 1 WHERE id = :id AND :read_version = (SELECT c.version FROM {labels} AS c WHERE c.id = :id)"
 )
 
 
@@ -81,27 +102,23 @@ class CanonicalLabelsStore:
         self._versions = versions_table
 
     # -- writes ----------------------------------------------------------------------
-    def merge(self, key: LabelKey, content: LabelContent, read_version: int, user: str) -> bool:
-        """Create (read_version 0) or update (read_version = current) one label; False if stale."""
-        changed = self._engine.execute(
-            f"MERGE INTO {self._labels} AS t "
-            "USING (SELECT :id AS id, :sheet_id AS sheet_id, :item_ref AS item_ref, :label_type AS label_type) AS s "
-            "ON t.sheet_id = s.sheet_id AND t.item_ref = s.item_ref AND t.label_type = s.label_type "
-            "WHEN MATCHED AND t.version = :read_version THEN UPDATE SET label_data = :label_data, "
-            "confidence = :confidence, notes = :notes, allowed_uses = :allowed_uses, prohibited_uses = :prohibited_uses, "
-            "usage_reason = :usage_reason, data_classification = :data_classification, last_modified_by = :user, "
-            "last_modified_at = current_timestamp(), version = t.version + 1 "
-            "WHEN NOT MATCHED AND :read_version = 0 THEN INSERT (id, sheet_id, item_ref, label_type, label_data, "
-            "confidence, notes, allowed_uses, prohibited_uses, usage_reason, data_classification, labeled_by, labeled_at, "
-            "last_modified_by, last_modified_at, version, created_at) VALUES (s.id, s.sheet_id, s.item_ref, s.label_type, "
-            ":label_data, :confidence, :notes, :allowed_uses, :prohibited_uses, :usage_reason, :data_classification, "
-            ":user, current_timestamp(), :user, current_timestamp(), 1, current_timestamp())",
-            {
-                "id": key.label_id, "sheet_id": key.sheet_id, "item_ref": key.item_ref, "label_type": key.label_type,
-                "read_version": read_version, "user": user, **content_params(content),
-            },
-        )
-        return changed == 1
+    def write(self, key: LabelKey, content: LabelContent, read_version: int, user: str) -> bool:
+        """Create (read_version 0) or update (read_version = current) one label; False if stale.
+
+        A label's id is its key's (LabelKey.label_id, whoever writes it), so both statements find
+        the row by primary key, which DuckDB looks up in its index: a MERGE matching on the key's
+        three columns scans every label, and one carrying both an UPDATE and an INSERT branch
+        costs about twice an INSERT. Creating stays a MERGE (invariant 1: the warehouse enforces
+        no UNIQUE, and a MERGE conflicts with a concurrent one where an INSERT would not); an
+        UPDATE never adds a row, so a change is one, checked against the version read.
+        """
+        params = {
+            "id": key.label_id, "sheet_id": key.sheet_id, "item_ref": key.item_ref, "label_type": key.label_type,
+            "user": user, **content_params(content),
+        }
+        if read_version == 0:
+            return self._engine.execute(_CREATE.format(labels=self._labels), params) == 1
+        return self._engine.execute(_UPDATE.format(labels=self._labels), {**params, "read_version": read_version}) == 1
 
     def add_version(self, key: LabelKey, version: int, content: LabelContent, change_kind: str, user: str, source_qa_pair_id: str | None) -> None:
         self._engine.execute(

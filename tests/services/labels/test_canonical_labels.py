@@ -5,10 +5,12 @@ from collections import defaultdict
 
 import pytest
 
+from data_access.sql.transpile import to_duckdb
 from services.core.domain.canonical_label import ChangeKind, LabelContent, LabelKey
 from services.core.domain.governance import UsageConstraints
 from services.core.errors import StaleWriteError, ValidationError
 from services.labels.canonical_labels import CanonicalLabelService, diff_versions
+from services.labels.canonical_labels_store import CanonicalLabelsStore
 
 KEY = LabelKey("sheet-1", "invoice_042.pdf", "classification")
 
@@ -51,6 +53,35 @@ def test_every_change_keeps_the_previous_version_and_a_rollback_is_a_new_version
     assert labels.as_of(KEY.label_id, 2).content.notes == "late notice"
     changes = {c.field: (c.before, c.after) for c in diff_versions(history[0], history[1])}
     assert changes == {"label.urgency": ("routine", "urgent"), "notes": ("first look", "late notice")}
+
+
+class _Sent:
+    """An engine that keeps the statements a store sends and runs none of them."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, dict]] = []
+
+    def execute(self, sql: str, params: dict | None = None) -> int:
+        self.statements.append((sql, dict(params or {})))
+        return 1
+
+
+def test_creating_and_changing_a_label_find_its_row_by_primary_key_not_by_reading_every_label(labels, workbench):
+    # Every approval in LABEL writes a label: a write that matched the key's three columns
+    # read every label of the store, and cost about twice an INSERT.
+    for ref in ("invoice_040.pdf", "invoice_041.pdf", KEY.item_ref, "invoice_044.pdf"):
+        labels.save(LabelKey(KEY.sheet_id, ref, KEY.label_type), LabelContent({"urgency": "routine"}), 0)
+    sent = _Sent()
+    store = CanonicalLabelsStore(sent, workbench.table("canonical_labels"), workbench.table("canonical_label_versions"))
+    store.write(LabelKey(KEY.sheet_id, "invoice_043.pdf", KEY.label_type), LabelContent({"urgency": "urgent"}), 0, "a@example.com")
+    store.write(KEY, LabelContent({"urgency": "urgent"}), 1, "a@example.com")
+    cursor = workbench.backend.engine.connection.cursor()
+    for sql, params in sent.statements:
+        transpiled = to_duckdb(sql)
+        cursor.execute("BEGIN TRANSACTION")
+        plan = cursor.execute("EXPLAIN ANALYZE " + transpiled.sql, {n: params[n] for n in transpiled.parameter_names}).fetchall()[0][1]
+        cursor.execute("ROLLBACK")
+        assert "Sequential Scan" not in plan, plan
 
 
 def test_usage_constraints_are_checked_and_stored_with_the_label(labels):
