@@ -62,3 +62,9 @@ def test_traffic_over_time_is_bucketed_by_the_windows_unit(logged):
 
 def test_the_endpoints_list_names_each_with_its_versions_and_count(logged):
     assert [(e.name, e.versions, e.requests) for e in logged.endpoints()] == [("other", ("1",), 1), ("urgency", ("1", "2"), 151)]
+
+
+def test_throughput_is_requests_per_second_of_the_bucket_and_of_the_window(logged):
+    buckets = logged.over_time("urgency", None, Window.HOUR, NOW)
+    assert buckets[0].bucket_seconds == 60 and buckets[0].requests_per_s == pytest.approx(buckets[0].requests / 60)
+    assert logged.summary("urgency", None, Window.HOUR, NOW).requests_per_s == pytest.approx(100 / 3600)
