@@ -15,8 +15,9 @@ def _ms(value: float | None) -> str:
 
 
 def show_summary(summary: TrafficSummary) -> None:
-    requests, errors, p50, p95, p99 = st.columns(5)
+    requests, throughput, errors, p50, p95, p99 = st.columns(6)
     requests.metric("Requests", f"{summary.requests:,}")
+    throughput.metric("Throughput", f"{summary.requests_per_s:,.3g} req/s", help="Requests per second over the whole window.")
     errors.metric("Error rate", "—" if summary.error_rate is None else f"{summary.error_rate:.1%}", help="Status 400 or above: guardrail refusals, a full queue, timeouts, model failures.")
     p50.metric("Latency p50", _ms(summary.p50_ms))
     p95.metric("Latency p95", _ms(summary.p95_ms))
@@ -32,8 +33,10 @@ def _figure(title: str, y_title: str) -> go.Figure:
 
 def show_over_time(buckets: list[TrafficBucket], key: str) -> None:
     starts = [b.start for b in buckets]
-    volume = _figure("Requests", "requests")
+    volume = _figure("Requests and throughput", "requests")
     volume.add_bar(x=starts, y=[b.requests for b in buckets], name="requests")
+    volume.add_scatter(x=starts, y=[b.requests_per_s for b in buckets], mode="lines+markers", name="requests/s", yaxis="y2")
+    volume.update_layout(yaxis2={"title": "requests/s", "overlaying": "y", "side": "right", "rangemode": "tozero"})
     st.plotly_chart(volume, key=f"{key}_requests", config={"displaylogo": False})
     latency = _figure("Latency", "ms")
     for name, values in (("p50", [b.p50_ms for b in buckets]), ("p95", [b.p95_ms for b in buckets]), ("p99", [b.p99_ms for b in buckets])):

@@ -4,6 +4,7 @@ field against the training set, and the prompts' mean embedding distance."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import pytest
 
@@ -13,8 +14,7 @@ from services.monitor.log_scope import LogScope, Window
 from services.monitor.predictions import FieldDistribution
 from services.monitor.psi import PSI_MOVED, psi
 from services.monitor.watched_model import watched_model
-from tests.monitor_builders import ENDPOINT, NOW, logged_request, write_log
-from tests.train_model_builders import labeled_training_sheet, recorded_run
+from tests.monitor_builders import ENDPOINT, NOW, logged_request, monitored_model, write_log
 
 HOUR = LogScope(ENDPOINT, None, Window.HOUR, NOW)
 
@@ -37,10 +37,7 @@ def test_a_prediction_finding_names_what_moved_and_is_left_out_below_five_values
 @pytest.fixture
 def model(workbench):
     """Trained on INV-0000..0007 (total_amount 0 … 70; urgency routine below 60: 6 routine, 2 urgent)."""
-    labeled = labeled_training_sheet(workbench, items=10)
-    recorded_run(workbench, (labeled.training_sheet.id,), labeled.pair_ids[:8], labeled.pair_ids[8:], model_name="invoices_urgency_lora",
-                 accuracy=1.0, base_accuracy=0.5)
-    write_log(workbench, [logged_request(0)])
+    monitored_model(workbench, at=NOW - timedelta(minutes=30))
     return watched_model(workbench, HOUR)
 
 
