@@ -6,7 +6,7 @@ from components import breadcrumb
 from components.feedback import shown_errors
 from components.monitor import drift_panel, filters, prediction_charts, samples_grid, traffic_charts, versions_ab
 from components.session import workbench
-from services.monitor.drift import DriftService
+from services.monitor.drift import DriftService, prediction_drift
 from services.monitor.log_scope import LogScope
 from services.monitor.predictions import PredictionService
 from services.monitor.samples import SampleService
@@ -42,20 +42,21 @@ traffic_charts.show_summary(summary)
 traffic_charts.show_over_time(traffic.over_time(endpoint, version, window), key="monitor_traffic")
 
 model = watched_model(wb, scope)
+distributions = predictions.distributions(scope, model) if model else []
 predicted, drifted, sampled, ab = st.tabs(["Predictions", "Drift", "Sample predictions", "A/B"])
 with predicted, shown_errors():
     if model is None:
         st.info("Comparing with the training set needs one model version with its training on record: pick a version above "
                 "(this window saw several), or deploy a version trained on the TRAIN page.")
     else:
-        prediction_charts.show_distributions(predictions.distributions(scope, model), key="monitor_predicted")
+        prediction_charts.show_distributions(distributions, key="monitor_predicted")
         prediction_charts.show_accuracy(predictions.accuracy_over_time(scope, model), key="monitor_predicted")
     prediction_charts.show_confidence(predictions.confidence_histogram(scope), key="monitor_predicted")
 with drifted, shown_errors():
     if model is None:
         st.info("Drift is measured against one version's training set: pick a model version above.")
     else:
-        drift_panel.show(drift.predictions(scope, model) + drift.numeric_inputs(scope, model), lambda: drift.text_inputs(scope, model),
+        drift_panel.show(prediction_drift(distributions) + drift.numeric_inputs(scope, model), lambda: drift.text_inputs(scope, model),
                          key=f"monitor_drift_{endpoint}_{model.model_version}_{window.name}")
 with sampled, shown_errors():
     label_type = model.label_type if model else None

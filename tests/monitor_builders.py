@@ -82,7 +82,6 @@ def monitor_sql_flow(wb: Workbench) -> None:
     predictions.confidence_histogram(scope)
     predictions.accuracy_over_time(scope, model)
     drift = DriftService(wb, LexicalEmbedder())
-    drift.predictions(scope, model)
     drift.numeric_inputs(scope, model)
     drift.text_inputs(scope, model)
     samples = SampleService(wb)

@@ -27,7 +27,7 @@ from services.core.workbench import Workbench
 from services.data.sheets import SheetService
 from services.monitor.binning import bin_counts, bin_labels, decile_edges
 from services.monitor.log_scope import ANSWERED, LOG_FILTER, LogScope
-from services.monitor.predictions import FieldDistribution, PredictionService
+from services.monitor.predictions import FieldDistribution
 from services.monitor.psi import PSI_MOVED, DriftFinding, biggest_moves, psi, verdict
 from services.monitor.watched_model import WatchedModel
 from services.templates.rendering import placeholders
@@ -46,6 +46,7 @@ _NUMERIC_TYPE = re.compile(r"^(tiny|small|big)?int|^integer|^long|^short|^byte|^
 
 
 def prediction_drift(distributions: list[FieldDistribution]) -> list[DriftFinding]:
+    """PSI of each predicted field (PredictionService.distributions, which the page draws too)."""
     return [_finding(f"Predicted {d.field}", list(d.bins), d.training, d.live) for d in distributions
             if d.live_total >= MIN_PER_SIDE and d.training_total >= MIN_PER_SIDE]
 
@@ -64,9 +65,6 @@ class DriftService:
         self._log = workbench.table("inference_log")
         self._pairs = workbench.table("qa_pairs")
         self._lineage = workbench.table("model_training_lineage")
-
-    def predictions(self, scope: LogScope, model: WatchedModel) -> list[DriftFinding]:
-        return prediction_drift(PredictionService(self._wb).distributions(scope, model))
 
     def _training_items(self) -> str:
         return f"SELECT q.item_ref FROM {self._pairs} q WHERE q.id IN (SELECT explode(train_pair_ids) FROM {self._lineage} WHERE id = :lineage_id)"

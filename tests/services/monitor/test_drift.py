@@ -11,7 +11,7 @@ import pytest
 from data_access.embeddings.lexical import LexicalEmbedder
 from services.monitor.drift import TEXT_SHIFT_MOVED, DriftService, prediction_drift
 from services.monitor.log_scope import LogScope, Window
-from services.monitor.predictions import FieldDistribution
+from services.monitor.predictions import FieldDistribution, PredictionService
 from services.monitor.psi import PSI_MOVED, psi
 from services.monitor.watched_model import watched_model
 from tests.monitor_builders import ENDPOINT, NOW, logged_request, monitored_model, write_log
@@ -44,7 +44,7 @@ def model(workbench):
 def test_predicted_values_drift_by_psi_against_the_training_answers(workbench, model):
     write_log(workbench, [logged_request(i, prediction='{"urgency": "urgent"}') for i in range(1, 8)]
               + [logged_request(i, prediction='{"urgency": "routine"}') for i in range(8, 10)])
-    finding, = DriftService(workbench).predictions(HOUR, model)
+    finding, = prediction_drift(PredictionService(workbench).distributions(HOUR, model))
     # Training 6 routine / 2 urgent; live (with the fixture's request) 3 routine / 7 urgent.
     expected = (0.3 - 0.75) * math.log(0.3 / 0.75) + (0.7 - 0.25) * math.log(0.7 / 0.25)
     assert finding.value == pytest.approx(expected) and finding.moved
