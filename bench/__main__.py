@@ -15,6 +15,7 @@ from bench import (
     foundation,
     generation,
     model_path,
+    monitor_dashboards,
     review,
     template_rendering,
     train_export,
@@ -34,6 +35,7 @@ SUITES = {
     "train": train_finetune.run,
     "deploy": deploy_endpoint.run,
     "example_store": example_search.run,
+    "monitor": monitor_dashboards.run,
 }
 
 

@@ -59,13 +59,14 @@ class SampleService:
         self._log = workbench.table("inference_log")
         self._labels = workbench.table("canonical_labels")
 
-    def _labeled(self) -> str:
-        return (f"{self._log} l LEFT JOIN {self._labels} c ON c.sheet_id = l.sheet_id AND c.item_ref = l.item_ref "
+    def _labeled(self, log: str | None = None) -> str:
+        return (f"{log or self._log} l LEFT JOIN {self._labels} c ON c.sheet_id = l.sheet_id AND c.item_ref = l.item_ref "
                 "AND c.label_type = :label_type")
 
     def recent(self, scope: LogScope, label_type: str | None, limit: int = SAMPLE_ROWS) -> list[SamplePrediction]:
+        latest = f"(SELECT * FROM {self._log} l WHERE {LOG_FILTER} ORDER BY l.created_at DESC, l.id LIMIT :limit)"  # before the join
         rows = self._engine.query(
-            f"SELECT {_COLUMNS} FROM {self._labeled()} WHERE {LOG_FILTER} ORDER BY l.created_at DESC, l.id LIMIT :limit",
+            f"SELECT {_COLUMNS} FROM {self._labeled(latest)} ORDER BY l.created_at DESC, l.id",
             {**scope.params(), "label_type": label_type, "limit": limit},
         )
         return [_sample(r) for r in rows]

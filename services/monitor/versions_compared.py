@@ -44,7 +44,7 @@ def compare_versions(workbench: Workbench, scope: LogScope, versions: tuple[str,
     """The two versions in the order given; a version with no requests in the window has zeros."""
     rows = workbench.backend.engine.query(
         "SELECT l.model_version, count(*) AS requests, count_if(l.status_code >= 400) AS errors, "
-        "count_if(l.guardrails_passed) AS passed, percentile_approx(l.latency_ms, 0.5) AS p50, percentile_approx(l.latency_ms, 0.95) AS p95 "
+        "count_if(l.guardrails_passed) AS passed, percentile_approx(l.latency_ms, array(0.5, 0.95)) AS p "
         f"FROM {workbench.table('inference_log')} l WHERE l.endpoint_name = :endpoint AND l.created_at >= :since "
         "AND array_contains(:versions, l.model_version) GROUP BY l.model_version",
         {**scope.params(), "versions": list(versions)},
@@ -54,10 +54,11 @@ def compare_versions(workbench: Workbench, scope: LogScope, versions: tuple[str,
     compared = []
     for version in versions:
         row = by_version.get(version, {})
+        p50, p95 = row.get("p") or (None, None)
         model = watched_model(workbench, scope.for_version(version)) if row else None
         known = predictions.accuracy_over_time(scope.for_version(version), model) if model else []
         compared.append(VersionMetrics(
-            version, int(row.get("requests") or 0), int(row.get("errors") or 0), int(row.get("passed") or 0), row.get("p50"), row.get("p95"),
+            version, int(row.get("requests") or 0), int(row.get("errors") or 0), int(row.get("passed") or 0), p50, p95,
             sum(b.compared for b in known), sum(b.correct for b in known), scope.window.span.total_seconds(),
         ))
     return compared
