@@ -61,8 +61,7 @@ def page_data(wb: Workbench) -> None:
     traffic, predictions, drift, samples = TrafficService(wb), PredictionService(wb), DriftService(wb), SampleService(wb)
     scope = LogScope(ENDPOINT, None, Window.DAY)
     traffic.endpoints()
-    traffic.summary(ENDPOINT, None, Window.DAY)
-    traffic.over_time(ENDPOINT, None, Window.DAY)
+    traffic.in_window(ENDPOINT, None, Window.DAY)
     model = watched_model(wb, scope)
     assert model is not None, "the bench log's version has no lineage"
     distributions = predictions.distributions(scope, model)

@@ -34,12 +34,12 @@ if not logged:
 
 endpoint, version, window = filters.show(logged, key="monitor")
 scope = LogScope(endpoint, version, window)
-summary = traffic.summary(endpoint, version, window)
+summary, buckets = traffic.in_window(endpoint, version, window)
 if summary.requests == 0:
     st.info(f"No requests to {scope.title} in the {window.title.lower()}. Pick a longer window, or send it requests from the DEPLOY Playground.")
     st.stop()
 traffic_charts.show_summary(summary)
-traffic_charts.show_over_time(traffic.over_time(endpoint, version, window), key="monitor_traffic")
+traffic_charts.show_over_time(buckets, key="monitor_traffic")
 
 model = watched_model(wb, scope)
 distributions = predictions.distributions(scope, model) if model else []

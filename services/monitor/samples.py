@@ -64,7 +64,10 @@ class SampleService:
                 "AND c.label_type = :label_type")
 
     def recent(self, scope: LogScope, label_type: str | None, limit: int = SAMPLE_ROWS) -> list[SamplePrediction]:
-        latest = f"(SELECT * FROM {self._log} l WHERE {LOG_FILTER} ORDER BY l.created_at DESC, l.id LIMIT :limit)"  # before the join
+        latest = (  # the newest rows first, then their labels: the join sees a few hundred rows, not the window
+            "(SELECT l.id, l.created_at, l.model_version, l.status_code, l.latency_ms, l.prediction, l.confidence, l.source, l.trace_id, "
+            f"l.sheet_id, l.item_ref FROM {self._log} l WHERE {LOG_FILTER} ORDER BY l.created_at DESC, l.id LIMIT :limit)"
+        )
         rows = self._engine.query(
             f"SELECT {_COLUMNS} FROM {self._labeled(latest)} ORDER BY l.created_at DESC, l.id",
             {**scope.params(), "label_type": label_type, "limit": limit},

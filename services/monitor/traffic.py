@@ -90,9 +90,17 @@ class TrafficService:
 
     def over_time(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> list[TrafficBucket]:
         """One row per bucket that had requests (a quiet bucket is absent, not zero-filled)."""
+        return self.in_window(endpoint, version, window, now)[1]
+
+    def in_window(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> tuple[TrafficSummary, list[TrafficBucket]]:
+        """The window's summary and its buckets from one pass over the log: a grouping set each."""
+        bucket = f"date_trunc('{window.bucket}', l.created_at)"
         rows = self._engine.query(
-            f"SELECT date_trunc('{window.bucket}', l.created_at) AS bucket, {_AGGREGATES} FROM {self._table} l WHERE {LOG_FILTER} "
-            "GROUP BY date_trunc('" + window.bucket + "', l.created_at) ORDER BY bucket",
+            f"SELECT {bucket} AS bucket, grouping_id() AS whole, {_AGGREGATES} FROM {self._table} l WHERE {LOG_FILTER} "
+            f"GROUP BY GROUPING SETS (({bucket}), ()) ORDER BY whole, bucket",
             LogScope(endpoint, version, window, now).params(),
         )
-        return [TrafficBucket(r["bucket"], int(r["requests"]), int(r["errors"]), *r["p"], window.bucket_seconds) for r in rows]
+        *buckets, total = rows  # the empty grouping set, whole = 1, sorts last and is there even for no rows
+        p50, p95, p99 = total["p"] or (None, None, None)
+        summary = TrafficSummary(int(total["requests"] or 0), int(total["errors"] or 0), p50, p95, p99, window.span.total_seconds())
+        return summary, [TrafficBucket(r["bucket"], int(r["requests"]), int(r["errors"]), *r["p"], window.bucket_seconds) for r in buckets]

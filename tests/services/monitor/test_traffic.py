@@ -68,3 +68,11 @@ def test_throughput_is_requests_per_second_of_the_bucket_and_of_the_window(logge
     buckets = logged.over_time("urgency", None, Window.HOUR, NOW)
     assert buckets[0].bucket_seconds == 60 and buckets[0].requests_per_s == pytest.approx(buckets[0].requests / 60)
     assert logged.summary("urgency", None, Window.HOUR, NOW).requests_per_s == pytest.approx(100 / 3600)
+
+
+def test_the_window_summary_and_buckets_come_from_one_query_and_agree_with_each(logged):
+    summary, buckets = logged.in_window("urgency", None, Window.DAY, NOW)
+    assert summary == logged.summary("urgency", None, Window.DAY, NOW)
+    assert buckets == logged.over_time("urgency", None, Window.DAY, NOW) and sum(b.requests for b in buckets) == summary.requests
+    empty, none = logged.in_window("urgency", "2", Window.HOUR, NOW)
+    assert (empty.requests, empty.p50_ms, none) == (0, None, [])
