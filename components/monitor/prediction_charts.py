@@ -3,21 +3,14 @@ accuracy over time where the answer is known."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
+from components.monitor.traffic_charts import figure as _chart
 from services.monitor.predictions import AccuracyBucket, ConfidenceBin, FieldDistribution
 from services.monitor.psi import shares
 
 CHART_HEIGHT = 280
 _CONFIG = {"displaylogo": False}
-
-
-def _figure(title: str, y_title: str) -> go.Figure:
-    figure = go.Figure()
-    figure.update_layout(title=title, height=CHART_HEIGHT, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title=y_title,
-                         legend={"orientation": "h"})
-    return figure
 
 
 def show_distributions(distributions: list[FieldDistribution], key: str) -> None:
@@ -26,7 +19,7 @@ def show_distributions(distributions: list[FieldDistribution], key: str) -> None
                 "so there is no distribution to set beside its training answers.")
         return
     for d in distributions:
-        figure = _figure(f"Predicted {d.field}: live against training", "share")
+        figure = _chart(f"Predicted {d.field}: live against training", "share", CHART_HEIGHT)
         figure.add_bar(x=list(d.bins), y=shares(d.training), name=f"training ({d.training_total:,} answers)")
         figure.add_bar(x=list(d.bins), y=shares(d.live), name=f"live ({d.live_total:,} answered requests)")
         figure.update_layout(barmode="group")
@@ -38,7 +31,7 @@ def show_confidence(bins: list[ConfidenceBin], key: str) -> None:
     if not bins:
         st.caption("No confidence histogram: this model does not report a confidence with its answers (the log's confidence is empty).")
         return
-    figure = _figure("Reported confidence", "requests")
+    figure = _chart("Reported confidence", "requests", CHART_HEIGHT)
     figure.add_bar(x=[f"{b.low:.1f}–{b.high:.1f}" for b in bins], y=[b.requests for b in bins], name="requests")
     st.plotly_chart(figure, key=f"{key}_confidence", config=_CONFIG)
 
@@ -48,7 +41,7 @@ def show_accuracy(buckets: list[AccuracyBucket], key: str) -> None:
         st.info("No accuracy yet: it needs requests whose right answer is known. Send items of the model's sheet that have a "
                 "canonical label from the DEPLOY Playground (labeled evaluation traffic); feedback corrections will count too.")
         return
-    figure = _figure("Accuracy over time", "share right")
+    figure = _chart("Accuracy over time", "share right", CHART_HEIGHT)
     for source in sorted({b.source for b in buckets}):
         mine = [b for b in buckets if b.source == source]
         figure.add_scatter(x=[b.start for b in mine], y=[b.accuracy for b in mine], mode="lines+markers", name=source,

@@ -24,25 +24,26 @@ def show_summary(summary: TrafficSummary) -> None:
     p99.metric("Latency p99", _ms(summary.p99_ms))
 
 
-def _figure(title: str, y_title: str) -> go.Figure:
-    figure = go.Figure()
-    figure.update_layout(title=title, height=CHART_HEIGHT, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title=y_title,
+def figure(title: str, y_title: str, height: int = CHART_HEIGHT) -> go.Figure:
+    """An empty chart in the MONITOR page's style."""
+    chart = go.Figure()
+    chart.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title=y_title,
                          legend={"orientation": "h"})
-    return figure
+    return chart
 
 
 def show_over_time(buckets: list[TrafficBucket], key: str) -> None:
     starts = [b.start for b in buckets]
-    volume = _figure("Requests and throughput", "requests")
+    volume = figure("Requests and throughput", "requests")
     volume.add_bar(x=starts, y=[b.requests for b in buckets], name="requests")
     volume.add_scatter(x=starts, y=[b.requests_per_s for b in buckets], mode="lines+markers", name="requests/s", yaxis="y2")
     volume.update_layout(yaxis2={"title": "requests/s", "overlaying": "y", "side": "right", "rangemode": "tozero"})
     st.plotly_chart(volume, key=f"{key}_requests", config={"displaylogo": False})
-    latency = _figure("Latency", "ms")
+    latency = figure("Latency", "ms")
     for name, values in (("p50", [b.p50_ms for b in buckets]), ("p95", [b.p95_ms for b in buckets]), ("p99", [b.p99_ms for b in buckets])):
         latency.add_scatter(x=starts, y=values, mode="lines+markers", name=name)
     st.plotly_chart(latency, key=f"{key}_latency", config={"displaylogo": False})
-    errors = _figure("Error rate", "share of requests")
+    errors = figure("Error rate", "share of requests")
     errors.add_scatter(x=starts, y=[b.error_rate for b in buckets], mode="lines+markers", name="error rate")
     errors.update_yaxes(tickformat=".0%", rangemode="tozero")
     st.plotly_chart(errors, key=f"{key}_errors", config={"displaylogo": False})
