@@ -14,10 +14,16 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
+def rate(requests_per_s: float) -> str:
+    """Requests per second, or per minute or hour when fewer: a quiet endpoint reads 3 req/h, not 8.3e-04 req/s."""
+    unit, seconds = next(((u, s) for u, s in (("s", 1), ("min", 60)) if requests_per_s * s >= 1), ("h", 3600))
+    return f"{requests_per_s * seconds:,.3g} req/{unit}"
+
+
 def show_summary(summary: TrafficSummary) -> None:
     requests, throughput, errors, p50, p95, p99 = st.columns(6)
     requests.metric("Requests", f"{summary.requests:,}")
-    throughput.metric("Throughput", f"{summary.requests_per_s:,.3g} req/s", help="Requests per second over the whole window.")
+    throughput.metric("Throughput", rate(summary.requests_per_s), help="Requests per unit of time over the whole window.")
     errors.metric("Error rate", "—" if summary.error_rate is None else f"{summary.error_rate:.1%}", help="Status 400 or above: guardrail refusals, a full queue, timeouts, model failures.")
     p50.metric("Latency p50", _ms(summary.p50_ms))
     p95.metric("Latency p95", _ms(summary.p95_ms))

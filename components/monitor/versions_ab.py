@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.monitor.traffic_charts import rate
 from services.monitor.versions_compared import VersionMetrics
 
 
@@ -33,7 +34,7 @@ def _ms(value: float | None) -> str:
 def show(compared: list[VersionMetrics]) -> None:
     rows = {
         "Requests": [f"{m.requests:,}" for m in compared],
-        "Throughput": [f"{m.requests_per_s:,.3g} req/s" for m in compared],
+        "Throughput": [rate(m.requests_per_s) for m in compared],
         "Error rate": [_share(m.error_rate) for m in compared],
         "Guardrails passed": [_share(m.guardrail_pass_rate) for m in compared],
         "Latency p50": [_ms(m.p50_ms) for m in compared],

@@ -53,4 +53,8 @@ def test_a_person_deploys_a_version_asks_it_something_and_sees_the_request_on_mo
     assert requests.get_by_test_id("stMetricValue").inner_text() == "1"
     assert page.get_by_test_id("stMetric").filter(has_text="Error rate").get_by_test_id("stMetricValue").inner_text() == "0.0%"
     # Streamlit loads Plotly lazily: the charts draw after the script run has finished.
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    for chart in ("requests", "latency", "errors"):
+        expect(page.locator(f".st-key-monitor_traffic_{chart} .js-plotly-plot")).to_have_count(1)
+    # The request was a free prompt, not a sheet item: the samples grid has it, no accuracy is claimed.
+    page.get_by_role("tab", name="Predictions").click()
+    page.get_by_text("No accuracy yet").wait_for()
