@@ -22,5 +22,5 @@ def comparable(column: str, path_param: str, field: SchemaField) -> str:
 
 
 def json_path(field: SchemaField) -> str:
-    """A bound parameter's value, never pasted into SQL: a field name may hold any character."""
-    return "$." + field.name if field.name.isidentifier() else "$['" + field.name.replace("'", "") + "']"
+    """A bound parameter's value, never pasted into SQL (only plain names get here: watched_model.has_plain_name)."""
+    return "$." + field.name

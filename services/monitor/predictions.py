@@ -18,7 +18,7 @@ from services.core.workbench import Workbench
 from services.monitor.answer_sql import comparable, json_field, json_path
 from services.monitor.binning import bin_counts, bin_labels, decile_edges
 from services.monitor.log_scope import ANSWERED, LOG_FILTER, LogScope
-from services.monitor.watched_model import WatchedModel, compared_fields, is_numeric
+from services.monitor.watched_model import WatchedModel, compared_fields, has_plain_name, is_numeric
 
 NOT_PARSED = "(no value)"  # an answer without the field: not JSON, or the field missing
 CONFIDENCE_BINS = 10
@@ -123,7 +123,7 @@ class PredictionService:
     def accuracy_over_time(self, scope: LogScope, model: WatchedModel) -> list[AccuracyBucket]:
         """Per bucket and source: requests with a known answer, and those whose every compared field
         matched. Empty when no request in the window has a known answer."""
-        fields = compared_fields(model.output_schema) or model.output_schema
+        fields = compared_fields(model.output_schema) or tuple(f for f in model.output_schema if has_plain_name(f))
         if not fields or model.label_type is None:
             return []
         paths = {f"path_{i}": json_path(f) for i, f in enumerate(fields)}

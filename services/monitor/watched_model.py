@@ -4,12 +4,15 @@ sheet its items came from. Comparisons with the training set start here."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from services.core.domain.template import FieldType, SchemaField, Template
 from services.core.workbench import Workbench
 from services.monitor.log_scope import LOG_FILTER, LogScope
 from services.templates.prompt_templates import TemplateService
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,16 @@ def is_numeric(field: SchemaField) -> bool:
     return field.type in (FieldType.INTEGER, FieldType.NUMBER)
 
 
+def has_plain_name(field: SchemaField) -> bool:
+    """A JSON path both engines read alike: `$.name` with a plain ASCII name. A name with spaces
+    needs `$['a b']` on Databricks and `$."a b"` on DuckDB, so such a field is not compared."""
+    return bool(_PLAIN_NAME.match(field.name))
+
+
 def compared_fields(schema: tuple[SchemaField, ...]) -> tuple[SchemaField, ...]:
     """The answer's fields whose distribution means something: a fixed set of values, or numbers.
     Free text (a summary, a reason) has as many values as answers."""
-    return tuple(f for f in schema if is_categorical(f) or is_numeric(f))
+    return tuple(f for f in schema if (is_categorical(f) or is_numeric(f)) and has_plain_name(f))
 
 
 def watched_model(workbench: Workbench, scope: LogScope) -> WatchedModel | None:

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from services.core.domain.template import FieldType, SchemaField
 from services.monitor.log_scope import LogScope, Window
 from services.monitor.predictions import NOT_PARSED, PredictionService
-from services.monitor.watched_model import watched_model
+from services.monitor.watched_model import compared_fields, watched_model
 from tests.deploy_builders import trained_model
 from tests.monitor_builders import ENDPOINT, NOW, logged_request, relabel, write_log
 
@@ -72,3 +73,12 @@ def test_accuracy_over_time_counts_requests_whose_item_has_a_canonical_label(wor
     assert [(b.start.hour, b.source, b.compared, b.correct) for b in buckets] == [
         (10, "labeled evaluation traffic", 2, 1), (12, "labeled evaluation traffic", 2, 2)]
     assert buckets[0].accuracy == 0.5
+
+
+def test_only_fields_with_a_fixed_set_of_values_or_numbers_and_plain_names_are_compared():
+    schema = (
+        SchemaField("urgency", FieldType.STRING, choices=("routine", "urgent")), SchemaField("amount", FieldType.NUMBER),
+        SchemaField("paid", FieldType.BOOLEAN), SchemaField("reason", FieldType.STRING),
+        SchemaField("due date", FieldType.STRING, choices=("soon", "late")),  # no JSON path both engines read alike
+    )
+    assert [f.name for f in compared_fields(schema)] == ["urgency", "amount", "paid"]
