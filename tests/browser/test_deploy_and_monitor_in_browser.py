@@ -55,6 +55,6 @@ def test_a_person_deploys_a_version_asks_it_something_and_sees_the_request_on_mo
     # Streamlit loads Plotly lazily: the charts draw after the script run has finished.
     for chart in ("requests", "latency", "errors"):
         expect(page.locator(f".st-key-monitor_traffic_{chart} .js-plotly-plot")).to_have_count(1)
-    # The request was a free prompt, not a sheet item: the samples grid has it, no accuracy is claimed.
-    page.get_by_role("tab", name="Predictions").click()
+    # The request was a free prompt, not a sheet item: its answer is unknown, so no accuracy is claimed.
+    page.get_by_role("tab", name="Predictions", exact=True).click()
     page.get_by_text("No accuracy yet").wait_for()
