@@ -16,6 +16,7 @@ from bench import (
     foundation,
     generation,
     model_path,
+    monitor_dashboards,
     review,
     template_rendering,
     train_export,
@@ -36,6 +37,7 @@ SUITES = {
     "deploy": deploy_endpoint.run,
     "example_store": example_search.run,
     "dspy": dspy_optimizer.run,
+    "monitor": monitor_dashboards.run,
 }
 
 

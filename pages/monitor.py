@@ -3,12 +3,28 @@
 import streamlit as st
 
 from components import breadcrumb
-from components.monitor import alerts, alerts_quality, filters, traffic_charts
+from components.feedback import shown_errors
+from components.monitor import (
+    alerts,
+    alerts_quality,
+    drift_panel,
+    filters,
+    prediction_charts,
+    samples_grid,
+    traffic_charts,
+    versions_ab,
+)
 from components.session import workbench
+from services.monitor.drift import DriftService, prediction_drift
+from services.monitor.log_scope import LogScope
+from services.monitor.predictions import PredictionService
+from services.monitor.samples import SampleService
 from services.monitor.traffic import TrafficService
+from services.monitor.versions_compared import compare_versions
+from services.monitor.watched_model import watched_model
 
 wb = workbench()
-traffic = TrafficService(wb)
+traffic, predictions, drift, samples = TrafficService(wb), PredictionService(wb), DriftService(wb), SampleService(wb)
 
 breadcrumb.show("MONITOR")
 st.title("Monitor")
@@ -29,10 +45,36 @@ if not logged:
     st.stop()
 
 endpoint, version, window = filters.show(logged, key="monitor")
-summary = traffic.summary(endpoint, version, window)
+scope = LogScope(endpoint, version, window)
+summary, buckets = traffic.in_window(endpoint, version, window)
 if summary.requests == 0:
-    which = f"{endpoint} v{version}" if version else endpoint
-    st.info(f"No requests to {which} in the {window.title.lower()}. Pick a longer window, or send it requests from the DEPLOY Playground.")
+    st.info(f"No requests to {scope.title} in the {window.title.lower()}. Pick a longer window, or send it requests from the DEPLOY Playground.")
     st.stop()
 traffic_charts.show_summary(summary)
-traffic_charts.show_over_time(traffic.over_time(endpoint, version, window), key="monitor_traffic")
+traffic_charts.show_over_time(buckets, key="monitor_traffic")
+
+model = watched_model(wb, scope)
+distributions = predictions.distributions(scope, model) if model else []
+predicted, drifted, sampled, ab = st.tabs(["Predictions", "Drift", "Sample predictions", "A/B"])
+with predicted, shown_errors():
+    if model is None:
+        st.info("Comparing with the training set needs one model version with its training on record: pick a version above "
+                "(this window saw several), or deploy a version trained on the TRAIN page.")
+    else:
+        prediction_charts.show_distributions(distributions, key="monitor_predicted")
+        prediction_charts.show_accuracy(predictions.accuracy_over_time(scope, model), key="monitor_predicted")
+    prediction_charts.show_confidence(predictions.confidence_histogram(scope), key="monitor_predicted")
+with drifted, shown_errors():
+    if model is None:
+        st.info("Drift is measured against one version's training set: pick a model version above.")
+    else:
+        drift_panel.show(prediction_drift(distributions) + drift.numeric_inputs(scope, model), lambda: drift.text_inputs(scope, model),
+                         key=f"monitor_drift_{endpoint}_{model.model_version}_{window.name}")
+with sampled, shown_errors():
+    label_type = model.label_type if model else None
+    if opened := samples_grid.show(samples.recent(scope, label_type), key=f"monitor_samples_{endpoint}"):
+        request = samples.get(opened, label_type)
+        samples_grid.show_request(wb, request, samples.source_item(request))
+with ab, shown_errors():
+    if pair := versions_ab.pick(next(e.versions for e in logged if e.name == endpoint), key=f"monitor_ab_{endpoint}"):
+        versions_ab.show(compare_versions(wb, scope, pair))

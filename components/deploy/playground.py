@@ -38,7 +38,7 @@ def show(endpoints: list[Deployment], items_for: Callable[[Deployment], list[Pla
     if not sent:
         return None
     if items:
-        return name, ChatRequest(by_ref[ref].messages, int(tokens))
+        return name, ChatRequest(by_ref[ref].messages, int(tokens), by_ref[ref].source)
     if not prompt.strip():
         st.warning("Write a prompt first.", icon=":material/edit:")
         return None

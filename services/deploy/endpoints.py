@@ -259,7 +259,8 @@ def log_record(
         input_tokens=None if answer is None else answer.prompt_tokens, output_tokens=None if answer is None else answer.completion_tokens,
         guardrails=json.dumps([c.as_json() for c in checks]), guardrails_passed=all(c.passed for c in checks),
         error=None if failure is None else str(failure), requester=requester, source=source.value, replayed=replayed,
-        created_at=created_at,
+        created_at=created_at, sheet_id=request.source_item.sheet_id if request.source_item else None,
+        item_ref=request.source_item.item_ref if request.source_item else None,
     )
 
 

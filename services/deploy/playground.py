@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
-from services.deploy.records import ChatTurn, Deployment
+from services.deploy.records import ChatTurn, Deployment, SourceItem
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.templates.prompt_templates import TemplateService
 from services.templates.rendering import item_values, prepare_messages
@@ -20,6 +20,7 @@ PLAYGROUND_ITEMS = 50  # the sheet's first items to pick from; enough to try a m
 class PlaygroundItem:
     item_ref: str
     messages: tuple[ChatTurn, ...]
+    source: SourceItem
 
 
 def sheet_items(workbench: Workbench, deployment: Deployment, limit: int = PLAYGROUND_ITEMS) -> list[PlaygroundItem]:
@@ -36,6 +37,6 @@ def sheet_items(workbench: Workbench, deployment: Deployment, limit: int = PLAYG
     return [
         PlaygroundItem(item.item_ref, tuple(
             ChatTurn(m.role, m.content) for m in renderer.render(item_values(item.item_ref, item.fields, [f.path for f in item.media]))
-        ))
+        ), SourceItem(training_sheet.sheet_id, item.item_ref))
         for item in page.items
     ]

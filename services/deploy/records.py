@@ -70,9 +70,18 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class SourceItem:
+    """The sheet item a request was rendered from, so MONITOR can show it and find its label."""
+
+    sheet_id: str
+    item_ref: str
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     messages: tuple[ChatTurn, ...]
     max_tokens: int | None = None  # None: the endpoint's limit
+    source_item: SourceItem | None = None  # not sent to the model; the log records it
 
 
 @dataclass(frozen=True)
@@ -139,3 +148,5 @@ class InferenceRecord:
     replayed: bool
     created_at: datetime
     few_shot_example_ids: list[str] | None = None  # Example Store examples put into the prompt (dynamic few-shot)
+    sheet_id: str | None = None  # the sheet item the request came from, when it came from one
+    item_ref: str | None = None

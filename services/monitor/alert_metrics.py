@@ -19,7 +19,7 @@ class AlertMetrics:
         """The window is (now - window, now]: a request logged at `now` counts, one a window earlier does not."""
         row = self._engine.query_one(
             "SELECT count(*) AS requests, count_if(status_code >= 400) AS errors, percentile_approx(latency_ms, 0.95) AS p95 "
-            f"FROM {self._sources.relation(rule.endpoint_name)} WHERE endpoint_name = :endpoint AND created_at > :since AND created_at <= :now",
+            f"FROM {self._sources.relation(rule.endpoint_name)} AS l WHERE endpoint_name = :endpoint AND created_at > :since AND created_at <= :now",
             {"endpoint": rule.endpoint_name, "since": now - timedelta(minutes=rule.window_minutes), "now": now},
         ) or {}
         requests = int(row.get("requests") or 0)

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # The inference table under the inference log's names; `:endpoint` is the caller's own parameter.
 _AS_LOG = (
     "(SELECT :endpoint AS endpoint_name, request_time AS created_at, served_entity_id AS model_version, "
-    "CAST(execution_duration_ms AS DOUBLE) AS latency_ms, status_code, requester FROM {table}) AS served_log"
+    "CAST(execution_duration_ms AS DOUBLE) AS latency_ms, status_code, requester FROM {table})"
 )
 
 
@@ -48,7 +48,7 @@ class LogSources:
         return self._served
 
     def relation(self, endpoint_name: str) -> str:
-        """What to select an endpoint's requests FROM (with `:endpoint` bound to its name)."""
+        """What to select an endpoint's requests FROM (with `:endpoint` bound to its name); the caller names it."""
         table = self.inference_tables().get(endpoint_name)
         return self._local if table is None else _AS_LOG.format(table=table.quoted)
 
@@ -60,7 +60,7 @@ class LogSources:
         for name in self.inference_tables():
             try:
                 rows += engine.query(
-                    f"SELECT endpoint_name, model_version, count(*) AS requests FROM {self.relation(name)} "
+                    f"SELECT endpoint_name, model_version, count(*) AS requests FROM {self.relation(name)} AS l "
                     "GROUP BY endpoint_name, model_version ORDER BY model_version",
                     {"endpoint": name},
                 )

@@ -6,26 +6,12 @@ refusals by a guardrail, a full queue, a timeout and model failures alike."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 from services.core.workbench import Workbench
+from services.monitor.log_scope import LOG_FILTER, LogScope, Window
 from services.monitor.log_source import LogSources
-
-
-class Window(Enum):
-    """How far back to look, and the bucket that keeps a chart to a few dozen points."""
-
-    HOUR = ("Last hour", timedelta(hours=1), "MINUTE")
-    DAY = ("Last 24 hours", timedelta(days=1), "HOUR")
-    WEEK = ("Last 7 days", timedelta(days=7), "HOUR")
-    MONTH = ("Last 30 days", timedelta(days=30), "DAY")
-
-    def __init__(self, title: str, span: timedelta, bucket: str) -> None:
-        self.title = title
-        self.span = span
-        self.bucket = bucket
 
 
 @dataclass(frozen=True)
@@ -42,10 +28,15 @@ class TrafficSummary:
     p50_ms: float | None
     p95_ms: float | None
     p99_ms: float | None
+    window_seconds: float
 
     @property
     def error_rate(self) -> float | None:
         return self.errors / self.requests if self.requests else None
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.window_seconds
 
 
 @dataclass(frozen=True)
@@ -56,17 +47,21 @@ class TrafficBucket:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    bucket_seconds: int
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.requests
 
+    @property
+    def requests_per_s(self) -> float:
+        """Throughput over the whole bucket (the current bucket is still filling, so it reads low)."""
+        return self.requests / self.bucket_seconds
 
-_AGGREGATES = (
-    "count(*) AS requests, count_if(status_code >= 400) AS errors, percentile_approx(latency_ms, 0.5) AS p50, "
-    "percentile_approx(latency_ms, 0.95) AS p95, percentile_approx(latency_ms, 0.99) AS p99"
-)
-_FILTER = "endpoint_name = :endpoint AND created_at >= :since AND (:version IS NULL OR model_version = :version)"
+
+# One percentile_approx with an array of percentages builds one sketch, not three: 2.5× faster
+# over a million rows (DuckDB, measured for bench/monitor_dashboards.py).
+_AGGREGATES = "count(*) AS requests, count_if(status_code >= 400) AS errors, percentile_approx(latency_ms, array(0.5, 0.95, 0.99)) AS p"
 
 
 class TrafficService:
@@ -89,18 +84,25 @@ class TrafficService:
             for name, found in by_name.items()
         ]
 
-    def _params(self, endpoint: str, version: str | None, window: Window, now: datetime | None) -> dict[str, Any]:
-        return {"endpoint": endpoint, "version": version, "since": (now or datetime.now(UTC)) - window.span}
-
     def summary(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> TrafficSummary:
-        row = self._engine.query_one(f"SELECT {_AGGREGATES} FROM {self._sources.relation(endpoint)} WHERE {_FILTER}", self._params(endpoint, version, window, now))
-        return TrafficSummary(int(row["requests"] or 0), int(row["errors"] or 0), row["p50"], row["p95"], row["p99"])
+        row = self._engine.query_one(f"SELECT {_AGGREGATES} FROM {self._sources.relation(endpoint)} l WHERE {LOG_FILTER}",
+                                     LogScope(endpoint, version, window, now).params())
+        p50, p95, p99 = row["p"] or (None, None, None)
+        return TrafficSummary(int(row["requests"] or 0), int(row["errors"] or 0), p50, p95, p99, window.span.total_seconds())
 
     def over_time(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> list[TrafficBucket]:
         """One row per bucket that had requests (a quiet bucket is absent, not zero-filled)."""
+        return self.in_window(endpoint, version, window, now)[1]
+
+    def in_window(self, endpoint: str, version: str | None, window: Window, now: datetime | None = None) -> tuple[TrafficSummary, list[TrafficBucket]]:
+        """The window's summary and its buckets from one pass over the log: a grouping set each."""
+        bucket = f"date_trunc('{window.bucket}', l.created_at)"
         rows = self._engine.query(
-            f"SELECT date_trunc('{window.bucket}', created_at) AS bucket, {_AGGREGATES} FROM {self._sources.relation(endpoint)} WHERE {_FILTER} "
-            "GROUP BY date_trunc('" + window.bucket + "', created_at) ORDER BY bucket",
-            self._params(endpoint, version, window, now),
+            f"SELECT {bucket} AS bucket, grouping_id() AS whole, {_AGGREGATES} FROM {self._sources.relation(endpoint)} l WHERE {LOG_FILTER} "
+            f"GROUP BY GROUPING SETS (({bucket}), ()) ORDER BY whole, bucket",
+            LogScope(endpoint, version, window, now).params(),
         )
-        return [TrafficBucket(r["bucket"], int(r["requests"]), int(r["errors"]), r["p50"], r["p95"], r["p99"]) for r in rows]
+        *buckets, total = rows  # the empty grouping set, whole = 1, sorts last and is there even for no rows
+        p50, p95, p99 = total["p"] or (None, None, None)
+        summary = TrafficSummary(int(total["requests"] or 0), int(total["errors"] or 0), p50, p95, p99, window.span.total_seconds())
+        return summary, [TrafficBucket(r["bucket"], int(r["requests"]), int(r["errors"]), *r["p"], window.bucket_seconds) for r in buckets]

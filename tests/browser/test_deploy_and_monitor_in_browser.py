@@ -55,4 +55,8 @@ def test_a_person_deploys_a_version_asks_it_something_and_sees_the_request_on_mo
     assert page.get_by_test_id("stMetric").filter(has_text="Error rate").get_by_test_id("stMetricValue").inner_text() == "0.0%"
     # Streamlit loads Plotly lazily: the charts draw after the script run has finished, and
     # parsing Plotly's bundle took over 30 s on a loaded 2-core machine.
-    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=PLOTLY_WAIT_MS)
+    for chart in ("requests", "latency", "errors"):
+        expect(page.locator(f".st-key-monitor_traffic_{chart} .js-plotly-plot")).to_have_count(1, timeout=PLOTLY_WAIT_MS)
+    # The request was a free prompt, not a sheet item: its answer is unknown, so no accuracy is claimed.
+    page.get_by_role("tab", name="Predictions", exact=True).click()
+    page.get_by_text("No accuracy yet").wait_for()

@@ -78,3 +78,5 @@ def test_deploying_the_version_locally_and_asking_it_in_the_playground(open_page
     rows = InferenceLogStore(workbench).recent("urgency")
     assert [(r["status_code"], r["source"]) for r in rows] == [(200, "playground"), (400, "playground"), (200, "playground")]
     assert {r["requester"] for r in rows} == {"tester@example.com"}
+    items = workbench.backend.engine.query(f"SELECT item_ref FROM {workbench.table('inference_log')} ORDER BY created_at")
+    assert [r["item_ref"] for r in items] == [None, None, "INV-0003"]  # MONITOR finds the item (and its label) from here

@@ -13,7 +13,7 @@ from data_access.monitoring.quality_monitors import DatabricksQualityMonitors
 from services.core.workbench import Workbench
 from services.monitor.quality_monitor import QualityMonitorService
 from tests.fakes.databricks_rest import FakeDatabricksRest
-from tests.monitor_builders import USER, deploy_serving, log_payload, workspace_and_workbench
+from tests.monitor_databricks_builders import USER, deploy_serving, log_payload, workspace_and_workbench
 from tests.pages.conftest import PAGE_TIMEOUT_S
 from tests.train_builders import crystal_template
 

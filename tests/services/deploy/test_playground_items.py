@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from services.deploy.endpoints import LocalEndpoints
 from services.deploy.playground import sheet_items
+from services.deploy.records import ChatRequest
 from tests.deploy_builders import trained_model
 from tests.fakes.served_model import FakeModelLoader, FakeServedModel
 
@@ -34,3 +35,17 @@ def test_a_model_without_its_template_or_training_sheet_offers_no_items(workbenc
     endpoints.stop()
     assert sheet_items(workbench, replace(deployment, template_id=None)) == []
     assert sheet_items(workbench, replace(deployment, training_sheet_id="gone")) == []
+
+
+def test_a_request_rendered_from_an_item_is_logged_with_the_item_it_came_from(workbench):
+    model = trained_model(workbench)
+    endpoints = LocalEndpoints(workbench, FakeModelLoader({(model.model_name, "1"): FakeServedModel()}))
+    deployment = endpoints.deploy(workbench, model, "urgency")
+    item = sheet_items(workbench, deployment)[2]
+    endpoints.invoke("urgency", ChatRequest(item.messages, 8, item.source), requester="c@example.com")
+    endpoints.invoke("urgency", ChatRequest(item.messages, 8), requester="c@example.com")
+    endpoints.stop()
+    rows = workbench.backend.engine.query(f"SELECT sheet_id, item_ref FROM {workbench.table('inference_log')} ORDER BY created_at")
+    sheet_id = workbench.backend.engine.scalar(f"SELECT sheet_id FROM {workbench.table('training_sheets')} WHERE id = :id",
+                                               {"id": model.training_sheet_id})
+    assert [(r["sheet_id"], r["item_ref"]) for r in rows] == [(sheet_id, "INV-0002"), (None, None)]

@@ -16,7 +16,7 @@ from services.monitor.alert_evaluation import AlertEvaluator
 from services.monitor.alert_records import AlertMetric
 from services.monitor.alert_rules import AlertRulesService
 from services.monitor.traffic import TrafficService, Window
-from tests.monitor_builders import T0, deploy_serving, log_payload, workspace_and_workbench
+from tests.monitor_databricks_builders import T0, deploy_serving, log_payload, workspace_and_workbench
 from tests.services.monitor.test_alert_rules import draft
 from tests.services.monitor.test_traffic import row
 

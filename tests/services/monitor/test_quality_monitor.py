@@ -14,7 +14,7 @@ from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
 from services.monitor.quality_monitor import MonitorRefusedError, QualityMonitorService
 from tests.fakes.databricks_rest import FakeDatabricksRest
-from tests.monitor_builders import USER, deploy_serving, log_payload, workspace_and_workbench
+from tests.monitor_databricks_builders import USER, deploy_serving, log_payload, workspace_and_workbench
 from tests.train_builders import crystal_template
 
 PREDICTIONS = "mirion_vital.workbench.defects_predictions"

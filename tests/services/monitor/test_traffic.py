@@ -62,3 +62,17 @@ def test_traffic_over_time_is_bucketed_by_the_windows_unit(logged):
 
 def test_the_endpoints_list_names_each_with_its_versions_and_count(logged):
     assert [(e.name, e.versions, e.requests) for e in logged.endpoints()] == [("other", ("1",), 1), ("urgency", ("1", "2"), 151)]
+
+
+def test_throughput_is_requests_per_second_of_the_bucket_and_of_the_window(logged):
+    buckets = logged.over_time("urgency", None, Window.HOUR, NOW)
+    assert buckets[0].bucket_seconds == 60 and buckets[0].requests_per_s == pytest.approx(buckets[0].requests / 60)
+    assert logged.summary("urgency", None, Window.HOUR, NOW).requests_per_s == pytest.approx(100 / 3600)
+
+
+def test_the_window_summary_and_buckets_come_from_one_query_and_agree_with_each(logged):
+    summary, buckets = logged.in_window("urgency", None, Window.DAY, NOW)
+    assert summary == logged.summary("urgency", None, Window.DAY, NOW)
+    assert buckets == logged.over_time("urgency", None, Window.DAY, NOW) and sum(b.requests for b in buckets) == summary.requests
+    empty, none = logged.in_window("urgency", "2", Window.HOUR, NOW)
+    assert (empty.requests, empty.p50_ms, none) == (0, None, [])
