@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from databricks.sql import exc as connector_errors
 from sqlglot import exp
 
@@ -67,6 +68,8 @@ class DBAPICursor(Protocol):
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]: ...
+
+    def fetchmany_arrow(self, size: int) -> pa.Table: ...
 
     def close(self) -> None: ...
 
@@ -162,17 +165,7 @@ class DatabricksSqlEngine(SqlEngine):
     def stream(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[list[Row]]:
         """The connector fetches the result from the warehouse as it is read (cloud fetch in
         Arrow chunks). A session found dropped is reopened once, before any row is read."""
-        bound = _bound_parameters(sql, params)
-        try:
-            cursor = _opened(self._connection(), sql, bound)
-        except connector_errors.Error as error:
-            if not _is_dropped_session(error):
-                raise SqlError(_message(error)) from error
-            self._drop_connection()
-            try:
-                cursor = _opened(self._connection(), sql, bound)
-            except connector_errors.Error as retried:
-                raise SqlError(_message(retried)) from retried
+        cursor = self._streamed(sql, params)
         try:
             columns = [str(column[0]) for column in cursor.description or ()]
             while columns:
@@ -186,6 +179,36 @@ class DatabricksSqlEngine(SqlEngine):
         finally:
             with suppress(connector_errors.Error):
                 cursor.close()
+
+    def stream_arrow(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """The connector's Arrow chunks as they arrive, with no Python object per value."""
+        cursor = self._streamed(sql, params)
+        try:
+            while True:
+                try:
+                    table = cursor.fetchmany_arrow(batch_rows)
+                except connector_errors.Error as error:
+                    raise SqlError(_message(error)) from error
+                if not table.num_rows:
+                    break
+                yield from (batch for batch in table.to_batches() if batch.num_rows)
+        finally:
+            with suppress(connector_errors.Error):
+                cursor.close()
+
+    def _streamed(self, sql: str, params: Params | None) -> DBAPICursor:
+        """A cursor that ran the statement; a session found dropped is reopened once."""
+        bound = _bound_parameters(sql, params)
+        try:
+            return _opened(self._connection(), sql, bound)
+        except connector_errors.Error as error:
+            if not _is_dropped_session(error):
+                raise SqlError(_message(error)) from error
+        self._drop_connection()
+        try:
+            return _opened(self._connection(), sql, bound)
+        except connector_errors.Error as retried:
+            raise SqlError(_message(retried)) from retried
 
     def execute(self, sql: str, params: Params | None = None) -> int:
         result = self._run(sql, params)

@@ -24,6 +24,8 @@ from json.encoder import encode_basestring
 from typing import IO, Any, BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_access.sql.engine import SqlEngine
 from data_access.volumes import VolumeFiles
@@ -49,8 +51,8 @@ def export_lines(engine: SqlEngine, pairs_table: str, scope: ExportScope, batch_
     Sheets in id order, each by ordinal. Closing the iterator early closes the cursor."""
     sql = export_sql(pairs_table, scope.config)
     params = export_params(scope.training_sheet_ids, scope.config, scope.governance)
-    for rows in engine.stream(sql, params, batch_rows or EXPORT_BATCH_ROWS):
-        yield LinePage.from_rows(rows)
+    for batch in engine.stream_arrow(sql, params, batch_rows or EXPORT_BATCH_ROWS):
+        yield LinePage.from_batch(batch)
 
 
 @dataclass(frozen=True)
@@ -79,32 +81,56 @@ class LinePage:
     skipped: int = 0
     copied: dict[str | None, int] = field(default_factory=dict)  # label value -> train copies, where not 1
     candidates: int = 0  # of the whole export: pairs passing a gate
+    keys: pa.RecordBatch | None = None  # the engine's id, training_sheet_id, split and copies columns of the pairs written
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, Any]]) -> LinePage:
-        page = cls(candidates=int(rows[0]["candidates"]) if rows else 0)
-        ids, sheets, splits, copies_of, lines, digests, entries = (
-            page.ids, page.sheets, page.splits, page.copies, page.lines, page.digests, page.entries)
-        for row in rows:
-            if row["stratum_copies"] != 1 and row["readable"] == 1:
-                page.copied[row["copied_stratum"]] = int(row["stratum_copies"])
-            data = row["line"]
-            if data is None:
-                made = _made_in_python(row) if row["readable"] == 1 else None
-                if made is None:
-                    page.skipped += 1
-                    continue
-                data = made.encode()
-            pair_id, sheet, split, digest, copies = row["id"], row["training_sheet_id"], row["split"], hashlib.sha256(data).hexdigest(), int(row["copies"])
-            ids.append(pair_id)
-            sheets.append(sheet)
-            splits.append(split)
-            copies_of.append(copies)
-            lines.append(data)
-            digests.append(digest)
-            entries.append(manifest_entry(pair_id, sheet, split, digest, copies))
-            page.written.setdefault(split, []).extend((data, b"\n") * copies)
+    def from_batch(cls, batch: pa.RecordBatch) -> LinePage:
+        """A batch of export_sql's rows, read column by column: no Python object per row but
+        the values written (per pair: its line, its sha256 and its manifest entry)."""
+        page = cls(candidates=int(batch.column("candidates")[0].as_py()) if batch.num_rows else 0)
+        keys = batch.select(("id", "training_sheet_id", "split", "copies"))
+        lines = batch.column("line").to_pylist()
+        if None in lines:  # lines Python makes, and unreadable pairs it skips (few)
+            lines, kept = page._made_here(batch, lines)
+            keys = keys.filter(pa.array(kept))
+        if pc.any(pc.not_equal(batch.column("stratum_copies"), 1)).as_py():
+            page._saw_copies(batch)
+        page.keys = keys
+        page.ids, page.sheets, page.splits, page.copies = (keys.column(i).to_pylist() for i in range(4))
+        page.lines = lines
+        page.digests = digests = [hashlib.sha256(line).hexdigest() for line in lines]
+        sheet_json = {sheet: encode_basestring(sheet) for sheet in set(page.sheets)}
+        page.entries = [  # compact JSON, keys in this order (encode_basestring: json.dumps of a string, without its overhead)
+            f'{{"qa_pair_id":{encode_basestring(i)},"training_sheet_id":{sheet_json[s]},"split":"{sp}","content_sha256":"{d}","copies":{c}}}'
+            for i, s, sp, d, c in zip(page.ids, page.sheets, page.splits, digests, page.copies, strict=True)
+        ]
+        copied = any(c != 1 for c in page.copies)
+        for split in dict.fromkeys(page.splits):
+            if copied:
+                page.written[split] = [part for line, s, c in zip(lines, page.splits, page.copies, strict=True) if s == split for part in (line, b"\n") * c]
+            else:
+                page.written[split] = [b"\n".join([line for line, s in zip(lines, page.splits, strict=True) if s == split]), b"\n"]
         return page
+
+    def _made_here(self, batch: pa.RecordBatch, lines: list[bytes | None]) -> tuple[list[bytes], list[bool]]:
+        """The lines the engine left NULL made by chat_jsonl, and which rows are kept (unreadable ones are skipped)."""
+        readable, messages, media = (batch.column(name).to_pylist() for name in ("readable", "fallback_messages", "fallback_media"))
+        made: list[bytes] = []
+        kept: list[bool] = []
+        for i, line in enumerate(lines):
+            if line is None and readable[i] == 1:
+                text = _made_in_python(messages[i], media[i])
+                line = text.encode() if text is not None else None
+            kept.append(line is not None)
+            if line is None:
+                self.skipped += 1
+            else:
+                made.append(line)
+        return made, kept
+
+    def _saw_copies(self, batch: pa.RecordBatch) -> None:
+        rows = zip(*(batch.column(name).to_pylist() for name in ("readable", "stratum_copies", "copied_stratum")), strict=True)
+        self.copied.update({value: int(copies) for readable, copies, value in rows if copies != 1 and readable == 1})
 
     def text(self, split: Split) -> bytes:
         """The page's lines of one split, each as many times as its copies, each ending in a newline."""
@@ -114,30 +140,21 @@ class LinePage:
         return self.splits.count(split.value)
 
     def frame(self, export_id: str, first_position: int) -> pd.DataFrame:
-        return pd.DataFrame({
-            "export_id": export_id, "qa_pair_id": self.ids, "training_sheet_id": self.sheets,
-            "position": range(first_position, first_position + len(self.ids)), "split": self.splits,
-            "content_sha256": self.digests, "copies": self.copies,
-        })
+        """The exported-pair rows, from the engine's Arrow columns (no conversion of each value)."""
+        n = len(self.ids)
+        return pa.table({
+            "export_id": pa.array([export_id] * n, pa.string()), "qa_pair_id": self.keys.column(0),
+            "training_sheet_id": self.keys.column(1), "position": pa.array(range(first_position, first_position + n), pa.int32()),
+            "split": self.keys.column(2), "content_sha256": pa.array(self.digests, pa.string()), "copies": self.keys.column(3),
+        }).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _made_in_python(row: dict[str, Any]) -> str | None:
+def _made_in_python(messages: str | None, media: str | None) -> str | None:
     """A line the engine left to Python (a layout it does not splice); None when unreadable."""
-    media = row["fallback_media"]
     try:
-        return chat_line(row["fallback_messages"] or "", tuple(media.split(LIST_SEPARATOR)) if media else ())
+        return chat_line(messages or "", tuple(media.split(LIST_SEPARATOR)) if media else ())
     except UnreadablePair:
         return None
-
-
-def manifest_entry(pair_id: str, training_sheet_id: str, split: str, digest: str, copies: int) -> str:
-    """A pair's manifest entry: compact JSON, keys in this order (encode_basestring is
-    json.dumps(…, ensure_ascii=False) of a string, without its overhead). Made here, not in the
-    engine: DuckDB's sha2 and to_json took a third of the export's statement (measured)."""
-    return (
-        f'{{"qa_pair_id":{encode_basestring(pair_id)},"training_sheet_id":{encode_basestring(training_sheet_id)},'
-        f'"split":"{split}","content_sha256":"{digest}","copies":{copies}}}'
-    )
 
 
 @dataclass
