@@ -187,11 +187,14 @@ class JobRunner:
 
     # -- starting --------------------------------------------------------------------
     def submit(
-        self, job_type: str, params: dict[str, Any], *, training_sheet_id: str | None = None, target_id: str | None = None
+        self, job_type: str, params: dict[str, Any], *, training_sheet_id: str | None = None, target_id: str | None = None,
+        work: JobWork | None = None,
     ) -> str:
-        """Queue the work and start it in the background; returns the job id at once."""
+        """Queue the work and start it in the background; returns the job id at once. `work`:
+        the work the caller already built from these params (what it checked need not be
+        checked twice); a resume builds it again from the params."""
         params = json.loads(json.dumps(params))  # the work sees what a resume will read back
-        work = _work_for(self._wb, job_type, params)
+        work = work or _work_for(self._wb, job_type, params)
         job_id = str(uuid.uuid4())
         live, _ = _register_live(job_id)  # before the row exists: nobody may see it queued and not live
         try:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -37,7 +38,13 @@ from services.train.export_records import MANIFEST_FILE, TRAIN_FILE, VALIDATION_
 from services.train.export_sql import LIST_SEPARATOR, export_params, export_sql
 from services.train.exports_store import TrainingExportsStore
 
+if TYPE_CHECKING:
+    from services.train.exports import ExportRequest, ExportService
+
 JOB_TYPE = "export_training_sheets"
+# The tags read when Export was pressed still decide a job that starts this soon after; a job
+# that waited longer for a slot (or is resumed) reads them again: governance is checked at export.
+GATE_READING_FRESH_S = 5.0
 EXPORT_BATCH_ROWS = 10_000  # ~20 MB of lines at 2 KB a pair: one batch in Python's memory at a time
 _COPY_CHUNK_BYTES = 1024 * 1024  # the spooled manifest entries are copied into the manifest file this much at a time
 
@@ -291,21 +298,36 @@ def _manifest_tail(counts: dict[str, int], files: dict[str, tuple[str, int]]) ->
     return "\n ],\n" + json.dumps(tail, indent=1)[2:] + "\n"
 
 
+@dataclass(frozen=True)
+class GateReading:
+    """The sources' tags and the gate counts as read when an export was asked for."""
+
+    governance: ExportGovernance
+    summary: ExportSummary
+    read_at: float = field(default_factory=time.monotonic)
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.read_at <= GATE_READING_FRESH_S
+
+
 class ExportWork:
-    """The job: plan, write, then record the version (or return the version a previous run recorded)."""
+    """The job: write, then record the version (or return the version a previous run recorded).
+    A job started at once uses the reading its request made; one that waited for a slot, or a
+    resume, reads the tags again."""
 
-    def __init__(self, workbench: Workbench, params: dict[str, Any]) -> None:
-        from services.train.exports import ExportService  # the service registers this job type
-
-        self._service = ExportService(workbench)
-        self._request = self._service.checked_request(params)
+    def __init__(self, service: ExportService, request: ExportRequest, reading: GateReading | None = None) -> None:
+        self._service, self._request, self._reading = service, request, reading
 
     def run(self, context: JobContext) -> dict[str, Any]:
-        return self._service.run_export(self._request, context)
+        reading = self._reading if self._reading is not None and self._reading.fresh() else None
+        return self._service.run_export(self._request, context, reading)
 
 
 def _work(workbench: Workbench, params: dict[str, Any]) -> ExportWork:
-    return ExportWork(workbench, params)
+    from services.train.exports import ExportService  # the service registers this job type
+
+    service = ExportService(workbench)
+    return ExportWork(service, service.checked_request(params))
 
 
 register_job_type(JOB_TYPE, _work)
