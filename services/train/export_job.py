@@ -115,8 +115,8 @@ class LinePage:
         for split in dict.fromkeys(page.splits):
             if copied:
                 page.written[split] = [part for line, s, c in zip(lines, page.splits, page.copies, strict=True) if s == split for part in (line, b"\n") * c]
-            else:
-                page.written[split] = [b"\n".join([line for line, s in zip(lines, page.splits, strict=True) if s == split]), b"\n"]
+            else:  # one copy of the text: the empty last line gives the last newline
+                page.written[split] = [b"\n".join([*(line for line, s in zip(lines, page.splits, strict=True) if s == split), b""])]
         return page
 
     def _made_here(self, batch: pa.RecordBatch, lines: list[bytes | None]) -> tuple[list[bytes], list[bool]]:
@@ -139,12 +139,15 @@ class LinePage:
         rows = zip(*(batch.column(name).to_pylist() for name in ("readable", "stratum_copies", "copied_stratum")), strict=True)
         self.copied.update({value: int(copies) for readable, copies, value in rows if copies != 1 and readable == 1})
 
-    def text(self, split: Split) -> bytes:
-        """The page's lines of one split, each as many times as its copies, each ending in a newline."""
-        return b"".join(self.written.get(split.value, ()))
+    def text(self, split: Split) -> list[bytes]:
+        """The page's lines of one split, each as many times as its copies, each ending in a newline, in pieces."""
+        return self.written.get(split.value, [])
 
     def count(self, split: Split) -> int:
         return self.splits.count(split.value)
+
+    def line_count(self, split: Split) -> int:
+        return sum(c for s, c in zip(self.splits, self.copies, strict=True) if s == split.value)
 
     def frame(self, export_id: str, first_position: int) -> pd.DataFrame:
         """The exported-pair rows, from the engine's Arrow columns (no conversion of each value)."""
@@ -171,11 +174,11 @@ class _SplitFile:
     lines: int = 0
     pairs: int = 0
 
-    def write(self, data: bytes) -> None:
-        if data:
+    def write(self, pieces: list[bytes], lines: int) -> None:
+        for data in pieces:
             self.handle.write(data)
             self.digest.update(data)
-            self.lines += data.count(b"\n")
+        self.lines += lines
 
 
 @dataclass
@@ -259,7 +262,7 @@ class ExportWriter:
             for page in export_lines(self._engine, self._pairs_table, run):
                 first_position = outputs[Split.TRAIN].pairs + outputs[Split.VALIDATION].pairs
                 for split, output in outputs.items():
-                    output.write(page.text(split))
+                    output.write(page.text(split), page.line_count(split))
                     output.pairs += page.count(split)
                 manifest.pairs(page.entries)
                 if pending is not None:
