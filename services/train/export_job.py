@@ -45,7 +45,7 @@ JOB_TYPE = "export_training_sheets"
 # The tags read when Export was pressed still decide a job that starts this soon after; a job
 # that waited longer for a slot (or is resumed) reads them again: governance is checked at export.
 GATE_READING_FRESH_S = 5.0
-EXPORT_BATCH_ROWS = 10_000  # ~20 MB of lines at 2 KB a pair: one batch in Python's memory at a time
+EXPORT_BATCH_ROWS = 5_000  # ~10 MB of lines at 2 KB a pair: one batch in Python's memory at a time (and one being inserted)
 _COPY_CHUNK_BYTES = 1024 * 1024  # the spooled manifest entries are copied into the manifest file this much at a time
 
 
