@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -46,6 +46,8 @@ _PARSE_CACHE_SIZE = 4096
 
 # Databricks answers INSERT, UPDATE, DELETE and MERGE with one row holding this column.
 _AFFECTED_ROWS = "num_affected_rows"
+
+_T = TypeVar("_T")
 
 _WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9]{1,64}\Z")
 
@@ -142,14 +144,23 @@ class DatabricksSqlEngine(SqlEngine):
 
     def _run(self, sql: str, params: Params | None) -> _Result:
         bound = _bound_parameters(sql, params)
+        return self._reopened_once(lambda connection: _execute(connection, sql, bound))
+
+    def _streamed(self, sql: str, params: Params | None) -> DBAPICursor:
+        """A cursor that ran the statement, its rows still to fetch."""
+        bound = _bound_parameters(sql, params)
+        return self._reopened_once(lambda connection: _opened(connection, sql, bound))
+
+    def _reopened_once(self, call: Callable[[DBAPIConnection], _T]) -> _T:
+        """`call` on this thread's session; a session found dropped is reopened once (the statement never ran)."""
         try:
-            return _execute(self._connection(), sql, bound)
+            return call(self._connection())
         except connector_errors.Error as error:
             if not _is_dropped_session(error):
                 raise SqlError(_message(error)) from error
         self._drop_connection()
         try:
-            return _execute(self._connection(), sql, bound)
+            return call(self._connection())
         except connector_errors.Error as error:
             raise SqlError(_message(error)) from error
 
@@ -195,20 +206,6 @@ class DatabricksSqlEngine(SqlEngine):
         finally:
             with suppress(connector_errors.Error):
                 cursor.close()
-
-    def _streamed(self, sql: str, params: Params | None) -> DBAPICursor:
-        """A cursor that ran the statement; a session found dropped is reopened once."""
-        bound = _bound_parameters(sql, params)
-        try:
-            return _opened(self._connection(), sql, bound)
-        except connector_errors.Error as error:
-            if not _is_dropped_session(error):
-                raise SqlError(_message(error)) from error
-        self._drop_connection()
-        try:
-            return _opened(self._connection(), sql, bound)
-        except connector_errors.Error as retried:
-            raise SqlError(_message(retried)) from retried
 
     def execute(self, sql: str, params: Params | None = None) -> int:
         result = self._run(sql, params)
