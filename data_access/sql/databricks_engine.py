@@ -20,11 +20,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from databricks.sql import exc as connector_errors
 from sqlglot import exp
 
@@ -45,6 +46,8 @@ _PARSE_CACHE_SIZE = 4096
 
 # Databricks answers INSERT, UPDATE, DELETE and MERGE with one row holding this column.
 _AFFECTED_ROWS = "num_affected_rows"
+
+_T = TypeVar("_T")
 
 _WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9]{1,64}\Z")
 
@@ -67,6 +70,8 @@ class DBAPICursor(Protocol):
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]: ...
+
+    def fetchmany_arrow(self, size: int) -> pa.Table: ...
 
     def close(self) -> None: ...
 
@@ -139,14 +144,23 @@ class DatabricksSqlEngine(SqlEngine):
 
     def _run(self, sql: str, params: Params | None) -> _Result:
         bound = _bound_parameters(sql, params)
+        return self._reopened_once(lambda connection: _execute(connection, sql, bound))
+
+    def _streamed(self, sql: str, params: Params | None) -> DBAPICursor:
+        """A cursor that ran the statement, its rows still to fetch."""
+        bound = _bound_parameters(sql, params)
+        return self._reopened_once(lambda connection: _opened(connection, sql, bound))
+
+    def _reopened_once(self, call: Callable[[DBAPIConnection], _T]) -> _T:
+        """`call` on this thread's session; a session found dropped is reopened once (the statement never ran)."""
         try:
-            return _execute(self._connection(), sql, bound)
+            return call(self._connection())
         except connector_errors.Error as error:
             if not _is_dropped_session(error):
                 raise SqlError(_message(error)) from error
         self._drop_connection()
         try:
-            return _execute(self._connection(), sql, bound)
+            return call(self._connection())
         except connector_errors.Error as error:
             raise SqlError(_message(error)) from error
 
@@ -162,17 +176,7 @@ class DatabricksSqlEngine(SqlEngine):
     def stream(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[list[Row]]:
         """The connector fetches the result from the warehouse as it is read (cloud fetch in
         Arrow chunks). A session found dropped is reopened once, before any row is read."""
-        bound = _bound_parameters(sql, params)
-        try:
-            cursor = _opened(self._connection(), sql, bound)
-        except connector_errors.Error as error:
-            if not _is_dropped_session(error):
-                raise SqlError(_message(error)) from error
-            self._drop_connection()
-            try:
-                cursor = _opened(self._connection(), sql, bound)
-            except connector_errors.Error as retried:
-                raise SqlError(_message(retried)) from retried
+        cursor = self._streamed(sql, params)
         try:
             columns = [str(column[0]) for column in cursor.description or ()]
             while columns:
@@ -183,6 +187,22 @@ class DatabricksSqlEngine(SqlEngine):
                 if not batch:
                     break
                 yield [dict(zip(columns, values, strict=True)) for values in batch]
+        finally:
+            with suppress(connector_errors.Error):
+                cursor.close()
+
+    def stream_arrow(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """The connector's Arrow chunks as they arrive, with no Python object per value."""
+        cursor = self._streamed(sql, params)
+        try:
+            while True:
+                try:
+                    table = cursor.fetchmany_arrow(batch_rows)
+                except connector_errors.Error as error:
+                    raise SqlError(_message(error)) from error
+                if not table.num_rows:
+                    break
+                yield from (batch for batch in table.to_batches() if batch.num_rows)
         finally:
             with suppress(connector_errors.Error):
                 cursor.close()

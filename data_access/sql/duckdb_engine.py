@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from data_access.sql.engine import Params, Row, SqlEngine, SqlError, WriteConflictError
 from data_access.sql.transpile import is_qualified_name, to_duckdb
@@ -173,6 +174,21 @@ class DuckDbEngine(SqlEngine):
             columns = [d[0] for d in cursor.description or ()]
             while batch := cursor.fetchmany(batch_rows):
                 yield [dict(zip(columns, values, strict=True)) for values in batch]
+        finally:
+            cursor.close()
+
+    def stream_arrow(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        transpiled = to_duckdb(sql)
+        cursor = self._connection.cursor()
+        try:
+            try:
+                # A relation's reader streams the result; one on an executed cursor copies it whole first.
+                batches = cursor.sql(transpiled.sql, params=_bindable(params, transpiled.parameter_names)).to_arrow_reader(batch_rows)
+            except duckdb.Error as error:
+                raise _engine_error(error) from error
+            for batch in batches:
+                if batch.num_rows:
+                    yield batch
         finally:
             cursor.close()
 

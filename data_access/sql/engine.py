@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
@@ -43,6 +44,13 @@ class SqlEngine(ABC):
         """Run a query and yield its rows in batches of at most `batch_rows`, fetched from the
         cursor as they are consumed (constant memory on the Python side, whatever the result).
         The cursor is its own: other statements may run between batches."""
+
+    def stream_arrow(self, sql: str, params: Params | None = None, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """As `stream`, a batch at a time, column-wise: for results too large to turn each value
+        into a Python object (an export). This default converts `stream`'s rows; the engines
+        override it to fetch Arrow as the driver receives it."""
+        for rows in self.stream(sql, params, batch_rows):
+            yield pa.RecordBatch.from_pylist(rows)
 
     @abstractmethod
     def execute(self, sql: str, params: Params | None = None) -> int:

@@ -192,13 +192,15 @@ class JobRunner:
     # -- starting --------------------------------------------------------------------
     def submit(
         self, job_type: str, params: dict[str, Any], *, training_sheet_id: str | None = None, target_id: str | None = None,
-        job_id: str | None = None,
+        job_id: str | None = None, work: JobWork | None = None,
     ) -> str:
         """Queue the work and start it in the background; returns the job id at once. `job_id`:
         one the caller took from `new_job_id()` and recorded on its own row before the work
-        starts (an UPDATE after the start would race the work's own writes to that row)."""
+        starts (an UPDATE after the start would race the work's own writes to that row). `work`:
+        the work the caller already built from these params (what it checked need not be
+        checked twice); a resume builds it again from the params."""
         params = json.loads(json.dumps(params))  # the work sees what a resume will read back
-        work = _work_for(self._wb, job_type, params)
+        work = work or _work_for(self._wb, job_type, params)
         job_id = job_id or new_job_id()
         live, _ = _register_live(job_id)  # before the row exists: nobody may see it queued and not live
         try:

@@ -16,14 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_access.sql.engine import SqlEngine
 from data_access.volumes import VolumeFiles
@@ -35,8 +38,14 @@ from services.train.export_records import MANIFEST_FILE, TRAIN_FILE, VALIDATION_
 from services.train.export_sql import LIST_SEPARATOR, export_params, export_sql
 from services.train.exports_store import TrainingExportsStore
 
+if TYPE_CHECKING:
+    from services.train.exports import ExportRequest, ExportService
+
 JOB_TYPE = "export_training_sheets"
-EXPORT_BATCH_ROWS = 10_000  # ~20 MB of lines at 2 KB a pair: one batch in Python's memory at a time
+# The tags read when Export was pressed still decide a job that starts this soon after; a job
+# that waited longer for a slot (or is resumed) reads them again: governance is checked at export.
+GATE_READING_FRESH_S = 5.0
+EXPORT_BATCH_ROWS = 5_000  # ~10 MB of lines at 2 KB a pair: one batch in Python's memory at a time (and one being inserted)
 _COPY_CHUNK_BYTES = 1024 * 1024  # the spooled manifest entries are copied into the manifest file this much at a time
 
 
@@ -49,8 +58,8 @@ def export_lines(engine: SqlEngine, pairs_table: str, scope: ExportScope, batch_
     Sheets in id order, each by ordinal. Closing the iterator early closes the cursor."""
     sql = export_sql(pairs_table, scope.config)
     params = export_params(scope.training_sheet_ids, scope.config, scope.governance)
-    for rows in engine.stream(sql, params, batch_rows or EXPORT_BATCH_ROWS):
-        yield LinePage.from_rows(rows)
+    for batch in engine.stream_arrow(sql, params, batch_rows or EXPORT_BATCH_ROWS):
+        yield LinePage.from_batch(batch)
 
 
 @dataclass(frozen=True)
@@ -79,65 +88,85 @@ class LinePage:
     skipped: int = 0
     copied: dict[str | None, int] = field(default_factory=dict)  # label value -> train copies, where not 1
     candidates: int = 0  # of the whole export: pairs passing a gate
+    keys: pa.RecordBatch | None = None  # the engine's id, training_sheet_id, split and copies columns of the pairs written
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, Any]]) -> LinePage:
-        page = cls(candidates=int(rows[0]["candidates"]) if rows else 0)
-        ids, sheets, splits, copies_of, lines, digests, entries = (
-            page.ids, page.sheets, page.splits, page.copies, page.lines, page.digests, page.entries)
-        for row in rows:
-            if row["stratum_copies"] != 1 and row["readable"] == 1:
-                page.copied[row["copied_stratum"]] = int(row["stratum_copies"])
-            data = row["line"]
-            if data is None:
-                made = _made_in_python(row) if row["readable"] == 1 else None
-                if made is None:
-                    page.skipped += 1
-                    continue
-                data = made.encode()
-            pair_id, sheet, split, digest, copies = row["id"], row["training_sheet_id"], row["split"], hashlib.sha256(data).hexdigest(), int(row["copies"])
-            ids.append(pair_id)
-            sheets.append(sheet)
-            splits.append(split)
-            copies_of.append(copies)
-            lines.append(data)
-            digests.append(digest)
-            entries.append(manifest_entry(pair_id, sheet, split, digest, copies))
-            page.written.setdefault(split, []).extend((data, b"\n") * copies)
+    def from_batch(cls, batch: pa.RecordBatch) -> LinePage:
+        """A batch of export_sql's rows, read column by column: no Python object per row but
+        the values written (per pair: its line, its sha256 and its manifest entry)."""
+        page = cls(candidates=int(batch.column("candidates")[0].as_py()) if batch.num_rows else 0)
+        keys = batch.select(("id", "training_sheet_id", "split", "copies"))
+        lines = batch.column("line").to_pylist()
+        if None in lines:  # lines Python makes, and unreadable pairs it skips (few)
+            lines, kept = page._made_here(batch, lines)
+            keys = keys.filter(pa.array(kept))
+        if pc.any(pc.not_equal(batch.column("stratum_copies"), 1)).as_py():
+            page._saw_copies(batch)
+        page.keys = keys
+        page.ids, page.sheets, page.splits, page.copies = (keys.column(i).to_pylist() for i in range(4))
+        page.lines = lines
+        page.digests = digests = [hashlib.sha256(line).hexdigest() for line in lines]
+        sheet_json = {sheet: encode_basestring(sheet) for sheet in set(page.sheets)}
+        # Compact JSON, keys in this order (encode_basestring: json.dumps of a string, without its
+        # overhead). Hashed and made here, not in the engine: DuckDB's sha256 costs 3.5× hashlib's (measured).
+        page.entries = [
+            f'{{"qa_pair_id":{encode_basestring(i)},"training_sheet_id":{sheet_json[s]},"split":"{sp}","content_sha256":"{d}","copies":{c}}}'
+            for i, s, sp, d, c in zip(page.ids, page.sheets, page.splits, digests, page.copies, strict=True)
+        ]
+        copied = any(c != 1 for c in page.copies)
+        for split in dict.fromkeys(page.splits):
+            if copied:
+                page.written[split] = [part for line, s, c in zip(lines, page.splits, page.copies, strict=True) if s == split for part in (line, b"\n") * c]
+            else:  # one copy of the text: the empty last line gives the last newline
+                page.written[split] = [b"\n".join([*(line for line, s in zip(lines, page.splits, strict=True) if s == split), b""])]
         return page
 
-    def text(self, split: Split) -> bytes:
-        """The page's lines of one split, each as many times as its copies, each ending in a newline."""
-        return b"".join(self.written.get(split.value, ()))
+    def _made_here(self, batch: pa.RecordBatch, lines: list[bytes | None]) -> tuple[list[bytes], list[bool]]:
+        """The lines the engine left NULL made by chat_jsonl, and which rows are kept (unreadable ones are skipped)."""
+        readable, messages, media = (batch.column(name).to_pylist() for name in ("readable", "fallback_messages", "fallback_media"))
+        made: list[bytes] = []
+        kept: list[bool] = []
+        for i, line in enumerate(lines):
+            if line is None and readable[i] == 1:
+                text = _made_in_python(messages[i], media[i])
+                line = text.encode() if text is not None else None
+            kept.append(line is not None)
+            if line is None:
+                self.skipped += 1
+            else:
+                made.append(line)
+        return made, kept
+
+    def _saw_copies(self, batch: pa.RecordBatch) -> None:
+        rows = zip(*(batch.column(name).to_pylist() for name in ("readable", "stratum_copies", "copied_stratum")), strict=True)
+        self.copied.update({value: int(copies) for readable, copies, value in rows if copies != 1 and readable == 1})
+
+    def text(self, split: Split) -> list[bytes]:
+        """The page's lines of one split, each as many times as its copies, each ending in a newline, in pieces."""
+        return self.written.get(split.value, [])
 
     def count(self, split: Split) -> int:
         return self.splits.count(split.value)
 
+    def line_count(self, split: Split) -> int:
+        return sum(c for s, c in zip(self.splits, self.copies, strict=True) if s == split.value)
+
     def frame(self, export_id: str, first_position: int) -> pd.DataFrame:
-        return pd.DataFrame({
-            "export_id": export_id, "qa_pair_id": self.ids, "training_sheet_id": self.sheets,
-            "position": range(first_position, first_position + len(self.ids)), "split": self.splits,
-            "content_sha256": self.digests, "copies": self.copies,
-        })
+        """The exported-pair rows, from the engine's Arrow columns (no conversion of each value)."""
+        n = len(self.ids)
+        return pa.table({
+            "export_id": pa.array([export_id] * n, pa.string()), "qa_pair_id": self.keys.column(0),
+            "training_sheet_id": self.keys.column(1), "position": pa.array(range(first_position, first_position + n), pa.int32()),
+            "split": self.keys.column(2), "content_sha256": pa.array(self.digests, pa.string()), "copies": self.keys.column(3),
+        }).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _made_in_python(row: dict[str, Any]) -> str | None:
+def _made_in_python(messages: str | None, media: str | None) -> str | None:
     """A line the engine left to Python (a layout it does not splice); None when unreadable."""
-    media = row["fallback_media"]
     try:
-        return chat_line(row["fallback_messages"] or "", tuple(media.split(LIST_SEPARATOR)) if media else ())
+        return chat_line(messages or "", tuple(media.split(LIST_SEPARATOR)) if media else ())
     except UnreadablePair:
         return None
-
-
-def manifest_entry(pair_id: str, training_sheet_id: str, split: str, digest: str, copies: int) -> str:
-    """A pair's manifest entry: compact JSON, keys in this order (encode_basestring is
-    json.dumps(…, ensure_ascii=False) of a string, without its overhead). Made here, not in the
-    engine: DuckDB's sha2 and to_json took a third of the export's statement (measured)."""
-    return (
-        f'{{"qa_pair_id":{encode_basestring(pair_id)},"training_sheet_id":{encode_basestring(training_sheet_id)},'
-        f'"split":"{split}","content_sha256":"{digest}","copies":{copies}}}'
-    )
 
 
 @dataclass
@@ -147,11 +176,11 @@ class _SplitFile:
     lines: int = 0
     pairs: int = 0
 
-    def write(self, data: bytes) -> None:
-        if data:
+    def write(self, pieces: list[bytes], lines: int) -> None:
+        for data in pieces:
             self.handle.write(data)
             self.digest.update(data)
-            self.lines += data.count(b"\n")
+        self.lines += lines
 
 
 @dataclass
@@ -235,7 +264,7 @@ class ExportWriter:
             for page in export_lines(self._engine, self._pairs_table, run):
                 first_position = outputs[Split.TRAIN].pairs + outputs[Split.VALIDATION].pairs
                 for split, output in outputs.items():
-                    output.write(page.text(split))
+                    output.write(page.text(split), page.line_count(split))
                     output.pairs += page.count(split)
                 manifest.pairs(page.entries)
                 if pending is not None:
@@ -274,21 +303,36 @@ def _manifest_tail(counts: dict[str, int], files: dict[str, tuple[str, int]]) ->
     return "\n ],\n" + json.dumps(tail, indent=1)[2:] + "\n"
 
 
+@dataclass(frozen=True)
+class GateReading:
+    """The sources' tags and the gate counts as read when an export was asked for."""
+
+    governance: ExportGovernance
+    summary: ExportSummary
+    read_at: float = field(default_factory=time.monotonic)
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.read_at <= GATE_READING_FRESH_S
+
+
 class ExportWork:
-    """The job: plan, write, then record the version (or return the version a previous run recorded)."""
+    """The job: write, then record the version (or return the version a previous run recorded).
+    A job started at once uses the reading its request made; one that waited for a slot, or a
+    resume, reads the tags again."""
 
-    def __init__(self, workbench: Workbench, params: dict[str, Any]) -> None:
-        from services.train.exports import ExportService  # the service registers this job type
-
-        self._service = ExportService(workbench)
-        self._request = self._service.checked_request(params)
+    def __init__(self, service: ExportService, request: ExportRequest, reading: GateReading | None = None) -> None:
+        self._service, self._request, self._reading = service, request, reading
 
     def run(self, context: JobContext) -> dict[str, Any]:
-        return self._service.run_export(self._request, context)
+        reading = self._reading if self._reading is not None and self._reading.fresh() else None
+        return self._service.run_export(self._request, context, reading)
 
 
 def _work(workbench: Workbench, params: dict[str, Any]) -> ExportWork:
-    return ExportWork(workbench, params)
+    from services.train.exports import ExportService  # the service registers this job type
+
+    service = ExportService(workbench)
+    return ExportWork(service, service.checked_request(params))
 
 
 register_job_type(JOB_TYPE, _work)

@@ -187,14 +187,6 @@ def _text(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _split(text: str, marker: str) -> str:
-    """`text` split at each `marker` (the split takes a regular expression: the marker's own
-    characters are escaped). A split, not a search from the end: DuckDB's reverse() costs ten
-    times as much (measured)."""
-    pattern = "".join(f"\\{c}" if c in "\\^$.|?*+()[]{}" else c for c in marker)
-    return f"split({text}, {_text(pattern)})"
-
-
 _ANSWER_AFTER_TEXT = "}, " + _ASSISTANT  # the user message's text ends, the assistant's answer starts
 
 
@@ -204,28 +196,28 @@ def _lined(decided: str) -> str:
     Without images the line is the stored messages inside {"messages": …}. With images, their
     content parts go into the last user message when the text has the layout our writers
     produce: `…, {"role": "user", "content": "…"}, {"role": "assistant", "content": …}]`.
-    `pieces` is what follows the last user marker, cut where the answer starts: exactly two
-    pieces (the user's text, a JSON string; the answer to the end, with no other message)
-    when the layout is ours. Each piece is computed once and read many times, from columns.
+    `after` is what follows the last user marker (split_part from the end: a literal search,
+    three times cheaper than a split by regular expression, measured); it is ours when the
+    answer marker cuts it in exactly two (the user's text, a JSON string; the answer to the
+    end, with no other message), which is when the two pieces and the marker add up to it.
+    Each piece is computed once, only for pairs with images, and read many times, from columns.
     """
     images = f"filter(d.media_refs, p -> {_IMAGE})"
     one_line = "instr(d.messages, '\\n') = 0 AND instr(d.messages, '\\r') = 0"
-    found = (
-        f"SELECT d.*, {images} AS images, CASE WHEN {one_line} THEN 1 ELSE 0 END AS one_line, "
-        f"{_split('d.messages', _USER)} AS after_users FROM ({decided}) AS d"
-    )
-    cut = (
-        f"SELECT f.*, size(f.after_users) AS user_parts, {_split('element_at(f.after_users, -1)', _ANSWER_AFTER_TEXT)} AS pieces "
+    after = f"CASE WHEN size(d.images) > 0 AND instr(d.messages, {_text(_USER)}) > 0 THEN split_part(d.messages, {_text(_USER)}, -1) END"
+    found = f"SELECT d.*, {after} AS after FROM (SELECT d.*, {images} AS images FROM ({decided}) AS d) AS d"
+    named = (
+        f"SELECT f.*, CASE WHEN {one_line.replace('d.', 'f.')} THEN 1 ELSE 0 END AS one_line, "
+        f"split_part(f.after, {_text(_ANSWER_AFTER_TEXT)}, 1) AS user_text, split_part(f.after, {_text(_ANSWER_AFTER_TEXT)}, -1) AS answer "
         f"FROM ({found}) AS f"
     )
-    named = "SELECT c.*, element_at(c.pieces, 1) AS user_text, element_at(c.pieces, -1) AS answer FROM (" + cut + ") AS c"
     ours = (
-        "u.user_parts >= 2 AND size(u.pieces) = 2 AND length(u.user_text) >= 2 AND left(u.user_text, 1) = '\"' "
-        "AND right(u.user_text, 1) = '\"' AND instr(u.user_text, '\", \"') = 0 AND instr(u.user_text, '{\"role\": ') = 0 "
-        "AND instr(u.answer, '{\"role\": ') = 0"
+        f"length(u.user_text) + {len(_ANSWER_AFTER_TEXT)} + length(u.answer) = length(u.after) AND length(u.user_text) >= 2 "
+        "AND left(u.user_text, 1) = '\"' AND right(u.user_text, 1) = '\"' AND instr(u.user_text, '\", \"') = 0 "
+        "AND instr(u.user_text, '{\"role\": ') = 0 AND instr(u.answer, '{\"role\": ') = 0"
     )
     parts = "array_join(transform(u.images, p -> concat(', {\"type\": \"image_url\", \"image_url\": {\"url\": \"', p, '\"}}')), '')"
-    before_user = f"length(u.messages) - length(u.user_text) - length(u.answer) - {len(_ANSWER_AFTER_TEXT) + len(_USER)}"
+    before_user = f"length(u.messages) - length(u.after) - {len(_USER)}"
     spliced = (
         f"left(u.messages, {before_user}), {_text(_USER)}, '[{{\"type\": \"text\", \"text\": ', u.user_text, '}}', "
         f"{parts}, ']', {_text(_ANSWER_AFTER_TEXT)}, u.answer"

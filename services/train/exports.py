@@ -22,7 +22,16 @@ from services.core.workbench import Workbench
 from services.generate.generation import GenerationService
 from services.templates.prompt_templates import TemplateService
 from services.train.export_governance import ExportGovernance, current_governance
-from services.train.export_job import JOB_TYPE, ExportRun, ExportScope, ExportWriter, export_directory, export_lines
+from services.train.export_job import (
+    JOB_TYPE,
+    ExportRun,
+    ExportScope,
+    ExportWork,
+    ExportWriter,
+    GateReading,
+    export_directory,
+    export_lines,
+)
 from services.train.export_records import (
     MAX_SEED,
     MAX_VALIDATION_FRACTION,
@@ -78,9 +87,12 @@ class ExportService:
 
     def stratify_fields(self, training_sheet_ids: list[str]) -> list[str]:
         """The categorical output fields of the sheets' templates (a label value to stratify on)."""
+        return self._stratify_fields(self._training_sheets(training_sheet_ids))
+
+    def _stratify_fields(self, sheets: list[TrainingSheet]) -> list[str]:
         templates = TemplateService(self._wb)
         fields: dict[str, None] = {}
-        for sheet in self._training_sheets(training_sheet_ids):
+        for sheet in sheets:
             try:
                 fields.update(dict.fromkeys(categorical_fields(templates.get(sheet.template_id))))
             except NotFoundError:
@@ -135,11 +147,14 @@ class ExportService:
     def start(self, training_sheet_ids: list[str], config: SplitConfig) -> str:
         """Checks the request, then writes a new export version as a job; returns the job id."""
         request = self.checked_request(ExportRequest(str(uuid.uuid4()), list(training_sheet_ids), config).to_params())
-        summary = self.summary(request.training_sheet_ids)
-        if not summary.total.training_allowed:
+        governance = self.governance(request.training_sheet_ids)
+        reading = GateReading(governance, self._summary(request.training_sheet_ids, governance))
+        if not reading.summary.total.training_allowed:
             raise ValidationError("No pair of these Training Sheets passes the training gate (labeled, and training allowed): nothing to export.")
         only = request.training_sheet_ids[0] if len(request.training_sheet_ids) == 1 else None
-        return JobRunner(self._wb).submit(JOB_TYPE, request.to_params(), training_sheet_id=only, target_id=request.export_id)
+        return JobRunner(self._wb).submit(
+            JOB_TYPE, request.to_params(), training_sheet_id=only, target_id=request.export_id, work=ExportWork(self, request, reading),
+        )
 
     def checked_request(self, params: dict[str, Any]) -> ExportRequest:
         ids = params.get("training_sheet_ids")
@@ -160,18 +175,23 @@ class ExportService:
             uuid.UUID(export_id)
         except ValueError as error:
             raise ValidationError("An export needs an id.", "export_id") from error
-        return ExportRequest(export_id, sorted(t.id for t in sheets), checked_config(config, self.stratify_fields(ids)))
+        fields = self._stratify_fields(sheets) if config.stratify is Stratify.FIELD else None  # the others name no field
+        return ExportRequest(export_id, sorted(t.id for t in sheets), checked_config(config, fields))
 
-    def run_export(self, request: ExportRequest, context: JobContext) -> dict[str, Any]:
-        """The job's work. A version a previous run recorded is returned as it is."""
+    def run_export(self, request: ExportRequest, context: JobContext, reading: GateReading | None = None) -> dict[str, Any]:
+        """The job's work. A version a previous run recorded is returned as it is. `reading`: the
+        tags and gate counts just read for this request (else they are read now), one reading
+        for the whole export."""
         done = self._store.get(request.export_id)
         if done is not None:
             return _result(done)
         ids = request.training_sheet_ids  # checked_request resolved them
-        governance = self.governance(ids)  # the tags as they are now, read once for the whole export
+        if reading is None:
+            governance = self.governance(ids)
+            reading = GateReading(governance, self._summary(ids, governance))
         run = ExportRun(
-            training_sheet_ids=ids, config=request.config, governance=governance,
-            export_id=request.export_id, summary=self._summary(ids, governance),
+            training_sheet_ids=ids, config=request.config, governance=reading.governance,
+            export_id=request.export_id, summary=reading.summary,
             directory=export_directory(self._wb.settings.export_volume_path, request.export_id),
         )
         writer = ExportWriter(self._engine, self._wb.backend.files, self._pairs, self._store)

@@ -253,6 +253,17 @@ def test_a_streamed_query_is_fetched_from_the_cursor_in_batches_with_named_param
     assert warehouse.received[-1].types == {"n": "INT", "low": "INT"}
 
 
+def test_a_query_streamed_as_arrow_is_fetched_from_the_cursor_in_arrow_batches(engine, warehouse):
+    batches = list(engine.stream_arrow("SELECT CAST(i AS INT) AS i FROM range(:n) AS t(i) WHERE i >= :low ORDER BY i", {"n": 25, "low": 3}, batch_rows=10))
+
+    assert [b.column("i").to_pylist() for b in batches] == [list(range(3, 13)), list(range(13, 23)), [23, 24]]
+    assert warehouse.received[-1].types == {"n": "INT", "low": "INT"}
+    warehouse.drop_sessions()
+    assert [b.to_pylist() for b in engine.stream_arrow("SELECT 2 AS two")] == [[{"two": 2}]]
+    with pytest.raises(SqlError, match="nope"):
+        list(engine.stream_arrow("SELECT * FROM mirion_vital.workbench.nope"))
+
+
 def test_a_streamed_query_on_a_dropped_session_is_reopened_once_before_any_row(engine, warehouse):
     assert engine.scalar("SELECT 1 AS one") == 1
     warehouse.drop_sessions()

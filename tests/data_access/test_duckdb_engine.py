@@ -145,3 +145,18 @@ def test_a_streamed_query_yields_its_rows_in_batches_while_other_statements_run_
 def test_a_streamed_query_that_fails_raises_the_engines_error(engine):
     with pytest.raises(SqlError):
         list(engine.stream("SELECT nope FROM mirion_vital.workbench.things"))
+    with pytest.raises(SqlError):
+        list(engine.stream_arrow("SELECT nope FROM mirion_vital.workbench.things"))
+
+
+def test_a_query_streamed_as_arrow_yields_column_batches_while_other_statements_run_between(engine):
+    engine.insert_rows("mirion_vital.workbench.things", pd.DataFrame({"id": [f"t{i:02}" for i in range(25)], "n": range(25)}))
+
+    batches = []
+    for batch in engine.stream_arrow("SELECT id, n FROM mirion_vital.workbench.things WHERE n >= :n ORDER BY n", {"n": 3}, batch_rows=10):
+        batches.append(batch)
+        engine.execute("UPDATE mirion_vital.workbench.things SET n = n WHERE id = :id", {"id": batch.column("id")[0].as_py()})
+
+    assert sum(b.num_rows for b in batches) == 22 and max(b.num_rows for b in batches) <= 10
+    assert [n for b in batches for n in b.column("n").to_pylist()] == list(range(3, 25)) and batches[0].column("id")[0].as_py() == "t03"
+    assert list(engine.stream_arrow("SELECT id FROM mirion_vital.workbench.things WHERE n < 0")) == []

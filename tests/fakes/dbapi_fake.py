@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from databricks.sql import exc
 from databricks.sql.parameters.native import dbsql_parameter_from_primitive
 from databricks.sql.types import Row
@@ -157,6 +158,12 @@ class FakeCursor:
     def fetchmany(self, size: int) -> list[Row]:
         rows, self._rows = self._rows[:size], self._rows[size:]
         return rows
+
+    def fetchmany_arrow(self, size: int) -> pa.Table:
+        """As the connector: the next rows as an Arrow table, an empty one at the end."""
+        columns = [d[0] for d in self.description or ()]
+        rows = self.fetchmany(size)
+        return pa.table({c: [getattr(r, c) for r in rows] for c in columns}) if rows else pa.table({c: pa.array([], pa.null()) for c in columns})
 
     def fetchone(self) -> Row | None:
         return self._rows.pop(0) if self._rows else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -14,8 +16,9 @@ from services.core.domain.governance import ALL_USES
 from services.core.errors import ValidationError
 from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
+from services.train.export_job import GATE_READING_FRESH_S, JOB_TYPE, ExportWork, GateReading
 from services.train.export_records import ExportVersion, SplitConfig, Stratify
-from services.train.exports import ExportService
+from services.train.exports import ExportRequest, ExportService
 from tests.fakes.databricks_rest import FakeDatabricksRest
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet
 
@@ -63,6 +66,22 @@ def test_a_source_tagged_phi_after_generation_keeps_its_pairs_out_with_the_reaso
         {"reason": "Source tagged PHI in Unity Catalog", "classification": "restricted", "pairs": 6}
     ]
     assert version.gate_counts.reasons_line == "6 Source tagged PHI in Unity Catalog"
+
+
+def test_an_export_job_that_starts_late_reads_the_tags_again_instead_of_those_read_when_it_was_asked(workbench):
+    clinic = build_training_sheet(workbench, _crystals(6), name="Clinic", source=LATER_PHI)
+    clean = build_training_sheet(workbench, _crystals(4), name="Clean", source=CLEAN)
+    service = ExportService(workbench)
+    request = service.checked_request(ExportRequest(str(uuid.uuid4()), [clinic.id, clean.id], ALL_IN).to_params())
+    untagged = service.governance(request.training_sheet_ids)
+    asked = GateReading(untagged, service.summary(request.training_sheet_ids), read_at=time.monotonic() - GATE_READING_FRESH_S - 1)
+    workbench.backend.catalog.set_table_tags(LATER_PHI, {"PHI": "patient names"})  # while the job waited for a slot
+
+    job = JobRunner(workbench).wait(JobRunner(workbench).submit(JOB_TYPE, request.to_params(), work=ExportWork(service, request, asked)), 120)
+
+    version = service.get(job.result["export_id"])
+    assert {p["training_sheet_id"] for p in _manifest(workbench, version)["pairs"]} == {clean.id}
+    assert version.gate_counts.training_prohibited == 6
 
 
 def test_a_tag_tightens_a_pairs_own_reason_and_names_both(workbench):
