@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 REQUEST_ID_HEADER = "X-Request-Id"
 # A chat request (messages of a few items, a rendered source record) fits well under this;
-# a larger body is refused before it is read, so one caller cannot fill the app's memory.
+# a larger body is refused and dropped as it arrives, so one caller cannot fill the app's memory.
 MAX_BODY_BYTES = 1_000_000
+DRAIN_LIMIT_BYTES = 64_000_000  # past this a sender is hostile, and a reset is the right answer
 # A caller's own id is echoed only when it is short and plain (it ends up in logs and headers).
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _USABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
@@ -80,7 +81,7 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     Content-Length says), 415 when it is not JSON, 400 when it is not an object."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.")
+        await _refuse_too_large(request, limit, received=0)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json).")
@@ -88,7 +89,7 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.")
+            await _refuse_too_large(request, limit, received=len(body))
     try:
         value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -96,6 +97,17 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     if not isinstance(value, dict):
         raise ApiError(400, "INVALID_REQUEST", "The request body must be a JSON object.")
     return value
+
+
+async def _refuse_too_large(request: Request, limit: int, received: int) -> None:
+    """Raise the 413 after reading (and dropping) what the client is still sending, up to
+    DRAIN_LIMIT_BYTES: a server that closes on unread bytes resets the connection, and the client
+    sees a broken pipe instead of the answer that says what was wrong."""
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > DRAIN_LIMIT_BYTES:
+            break
+    raise ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.")
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -33,6 +33,7 @@ MANIFEST = "manifest.json"
 MODEL_DIR = "model"
 HASH_CHUNK = 1024 * 1024
 MAX_BODY_BYTES = 1_000_000  # a chat request is a few KB; more is a mistake or an attack
+DRAIN_LIMIT_BYTES = 64_000_000  # past this a sender is hostile, and a reset is the right answer
 MAX_TOKENS_CEILING = 2048  # beyond this a CPU generation would hold the lock for minutes
 MAX_MESSAGES = 64
 ROLES = ("system", "user", "assistant")
@@ -161,6 +162,7 @@ def handler_for(engine: ChatEngine, model_name: str, manifest: dict[str, Any]) -
         def _body(self) -> dict[str, Any]:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
+                self._drop_body(length)
                 raise BadRequest(f"The request is over {MAX_BODY_BYTES} bytes.")
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -169,6 +171,13 @@ def handler_for(engine: ChatEngine, model_name: str, manifest: dict[str, Any]) -
             if not isinstance(body, dict):
                 raise BadRequest("The body must be a JSON object.")
             return body
+
+        def _drop_body(self, length: int) -> None:
+            """Read what the client sends before answering: closing on unread bytes resets the
+            connection and the client sees a broken pipe, not the refusal."""
+            remaining = min(length, DRAIN_LIMIT_BYTES)
+            while remaining > 0 and (chunk := self.rfile.read(min(remaining, HASH_CHUNK))):
+                remaining -= len(chunk)
 
         def _reply(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload, ensure_ascii=False).encode()

@@ -146,6 +146,8 @@ def test_the_unpacked_bundle_serves_the_registered_model_offline_in_both_request
 
         refused = requests.post(f"{url}/invocations", json={"messages": [{"role": "robot", "content": "hi"}]}, timeout=REQUEST_S)
         assert refused.status_code == 400 and "role" in refused.json()["error"]["message"]
+        too_large = requests.post(f"{url}/invocations", data=b" " * 8_000_000, timeout=REQUEST_S)
+        assert too_large.status_code == 400 and "bytes" in too_large.json()["error"]["message"]
     finally:
         server.terminate()
         server.wait(timeout=30)
