@@ -42,7 +42,7 @@ st.subheader("Local endpoint")
 choice = deploy_form.show(model, key="deploy_form")
 if choice is not None:
     with shown_errors(), st.spinner(f"Loading {model.model_id}…"):
-        deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail)
+        deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail, choice.pii_action)
         flash(f"{deployed.endpoint_name} serves {deployed.model_id}.")
         st.rerun()
 served = endpoints.endpoints()
