@@ -23,6 +23,8 @@ from services.deploy.serving_errors import (
     GuardrailRefusal,
     ModelError,
 )
+from services.monitor.log_scope import LogScope, Window
+from services.monitor.versions_compared import compare_versions
 from tests.deploy_builders import trained_model
 from tests.fakes.served_model import FakeModelLoader, FakeServedModel
 
@@ -116,6 +118,8 @@ def test_an_answer_with_personal_data_is_returned_flagged_and_logged_with_masked
         {"kind": "email", "start": 69, "end": 85, "masked": "****@*******.*om"},
     ]
     assert "555-0132" not in row["guardrails"] and "jane@" not in row["guardrails"]
+    (version, _) = compare_versions(workbench, LogScope("urgency", None, Window.HOUR), ("1", "2"))
+    assert (version.requests, version.errors, version.guardrail_pass_rate) == (1, 0, 0.0)  # MONITOR counts the flag
 
 
 def test_an_endpoint_set_to_block_withholds_an_answer_with_personal_data_and_logs_it_masked(workbench, model, endpoints, served):
