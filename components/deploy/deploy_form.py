@@ -18,6 +18,7 @@ class DeployChoice:
     schema_guardrail: bool
     pii_action: PiiAction
 
+
 _PII_CHOICES = {PiiAction.FLAG: "Flag it (return the answer)", PiiAction.BLOCK: "Block the answer"}
 
 
