@@ -2,7 +2,7 @@
 
 - `GET  /api/v1/serving-endpoints` and `/api/v1/serving-endpoints/{name}`: what is deployed;
 - `POST /api/v1/serving-endpoints` `{"name", "model_id": "<model>/<version>", "max_tokens",
-  "output_schema_guardrail"}`: deploy a registered version (answers once its model is loaded);
+  "output_schema_guardrail", "pii_guardrail": "flag" | "block"}`: deploy a registered version (answers once its model is loaded);
 - `POST /api/v1/serving-endpoints/{name}/invocations`: the Databricks Model Serving chat call;
 - `POST /api/v1/serving-endpoints/{name}/chat/completions`: the same, OpenAI-style (a client
   whose base URL is `…/serving-endpoints/{name}`);
@@ -27,7 +27,7 @@ from api.identity import caller_workbench
 from services.core.workbench import Workbench
 from services.deploy.deployable_models import DeployableModels
 from services.deploy.endpoints import DEFAULT_MAX_TOKENS, LocalEndpoints, local_endpoints
-from services.deploy.records import Deployment, RequestSource
+from services.deploy.records import Deployment, PiiAction, RequestSource
 
 EndpointsFor = Callable[[Workbench], LocalEndpoints]
 
@@ -38,7 +38,8 @@ def _describe(deployment: Deployment) -> dict[str, object]:
         "state": {"ready": deployment.status.value.upper()},
         "target": deployment.target,
         "served_model": {"name": deployment.model_name, "version": deployment.model_version},
-        "config": {"max_tokens": deployment.max_tokens, "output_schema_guardrail": deployment.schema_guardrail},
+        "config": {"max_tokens": deployment.max_tokens, "output_schema_guardrail": deployment.schema_guardrail,
+                   "pii_guardrail": deployment.pii_action.value},
         "created_by": deployment.created_by,
         "created_at": deployment.created_at.isoformat() if deployment.created_at else None,
         "error": deployment.error,
@@ -66,10 +67,13 @@ def serving_routes(endpoints_for: EndpointsFor = local_endpoints) -> list[BaseRo
             raise ApiError(400, "INVALID_REQUEST", "'name' (the endpoint) and 'model_id' (<model>/<version>) are required.")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not isinstance(guardrail, bool):
             raise ApiError(400, "INVALID_REQUEST", "'max_tokens' must be a whole number and 'output_schema_guardrail' true or false.")
+        pii = body.get("pii_guardrail", PiiAction.FLAG.value)
+        if pii not in tuple(PiiAction):
+            raise ApiError(400, "INVALID_REQUEST", "'pii_guardrail' must be 'flag' (return the answer, flagged) or 'block'.")
 
         def deploy_now() -> Deployment:
             model = DeployableModels(workbench).get(model_id)
-            return endpoints_for(workbench).deploy(workbench, model, name, max_tokens, guardrail)
+            return endpoints_for(workbench).deploy(workbench, model, name, max_tokens, guardrail, PiiAction(pii))
 
         return JSONResponse(_describe(await run_in_threadpool(deploy_now)))
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import breadcrumb, job_progress
 from components.deploy import deploy_form, edge_bundles, endpoints_table, model_picker, playground, serving_form
+from components.deploy.pii_flag import show as show_pii_flag
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from services.core.jobs import JobRunner
@@ -42,7 +43,7 @@ st.subheader("Local endpoint")
 choice = deploy_form.show(model, key="deploy_form")
 if choice is not None:
     with shown_errors(), st.spinner(f"Loading {model.model_id}…"):
-        deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail)
+        deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail, choice.pii_action)
         flash(f"{deployed.endpoint_name} serves {deployed.model_id}.")
         st.rerun()
 served = endpoints.endpoints()
@@ -82,3 +83,4 @@ with shown_errors():
             st.session_state[REPLY] = (request, endpoints.invoke(name, request, requester=wb.user.email, source=RequestSource.PLAYGROUND))
 if answered := st.session_state.get(REPLY):
     playground.show_reply(*answered)
+    show_pii_flag(answered[1])

@@ -8,7 +8,7 @@ import streamlit as st
 
 from services.deploy.endpoints import DEFAULT_MAX_TOKENS, endpoint_name_for
 from services.deploy.guardrails import MAX_TOKENS_CEILING
-from services.deploy.records import DeployableModel
+from services.deploy.records import DeployableModel, PiiAction
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,10 @@ class DeployChoice:
     endpoint_name: str
     max_tokens: int
     schema_guardrail: bool
+    pii_action: PiiAction
+
+
+_PII_CHOICES = {PiiAction.FLAG: "Flag it (return the answer)", PiiAction.BLOCK: "Block the answer"}
 
 
 def show(model: DeployableModel, key: str) -> DeployChoice | None:
@@ -27,5 +31,8 @@ def show(model: DeployableModel, key: str) -> DeployChoice | None:
         schema = st.toggle("Check answers against the template's output schema", value=model.template_id is not None,
                            disabled=model.template_id is None, key=f"{key}_schema",
                            help="An answer that does not parse is still returned, flagged, and the failure is logged with the request.")
+        pii = st.radio("Personal data in an answer", list(_PII_CHOICES), format_func=_PII_CHOICES.__getitem__, horizontal=True,
+                       key=f"{key}_pii", help="E-mail addresses, phone numbers, SSNs, card numbers and IBANs (check digits verified), "
+                       "IPv4 addresses and labeled dates of birth. Either way the finding is logged with the request, masked.")
         submitted = st.form_submit_button("Deploy locally", type="primary", icon=":material/rocket_launch:")
-    return DeployChoice(name.strip(), int(tokens), bool(schema)) if submitted else None
+    return DeployChoice(name.strip(), int(tokens), bool(schema), PiiAction(pii)) if submitted else None

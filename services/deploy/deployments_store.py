@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.core.workbench import Workbench
-from services.deploy.records import Deployment, DeploymentStatus, Target
+from services.deploy.records import Deployment, DeploymentStatus, PiiAction, Target
 
 _COLUMNS = (
     "id, endpoint_name, model_name, model_version, model_id, target, status, lineage_id, training_sheet_id, template_id, "
     "max_tokens, schema_guardrail, mlflow_run_id, created_by, created_at, error"
 )
+_SELECTED = f"{_COLUMNS}, config"  # a local endpoint's PII guardrail setting lives in its config
 
 
 class DeploymentsStore:
@@ -25,7 +26,7 @@ class DeploymentsStore:
         """A deployment of an endpoint. A ready one replaces the endpoint's earlier deployments
         (ready or failed) in the same transaction; a failed attempt replaces nothing. `config` is
         what the target needs to say about it (a bundle's path and sha256, an endpoint's split);
-        a local endpoint's is its max tokens and schema guardrail."""
+        a local endpoint's is its guardrails: max tokens, schema check, PII flag or block."""
         now = datetime.now(UTC)
         with self._engine.transaction():
             if deployment.status is DeploymentStatus.READY:
@@ -48,7 +49,8 @@ class DeploymentsStore:
                     "error": deployment.error,
                     "config": json.dumps(
                         dict(config) if config is not None
-                        else {"max_tokens": deployment.max_tokens, "schema_guardrail": deployment.schema_guardrail}
+                        else {"max_tokens": deployment.max_tokens, "schema_guardrail": deployment.schema_guardrail,
+                              "pii_guardrail": deployment.pii_action.value}
                     ),
                 },
             )
@@ -56,7 +58,7 @@ class DeploymentsStore:
     def current(self, endpoint_name: str, target: Target = Target.LOCAL) -> Deployment | None:
         """The deployment an endpoint serves (its ready one), else its latest failed attempt."""
         row = self._engine.query_one(
-            f"SELECT {_COLUMNS} FROM {self._table} WHERE endpoint_name = :endpoint AND target = :target AND status <> :replaced "
+            f"SELECT {_SELECTED} FROM {self._table} WHERE endpoint_name = :endpoint AND target = :target AND status <> :replaced "
             "ORDER BY CASE WHEN status = :ready THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
             {"endpoint": endpoint_name, "target": target.value, "replaced": DeploymentStatus.REPLACED.value,
              "ready": DeploymentStatus.READY.value},
@@ -70,22 +72,24 @@ class DeploymentsStore:
     def endpoints_with_config(self, target: Target) -> list[tuple[Deployment, dict[str, Any]]]:
         """`endpoints(target)`, each with the config it was recorded with."""
         rows = self._engine.query(
-            f"SELECT {_COLUMNS}, config FROM {self._table} WHERE target = :target AND status <> :replaced "
+            f"SELECT {_SELECTED} FROM {self._table} WHERE target = :target AND status <> :replaced "
             "ORDER BY endpoint_name, created_at DESC",
             {"target": target.value, "replaced": DeploymentStatus.REPLACED.value},
         )
         return [(_deployment(r), json.loads(r["config"] or "{}")) for r in rows]
 
     def history(self, limit: int = 50) -> list[Deployment]:
-        rows = self._engine.query(f"SELECT {_COLUMNS} FROM {self._table} ORDER BY created_at DESC LIMIT :limit", {"limit": limit})
+        rows = self._engine.query(f"SELECT {_SELECTED} FROM {self._table} ORDER BY created_at DESC LIMIT :limit", {"limit": limit})
         return [_deployment(r) for r in rows]
 
 
 def _deployment(row: dict[str, Any]) -> Deployment:
+    config = json.loads(row["config"] or "{}")
     return Deployment(
         id=row["id"], endpoint_name=row["endpoint_name"], model_name=row["model_name"], model_version=str(row["model_version"]),
         model_id=row["model_id"] or f"{row['model_name']}/{row['model_version']}", target=row["target"],
         status=DeploymentStatus(row["status"]), lineage_id=row["lineage_id"], training_sheet_id=row["training_sheet_id"],
         template_id=row["template_id"], max_tokens=int(row["max_tokens"] or 0), schema_guardrail=bool(row["schema_guardrail"]),
         mlflow_run_id=row["mlflow_run_id"], created_by=row["created_by"], created_at=row["created_at"], error=row["error"],
+        pii_action=PiiAction(config.get("pii_guardrail", PiiAction.FLAG.value)),
     )

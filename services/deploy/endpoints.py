@@ -25,8 +25,9 @@ from services.core.domain.template import SchemaField
 from services.core.errors import NotFoundError, ValidationError, WorkbenchError
 from services.core.workbench import Workbench
 from services.deploy.deployments_store import DeploymentsStore
-from services.deploy.guardrails import MAX_TOKENS_CEILING, refused, schema_check, tokens_for
+from services.deploy.guardrails import MAX_TOKENS_CEILING, described, pii_check, refused, schema_check, tokens_for
 from services.deploy.inference_log import InferenceLogStore, InferenceLogWriter
+from services.deploy.pii import masked_text
 from services.deploy.records import (
     ChatReply,
     ChatRequest,
@@ -36,11 +37,18 @@ from services.deploy.records import (
     DeploymentStatus,
     GuardrailResult,
     InferenceRecord,
+    PiiAction,
     RequestSource,
     Target,
 )
 from services.deploy.request_queue import RequestQueue
-from services.deploy.serving_errors import EndpointNotReadyError, GuardrailRefusal, ModelError, http_status
+from services.deploy.serving_errors import (
+    AnswerWithheld,
+    EndpointNotReadyError,
+    GuardrailRefusal,
+    ModelError,
+    http_status,
+)
 from services.example_store.dynamic_few_shot import TemplateFewShot
 from services.templates.prompt_templates import TemplateService
 from services.templates.rendering import RenderedMessage
@@ -88,7 +96,7 @@ class LocalEndpoints:
 
     # -- deploying --------------------------------------------------------------------------
     def deploy(self, workbench: Workbench, model: DeployableModel, endpoint_name: str, max_tokens: int = DEFAULT_MAX_TOKENS,
-               schema_guardrail: bool = True) -> Deployment:
+               schema_guardrail: bool = True, pii_action: PiiAction = PiiAction.FLAG) -> Deployment:
         """Serve `model` at `endpoint_name` (replacing what it served); EndpointNotReadyError when
         the model does not load (the deployment is recorded as failed, with why)."""
         if not ENDPOINT_NAME.match(endpoint_name):
@@ -100,7 +108,7 @@ class LocalEndpoints:
             model_id=model.model_id, target=Target.LOCAL, status=DeploymentStatus.READY, lineage_id=model.lineage_id,
             training_sheet_id=model.training_sheet_id, template_id=model.template_id, max_tokens=max_tokens,
             schema_guardrail=schema_guardrail, mlflow_run_id=model.mlflow_run_id, created_by=workbench.user.email,
-            created_at=datetime.now(UTC),
+            created_at=datetime.now(UTC), pii_action=pii_action,
         )
         # The model loads before anything changes: a version that does not load is recorded as a
         # failed attempt, and the endpoint keeps serving what it served.
@@ -192,6 +200,11 @@ class LocalEndpoints:
             answer = live.queue.run(lambda: _answer(live.model, asked, tokens))
             if live.deployment.schema_guardrail and live.schema:
                 checks.append(schema_check(answer.text, live.schema))
+            checks.append(pii := pii_check(answer.text))
+            if not pii.passed and live.deployment.pii_action is PiiAction.BLOCK:
+                # The log keeps what was withheld, masked, so MONITOR can show why without the data.
+                answer = replace(answer, text=masked_text(answer.text, list(pii.findings)))
+                raise AnswerWithheld(f"The answer was withheld: this endpoint blocks answers with personal data ({described(pii.findings)}).")
         except GuardrailRefusal as error:
             checks.append(refused(error))
             failure = error

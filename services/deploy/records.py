@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from data_access.serving.served_model import ChatTurn as ChatTurn  # for the API and pages: a message of a chat
+from services.deploy.pii import PiiFinding
 
 
 class Target(StrEnum):
@@ -20,6 +21,13 @@ class DeploymentStatus(StrEnum):
     READY = "ready"
     FAILED = "failed"  # the model did not load; the endpoint serves what it served before, if anything
     REPLACED = "replaced"  # the endpoint now serves a later deployment
+
+
+class PiiAction(StrEnum):
+    """What an endpoint does with an answer in which the PII guardrail finds personal data."""
+
+    FLAG = "flag"  # returned to the caller, flagged in its guardrail results and the log
+    BLOCK = "block"  # withheld: the caller gets a refusal, the log keeps the answer masked
 
 
 class RequestSource(StrEnum):
@@ -67,6 +75,7 @@ class Deployment:
     created_by: str
     created_at: datetime | None
     error: str | None = None
+    pii_action: PiiAction = PiiAction.FLAG
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,14 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class GuardrailResult:
-    name: str  # output_schema, max_tokens
+    name: str  # output_schema, max_tokens, pii
     passed: bool
     detail: str = ""
+    findings: tuple[PiiFinding, ...] = ()  # the PII guardrail's, masked
 
     def as_json(self) -> dict[str, object]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+        found = {"findings": [f.as_json() for f in self.findings]} if self.findings else {}
+        return {"name": self.name, "passed": self.passed, "detail": self.detail, **found}
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,10 @@ class ChatReply:
     @property
     def schema_result(self) -> GuardrailResult | None:
         return next((g for g in self.guardrails if g.name == "output_schema"), None)
+
+    @property
+    def pii_result(self) -> GuardrailResult | None:
+        return next((g for g in self.guardrails if g.name == "pii"), None)
 
 
 @dataclass(frozen=True)

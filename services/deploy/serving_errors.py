@@ -25,9 +25,14 @@ class GuardrailRefusal(ValidationError):
     """A guardrail refused the request before the model saw it (HTTP 400)."""
 
 
+class AnswerWithheld(WorkbenchError):
+    """A guardrail withheld the model's answer (HTTP 400, as Model Serving's output guardrails answer)."""
+
+
 # The HTTP status each refusal means, for the API and for the inference log's status_code.
 _STATUS: tuple[tuple[type[WorkbenchError], int], ...] = (
     (GuardrailRefusal, 400),
+    (AnswerWithheld, 400),
     (EndpointBusyError, 429),
     (ModelError, 500),
     (EndpointNotReadyError, 503),

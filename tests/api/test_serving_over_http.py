@@ -51,6 +51,7 @@ def test_deploying_a_registered_version_over_the_api_makes_a_ready_endpoint(serv
     assert reply.status == 200, reply.body
     assert reply.json()["state"] == {"ready": "READY"}
     assert reply.json()["served_model"] == {"name": registered_chat_model.name, "version": "1"}
+    assert reply.json()["config"]["pii_guardrail"] == "flag"
     listed = call(f"{served.url}/api/v1/serving-endpoints").json()["endpoints"]
     assert [e["name"] for e in listed] == [ENDPOINT]
     assert call(f"{served.url}/api/v1/openai/v1/models").json()["data"][0]["id"] == ENDPOINT
@@ -68,7 +69,7 @@ def test_the_endpoint_answers_in_the_databricks_chat_shape(served):
     assert choice["finish_reason"] in ("stop", "length")
     assert body["usage"]["prompt_tokens"] > 10 and 0 < body["usage"]["completion_tokens"] <= 4
     assert body["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
-    assert [g["name"] for g in body["guardrails"]] == ["max_tokens", "output_schema"]
+    assert [g["name"] for g in body["guardrails"]] == ["max_tokens", "output_schema", "pii"]
 
 
 def test_an_openai_client_uses_the_endpoint_as_a_model_server(served):
@@ -89,6 +90,8 @@ def test_bad_requests_are_refused_with_their_status(served):
     assert too_many.status == 400 and too_many.json()["error"]["code"] == "GUARDRAIL_REFUSED"
     assert post(f"{served.url}/api/v1/serving-endpoints/nothing/invocations", ASK).status == 404
     assert post(f"{served.url}/api/v1/serving-endpoints", {"name": "x", "model_id": "no-such-model/9"}).status == 404
+    unknown_pii = post(f"{served.url}/api/v1/serving-endpoints", {"name": "x", "model_id": "no-such-model/9", "pii_guardrail": "redact"})
+    assert unknown_pii.status == 400 and "'pii_guardrail'" in unknown_pii.json()["error"]["message"]
 
 
 def test_a_clean_stop_leaves_every_answered_and_refused_request_in_the_log(served):

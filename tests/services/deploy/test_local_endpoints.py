@@ -14,14 +14,17 @@ from services.deploy.deployable_models import DeployableModels
 from services.deploy.deployments_store import DeploymentsStore
 from services.deploy.endpoints import LocalEndpoints, endpoint_name_for
 from services.deploy.inference_log import InferenceLogStore
-from services.deploy.records import ChatRequest, ChatTurn, DeploymentStatus, RequestSource
+from services.deploy.records import ChatRequest, ChatTurn, DeploymentStatus, PiiAction, RequestSource
 from services.deploy.serving_errors import (
+    AnswerWithheld,
     EndpointBusyError,
     EndpointNotReadyError,
     EndpointTimeoutError,
     GuardrailRefusal,
     ModelError,
 )
+from services.monitor.log_scope import LogScope, Window
+from services.monitor.versions_compared import compare_versions
 from tests.deploy_builders import trained_model
 from tests.fakes.served_model import FakeModelLoader, FakeServedModel
 
@@ -79,7 +82,7 @@ def test_deploying_records_a_ready_endpoint_that_answers_and_checks_the_output_s
     rows = logged(workbench)
     assert [r["guardrails_passed"] for r in rows] == [True, False]
     assert rows[1]["status_code"] == 200 and "whenever" in rows[1]["prediction"]
-    assert {g["name"]: g["passed"] for g in json.loads(rows[1]["guardrails"])} == {"max_tokens": True, "output_schema": False}
+    assert {g["name"]: g["passed"] for g in json.loads(rows[1]["guardrails"])} == {"max_tokens": True, "output_schema": False, "pii": True}
     assert rows[0]["requester"] == "caller@example.com" and rows[0]["model_name"] == model.model_name
     assert json.loads(rows[0]["request"])["messages"][1]["content"] == "Invoice INV-0042 for 420.00."
 
@@ -93,6 +96,58 @@ def test_a_request_over_the_token_limit_is_refused_before_the_model_and_logged(w
     (row,) = logged(workbench)
     assert row["status_code"] == 400 and row["guardrails_passed"] is False and row["response"] is None
     assert json.loads(row["guardrails"]) == [{"name": "max_tokens", "passed": False, "detail": row["error"]}]
+
+
+LEAKY = '{"urgency": "urgent", "note": "call the patient at (415) 555-0132 or jane@example.com"}'
+
+
+def test_an_answer_with_personal_data_is_returned_flagged_and_logged_with_masked_findings(workbench, model, endpoints, served):
+    endpoints.deploy(workbench, model, "urgency")
+    served.text = LEAKY
+    reply = endpoints.invoke("urgency", ASK, requester="caller@example.com")
+    assert reply.text == LEAKY and reply.schema_result.passed  # flag-only by default: the answer is returned
+    assert not reply.pii_result.passed and not reply.guardrails_passed
+    assert [(f.kind.value, LEAKY[f.start:f.end]) for f in reply.pii_result.findings] == [
+        ("phone", "(415) 555-0132"), ("email", "jane@example.com")]
+    endpoints.stop()
+    (row,) = logged(workbench)
+    assert row["status_code"] == 200 and row["guardrails_passed"] is False
+    (pii,) = [g for g in json.loads(row["guardrails"]) if g["name"] == "pii"]
+    assert pii["findings"] == [
+        {"kind": "phone", "start": 51, "end": 65, "masked": "(***) ***-**32"},
+        {"kind": "email", "start": 69, "end": 85, "masked": "****@*******.*om"},
+    ]
+    assert "555-0132" not in row["guardrails"] and "jane@" not in row["guardrails"]
+    (version, _) = compare_versions(workbench, LogScope("urgency", None, Window.HOUR), ("1", "2"))
+    assert (version.requests, version.errors, version.guardrail_pass_rate) == (1, 0, 0.0)  # MONITOR counts the flag
+
+
+def test_an_endpoint_set_to_block_withholds_an_answer_with_personal_data_and_logs_it_masked(workbench, model, endpoints, served):
+    deployed = endpoints.deploy(workbench, model, "urgency", pii_action=PiiAction.BLOCK)
+    assert deployed.pii_action is PiiAction.BLOCK and endpoints.current("urgency").pii_action is PiiAction.BLOCK
+    assert endpoints.invoke("urgency", ASK, requester="caller@example.com").pii_result.passed  # a clean answer passes
+    served.text = LEAKY
+    with pytest.raises(AnswerWithheld, match=r"withheld.*phone at 51-65 \(\(\*\*\*\) \*\*\*-\*\*32\)"):
+        endpoints.invoke("urgency", ASK, requester="caller@example.com")
+    endpoints.stop()
+    clean, blocked = logged(workbench)
+    assert clean["guardrails_passed"] is True
+    assert blocked["status_code"] == 400 and blocked["guardrails_passed"] is False and "withheld" in blocked["error"]
+    assert "555-0132" not in blocked["response"] and "jane@" not in blocked["prediction"]
+    assert "(***) ***-**32" in blocked["prediction"]
+
+
+def test_the_pii_setting_is_kept_with_the_endpoint_and_flag_is_the_default(workbench, model, endpoints, served):
+    endpoints.deploy(workbench, model, "flagging")
+    endpoints.deploy(workbench, model, "blocking", pii_action=PiiAction.BLOCK)
+    endpoints.stop()
+    restarted = LocalEndpoints(workbench, FakeModelLoader({(model.model_name, "1"): served}))
+    assert {d.endpoint_name: d.pii_action for d in restarted.endpoints()} == {"flagging": PiiAction.FLAG, "blocking": PiiAction.BLOCK}
+    served.text = LEAKY
+    with pytest.raises(AnswerWithheld):
+        restarted.invoke("blocking", ASK, requester="caller@example.com")
+    assert restarted.invoke("flagging", ASK, requester="caller@example.com").text == LEAKY
+    restarted.stop()
 
 
 def test_a_model_that_does_not_load_leaves_a_failed_deployment_saying_why(workbench, model):
