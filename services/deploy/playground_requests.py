@@ -69,7 +69,7 @@ class Playground:
         try:
             answer = self._serving.query(deployment.endpoint_name, messages, max_tokens=tokens)
         except ServingError as error:
-            raise UnavailableError(f"{error} Nothing was changed; try again once the endpoint is ready.") from error
+            raise UnavailableError(f"{error} Nothing was changed.") from error
         checks: list[GuardrailResult] = [limit]
         if (schema := self._output_schema(deployment)):
             checks.append(schema_check(answer.text, schema))
@@ -97,4 +97,3 @@ class Playground:
             if record.deployment.id == deployment.id:
                 return next((v.model_version for v in record.versions if v.served_name == served_name), deployment.model_version)
         return deployment.model_version
-

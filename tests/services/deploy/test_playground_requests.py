@@ -62,6 +62,19 @@ def test_a_model_serving_endpoint_answers_in_the_playground_with_its_latency_and
     assert "AI Gateway inference table" in playground.logged_in(endpoint)
 
 
+def test_the_version_of_an_ab_split_that_answered_is_named(workbench, world):
+    playground, rest = world
+    first = DeployableModels(workbench).get("invoices_urgency_lora/1")
+    second = replace(first, model_version="2", model_id=f"{first.model_name}/2")
+    rest.serving.add_model_version(registered_name(workbench, second.model_name), "2")
+    target = DatabricksServingTarget(rest.client, workbench.settings.qualified_schema, timeout=timedelta(seconds=30))
+    deploy_to_model_serving(workbench, target, ServingRequest("urgency", first, challenger=second, challenger_percent=100))
+
+    reply = playground.send(playground.endpoints()[0], ASK)
+
+    assert rest.serving.queries[-1]["served_name"] == "invoices_urgency_lora-2" and reply.model_version == "2"
+
+
 def test_an_answer_outside_the_output_schema_is_flagged(world):
     playground, rest = world
     rest.serving.answer = lambda served, messages: "no idea"
