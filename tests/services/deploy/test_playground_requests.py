@@ -98,6 +98,20 @@ def test_a_server_error_becomes_a_message_with_model_servings_words(world):
         playground.send(playground.endpoints()[0], ASK)
 
 
+def test_an_endpoint_busy_past_the_sdks_retries_gives_a_clear_message(workbench, world):
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.core import Config
+
+    _, rest = world
+    impatient = WorkspaceClient(config=Config(host=rest.url, token="user-token", auth_type="pat", retry_timeout_seconds=1))
+    playground = Playground(workbench, LocalEndpoints(workbench, FakeModelLoader()),
+                            DatabricksServingTarget(lambda: impatient, workbench.settings.qualified_schema))
+    rest.serving.fail_next_query(503, "Endpoint is scaling up", times=100)  # the SDK retries a 503 until its timeout
+    with pytest.raises(UnavailableError, match="urgency did not answer in time"):
+        playground.send(playground.endpoints()[0], ASK)
+    assert rest.serving.queries == []
+
+
 def test_asking_for_more_tokens_than_the_playground_allows_is_refused_before_sending(world):
     playground, rest = world
     too_many = ChatRequest(ASK.messages, max_tokens=MODEL_SERVING_MAX_TOKENS + 1)
