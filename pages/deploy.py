@@ -5,18 +5,16 @@ import streamlit as st
 
 from components import breadcrumb, job_progress
 from components.deploy import deploy_form, edge_bundles, endpoints_table, model_picker, playground, serving_form
-from components.deploy.pii_flag import show as show_pii_flag
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from services.core.jobs import JobRunner
 from services.deploy.deployable_models import DeployableModels
 from services.deploy.edge_exports import EdgeExports
 from services.deploy.endpoints import local_endpoints
-from services.deploy.model_serving import serving_endpoints, start_model_serving_deploy
+from services.deploy.model_serving import serving_endpoints, serving_target, start_model_serving_deploy
 from services.deploy.playground import sheet_items
-from services.deploy.records import DeploymentStatus, RequestSource
+from services.deploy.playground_requests import Playground
 
-REPLY = "deploy_playground_reply"
 EDGE_JOB = "deploy_edge_job"
 SERVING_JOB = "deploy_serving_job"
 
@@ -43,7 +41,7 @@ st.subheader("Local endpoint")
 choice = deploy_form.show(model, key="deploy_form")
 if choice is not None:
     with shown_errors(), st.spinner(f"Loading {model.model_id}…"):
-        deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail, choice.pii_action)
+        deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail)
         flash(f"{deployed.endpoint_name} serves {deployed.model_id}.")
         st.rerun()
 served = endpoints.endpoints()
@@ -71,16 +69,8 @@ if job_id := st.session_state.get(EDGE_JOB):
 edge_bundles.show(edge.bundles(), edge.open_archive, key="deploy_edge_bundles")
 
 st.subheader("Playground")
-ready = [d for d in served if d.status is DeploymentStatus.READY]
-if not ready:
-    st.info("Deploy a model version above to try it here.")
-    st.stop()
-with shown_errors():
-    ask = playground.show(ready, lambda deployment: sheet_items(wb, deployment), key="deploy_playground")
-    if ask is not None:
-        name, request = ask
-        with st.spinner("Waiting for the model…"):
-            st.session_state[REPLY] = (request, endpoints.invoke(name, request, requester=wb.user.email, source=RequestSource.PLAYGROUND))
-if answered := st.session_state.get(REPLY):
-    playground.show_reply(*answered)
-    show_pii_flag(answered[1])
+if wb.settings.is_databricks:
+    st.caption("A request to a Model Serving endpoint is logged by its AI Gateway inference table, which MONITOR reads, "
+               "not by the workbench's inference log.")
+serving = serving_target(wb) if wb.settings.is_databricks else None
+playground.section(Playground(wb, endpoints, serving), lambda deployment: sheet_items(wb, deployment), key="deploy_playground")

@@ -170,6 +170,8 @@ class DatabricksServingTarget:
             )
         except DatabricksError as error:
             raise ServingError(f"{name} did not answer: {error}") from error
+        except TimeoutError as error:  # the SDK retried a busy (429/503) or unreachable endpoint until its retry timeout
+            raise ServingError(f"{name} did not answer in time ({error}); it may be scaling up from zero.") from error
         latency_ms = (time.perf_counter() - started) * 1000
         response = QueryEndpointResponse.from_dict(raw)
         if not response.predictions or not isinstance(response.predictions[0], str):

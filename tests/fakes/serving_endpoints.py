@@ -11,7 +11,9 @@ Catalog does not have (`add_model_version` registers one). The AI Gateway takes 
 and inference tables for a custom model; guardrails are refused, as Model Serving refuses
 them for custom models. A query of a ready endpoint is answered by `answer(served_name,
 messages)` (by default, which version answered), routed by the traffic split in turn, and
-shaped as MLflow's scoring server shapes a pyfunc's answers: `{"predictions": [...]}`.
+shaped as MLflow's scoring server shapes a pyfunc's answers: `{"predictions": [...]}` (no
+`usage`: a custom model reports no token counts). `fail_next_query` makes the next queries fail
+as a served model's container or a scaling endpoint does (a 5xx with Model Serving's error body).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class FakeServing:
         self.answer: Callable[[str, list[dict[str, Any]]], str] = _default_answer
         self.queries: list[dict[str, Any]] = []
         self._failure: str | None = None
+        self._query_failure: HttpError | None = None
+        self._query_failures = 0
         self._polls: dict[str, int] = {}
         self._routed = 0
 
@@ -51,6 +55,11 @@ class FakeServing:
     def fail_next_update(self, message: str) -> None:
         """The next create or update fails to deploy, with this as its served entities' message."""
         self._failure = message
+
+    def fail_next_query(self, status: int, message: str, times: int = 1) -> None:
+        """The next `times` queries are answered with this status and message instead of a prediction."""
+        self._query_failure = HttpError(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST", message)
+        self._query_failures = times
 
     # -- routes ----------------------------------------------------------------------------
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
@@ -121,6 +130,9 @@ class FakeServing:
         records = request.get("dataframe_records")
         if not isinstance(records, list) or not all(isinstance(r, dict) and isinstance(r.get("messages"), list) for r in records):
             raise HttpError(400, "BAD_REQUEST", "This model takes dataframe_records whose rows each hold 'messages'.")
+        if self._query_failure is not None and self._query_failures > 0:
+            self._query_failures -= 1
+            raise self._query_failure
         served = self._route(endpoint)
         self.queries.append({"endpoint": name, "served_name": served, **request})
         body = json.dumps({"predictions": [self.answer(served, r["messages"]) for r in records]}).encode()
