@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -57,27 +58,43 @@ def _table(rows: list[Measurement]) -> str:
 
 
 def main(selected: list[str]) -> int:
+    unknown = sorted(set(selected) - set(SUITES))
+    if unknown:
+        print(f"no such suite: {', '.join(unknown)}; the suites are {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    fresh: list[dict[str, object]] = []
     rows: list[Measurement] = []
     for name, run in SUITES.items():
         if selected and name not in selected:
             continue
         print(f"running {name} …", flush=True)
-        rows += run()
+        suite_rows = run()
+        rows += suite_rows
+        fresh += [{"suite": name, "measured_at": measured_at, **r.as_json()} for r in suite_rows]
     print(_table(rows))
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-                "results": [r.as_json() for r in rows],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    RESULTS.write_text(json.dumps(_results(fresh, kept=_kept_rows(set(selected))), indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
     return 0
 
+
+def _kept_rows(selected: set[str]) -> list[dict[str, object]]:
+    """The other suites' rows of the last results, when only some suites ran: a partial run
+    replaces its own suites' figures and keeps the rest, each row with the time it was taken."""
+    if not selected or not RESULTS.exists():
+        return []
+    previous = json.loads(RESULTS.read_text())
+    return [r for r in previous.get("results", []) if r.get("suite") in SUITES and r.get("suite") not in selected]
+
+
+def _results(fresh: list[dict[str, object]], kept: list[dict[str, object]]) -> dict[str, object]:
+    order = list(SUITES)
+    rows = sorted(kept + fresh, key=lambda r: order.index(str(r["suite"])))
+    return {
+        "measured_at": max(str(r["measured_at"]) for r in rows) if rows else None,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "results": rows,
+    }
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
