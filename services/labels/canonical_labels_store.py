@@ -31,15 +31,16 @@ _VERSION_COLUMNS = (
 )
 
 
-# A new label: the MERGE finds an existing row by the key's id, so it takes the index.
+# A new label: inserted only when no row holds the key's id (the id is derived from the key, so
+# this is the one-label-per-key rule). The NOT EXISTS looks the id up by its primary key; a MERGE
+# did the same work at about twice the cost and a long tail (p95 3× its median) on DuckDB, and on
+# Delta neither form conflicts with a concurrent insert under WriteSerializable.
 _CREATE = (
-    "MERGE INTO {labels} AS t USING (SELECT :id AS id, :sheet_id AS sheet_id, :item_ref AS item_ref, "
-    ":label_type AS label_type) AS s ON t.id = s.id "
-    "WHEN NOT MATCHED THEN INSERT (id, sheet_id, item_ref, label_type, label_data, confidence, notes, allowed_uses, "
+    "INSERT INTO {labels} (id, sheet_id, item_ref, label_type, label_data, confidence, notes, allowed_uses, "
     "prohibited_uses, usage_reason, data_classification, labeled_by, labeled_at, last_modified_by, last_modified_at, "
-    "version, created_at) VALUES (s.id, s.sheet_id, s.item_ref, s.label_type, :label_data, :confidence, :notes, "
+    "version, created_at) SELECT :id, :sheet_id, :item_ref, :label_type, :label_data, :confidence, :notes, "
     ":allowed_uses, :prohibited_uses, :usage_reason, :data_classification, :user, current_timestamp(), :user, "
-    "current_timestamp(), 1, current_timestamp())"
+    "current_timestamp(), 1, current_timestamp() WHERE NOT EXISTS (SELECT 1 FROM {labels} AS c WHERE c.id = :id)"
 )
 # A change: the version check is a scalar subquery on the id, so DuckDB looks the row up by its
 # primary key (`AND version = :v` would make it scan the table; see services/generate/qa_pairs_store.py).
