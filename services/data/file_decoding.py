@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-import pymupdf
 from PIL import Image
 
+from data_access.pymupdf_lean import pymupdf
 from data_access.settings import MAX_IMAGE_PIXELS_RANGE
 from services.core.errors import WorkbenchError
 

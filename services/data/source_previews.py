@@ -12,10 +12,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import pymupdf
 from PIL import Image, ImageDraw
 
 from data_access.llm.chat import ImagePart
+from data_access.pymupdf_lean import pymupdf
 from data_access.volumes import VolumeFileError, VolumePathError
 from services.core.workbench import Workbench
 from services.data.file_decoding import (

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from functools import cache
 
 import numpy as np
-import pymupdf
 from PIL import Image, ImageFilter
 
+from data_access.pymupdf_lean import pymupdf
 from services.demo.invoice_records import Invoice, LineItem, Notice, money
 
 PAGE_WIDTH, PAGE_HEIGHT = 612, 792  # US Letter, in points
