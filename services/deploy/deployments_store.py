@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from services.core.errors import ValidationError
 from services.core.workbench import Workbench
 from services.deploy.records import Deployment, DeploymentStatus, PiiAction, Target
 
@@ -77,6 +78,17 @@ class DeploymentsStore:
             {"target": target.value, "replaced": DeploymentStatus.REPLACED.value},
         )
         return [(_deployment(r), json.loads(r["config"] or "{}")) for r in rows]
+
+    def set_low_confidence_threshold(self, endpoint_name: str, threshold: float | None, target: Target = Target.LOCAL) -> None:
+        """Below this confidence an answer of the endpoint's serving deployment enters IMPROVE's
+        feedback queue by itself; None switches that off."""
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValidationError(f"A low-confidence threshold is a confidence between 0 and 1, not {threshold}.")
+        self._engine.execute(
+            f"UPDATE {self._table} SET low_confidence_threshold = :threshold, row_version = row_version + 1 "
+            "WHERE endpoint_name = :endpoint AND target = :target AND status = :ready",
+            {"threshold": threshold, "endpoint": endpoint_name, "target": target.value, "ready": DeploymentStatus.READY.value},
+        )
 
     def history(self, limit: int = 50) -> list[Deployment]:
         rows = self._engine.query(f"SELECT {_SELECTED} FROM {self._table} ORDER BY created_at DESC LIMIT :limit", {"limit": limit})
