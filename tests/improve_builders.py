@@ -25,3 +25,10 @@ def deployed_model(wb: Workbench, threshold: float | None = None) -> DeployableM
     if threshold is not None:
         DeploymentsStore(wb).set_low_confidence_threshold("urgency", threshold)
     return model
+
+
+def model_sheet_id(wb: Workbench, model: DeployableModel) -> str:
+    """The sheet whose items the model was trained on (invoices INV-0000 …)."""
+    row = wb.backend.engine.query_one(f"SELECT sheet_id FROM {wb.table('training_sheets')} WHERE id = :id", {"id": model.training_sheet_id})
+    assert row is not None
+    return row["sheet_id"]
