@@ -7,6 +7,8 @@ import pytest
 
 from data_access.embeddings.factory import open_embedder
 from data_access.embeddings.minilm_onnx import MiniLmOnnxEmbedder
+from services.core.errors import ValidationError
+from services.deploy.deployments_store import DeploymentsStore
 from services.improve.capture import FeedbackCapture, FeedbackInput
 from services.improve.feedback_store import FeedbackStore
 from services.improve.queue import CONFIRMED, UNSURE, WRONG, FeedbackQueue, QueueFilters
@@ -94,3 +96,13 @@ def test_near_duplicate_requests_are_one_group_and_a_repeated_pattern_outranks_a
     assert [(sorted(i.inference_log_id for i in g.items), g.impact) for g in groups] == [
         (["log-1-1", "log-1-1", "log-1-2", "log-1-2"], 4 * CONFIRMED), (["log-1-3"], WRONG)]
     assert groups[0].lead.severity == CONFIRMED and groups[1].lead.value == "down"
+
+
+def test_a_threshold_outside_zero_to_one_is_refused_and_none_switches_the_rule_off(workbench):
+    deployed_model(workbench, threshold=0.5)
+    write_log(workbench, [logged_request(1)])
+    _confidence(workbench, {"log-1-1": 0.2})
+    with pytest.raises(ValidationError, match="between 0 and 1"):
+        DeploymentsStore(workbench).set_low_confidence_threshold("urgency", 1.5)
+    DeploymentsStore(workbench).set_low_confidence_threshold("urgency", None)
+    assert FeedbackQueue(workbench).items() == []
