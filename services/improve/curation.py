@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 
 from services.core.domain.canonical_label import LabelContent, LabelKey
 from services.core.domain.governance import UsageConstraints
-from services.core.domain.qa_pair import LabelingMode, PairStatus, TrainingSheet, TrainingSheetStatus
+from services.core.domain.qa_pair import (
+    LabelingMode,
+    Message,
+    PairStatus,
+    TrainingSheet,
+    TrainingSheetStatus,
+    messages_to_json,
+)
 from services.core.errors import NotFoundError, ValidationError
 from services.core.governance import constraints_from_tags, unreadable_tags_rule
 from services.core.workbench import Workbench
@@ -77,23 +84,35 @@ class FeedbackCuration:
                       constraints: UsageConstraints, now: datetime) -> None:
         pairs, feedback, log = self._wb.table("qa_pairs"), self._wb.table("feedback"), self._wb.table("inference_log")
         picked = [i.feedback_id for i in items]
+        messages = self._pair_messages(picked)
         self._engine.execute(
             f"INSERT INTO {pairs} (id, training_sheet_id, sheet_id, item_ref, ordinal, label_type, messages, original_response, "
             "status, labeling_mode, allowed_uses, prohibited_uses, usage_reason, data_classification, review_notes, feedback_id, "
             "created_at, updated_at, row_version) "
             "SELECT element_at(map_from_arrays(:feedback_ids, :pair_ids), f.id), :training_sheet_id, l.sheet_id, l.item_ref, "
             f"(SELECT coalesce(max(p.ordinal), 0) FROM {pairs} p WHERE p.training_sheet_id = :training_sheet_id) "
-            "+ row_number() OVER (ORDER BY f.created_at, f.id), "
-            "CAST(:label_type AS STRING), CAST(get_json_object(l.request, '$.messages') AS STRING), "
-            "coalesce(f.correction, l.prediction), :status, :mode, :allowed, :prohibited, :reason, :classification, "
+            "+ row_number() OVER (ORDER BY f.created_at, f.id), CAST(:label_type AS STRING), "
+            "element_at(map_from_arrays(:feedback_ids, :messages), f.id), l.prediction, :status, :mode, :allowed, :prohibited, "
+            ":reason, :classification, "
             "concat('From feedback: ', coalesce(f.feedback_value, f.feedback_type), coalesce(concat(' (', f.comment, ')'), '')), "
             "f.id, :now, :now, 1 "
             f"FROM {feedback} f JOIN {log} l ON l.id = f.inference_log_id WHERE array_contains(:feedback_ids, f.id)",
-            {"feedback_ids": picked, "pair_ids": [pair_ids[i] for i in picked], "training_sheet_id": target.id,
-             "label_type": target.label_type, "status": PairStatus.UNLABELED.value, "mode": LabelingMode.MANUAL.value,
-             "allowed": list(constraints.allowed_uses), "prohibited": list(constraints.prohibited_uses),
-             "reason": constraints.usage_reason, "classification": str(constraints.data_classification), "now": now},
+            {"feedback_ids": picked, "pair_ids": [pair_ids[i] for i in picked], "messages": [messages[i] for i in picked],
+             "training_sheet_id": target.id, "label_type": target.label_type, "status": PairStatus.UNLABELED.value,
+             "mode": LabelingMode.MANUAL.value, "allowed": list(constraints.allowed_uses),
+             "prohibited": list(constraints.prohibited_uses), "reason": constraints.usage_reason,
+             "classification": str(constraints.data_classification), "now": now},
         )
+
+    def _pair_messages(self, feedback_ids: list[str]) -> dict[str, str]:
+        """Each pair's messages: the request as the model got it, then the draft answer (the
+        correction, else the model's own answer for the expert to fix)."""
+        rows = self._engine.query(
+            f"SELECT f.id, l.request, coalesce(f.correction, l.prediction) AS draft FROM {self._wb.table('feedback')} f "
+            f"JOIN {self._wb.table('inference_log')} l ON l.id = f.inference_log_id WHERE array_contains(:ids, f.id)",
+            {"ids": feedback_ids},
+        )
+        return {r["id"]: messages_to_json((*_request_messages(r["request"]), Message("assistant", r["draft"] or ""))) for r in rows}
 
     def _routable(self, items: Sequence[QueueItem]) -> None:
         if not items:
@@ -194,3 +213,12 @@ class FeedbackCuration:
         with self._engine.transaction():
             for item in items:
                 self._feedback.set_status(item.feedback_id, status, by=self._wb.user.email, expected_version=item.version, flag_note=note)
+
+
+def _request_messages(request: str | None) -> tuple[Message, ...]:
+    """The chat turns of a logged request (its system and user messages)."""
+    try:
+        turns = json.loads(request or "{}").get("messages") or []
+    except (ValueError, AttributeError):
+        return (Message("user", request or ""),)
+    return tuple(Message(str(t.get("role")), str(t.get("content") or "")) for t in turns if isinstance(t, dict) and t.get("role") != "assistant")

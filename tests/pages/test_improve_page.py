@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 
 from services.improve.capture import FeedbackCapture, FeedbackInput
+from services.improve.curation import FeedbackCuration
 from services.improve.feedback_store import FeedbackStore
+from services.improve.queue import FeedbackQueue
 from services.improve.records import FeedbackOrigin, FeedbackStatus
 from tests.improve_builders import deployed_model, model_sheet_id
 from tests.monitor_builders import logged_request, write_log
@@ -67,8 +69,8 @@ def test_an_opened_item_shows_its_request_answer_correction_and_source_and_goes_
     moved = FeedbackStore(workbench).get(ids["wrong"])
     assert moved.status is FeedbackStatus.ADDED_TO_TRAINING_SHEET
     pair = workbench.backend.engine.query_one(
-        f"SELECT status, original_response FROM {workbench.table('qa_pairs')} WHERE id = :id", {"id": moved.qa_pair_id})
-    assert pair["status"] == "unlabeled" and json.loads(pair["original_response"]) == {"urgency": "urgent"}
+        f"SELECT status, messages FROM {workbench.table('qa_pairs')} WHERE id = :id", {"id": moved.qa_pair_id})
+    assert pair["status"] == "unlabeled" and json.loads(json.loads(pair["messages"])[-1]["content"]) == {"urgency": "urgent"}
 
 
 def test_a_free_prompt_cannot_become_a_pair_but_can_be_flagged_with_a_note(open_page, workbench):
@@ -82,3 +84,17 @@ def test_a_free_prompt_cannot_become_a_pair_but_can_be_flagged_with_a_note(open_
     _button(app, "Flag for senior expert").click().run()
     assert not app.exception and "flagged for a senior expert" in app.success[0].value
     assert FeedbackStore(workbench).get(ids["right"]).flag_note == "A test request?"
+
+
+def test_a_pair_added_from_feedback_opens_in_label_with_its_badge_and_the_feedback_filter(open_page, workbench):
+    ids = _feedback(workbench)
+    items = {i.feedback_id: i for i in FeedbackQueue(workbench).items()}
+    added = FeedbackCuration(workbench).add_to_training_sheet([items[ids["wrong"]]], new_name="From production")
+    pair_id = FeedbackStore(workbench).get(ids["wrong"]).qa_pair_id
+    app = open_page("pages/label.py", {"training_sheet": added.training_sheet.id, "pair": pair_id})
+    assert not app.exception
+    assert any("From production feedback" in m.value for m in app.markdown)
+    app.toggle(key="label_filters_from_feedback").set_value(True).run()
+    assert not app.exception
+    queue = next(d.value for d in app.dataframe if "Mode" in d.value)
+    assert list(queue["Item"]) == ["INV-0001"] and list(queue["Mode"]) == ["manual · from feedback"]

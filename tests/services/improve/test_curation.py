@@ -9,7 +9,9 @@ import json
 import pytest
 
 from services.core.domain.canonical_label import LabelKey
+from services.core.domain.review import QueueFilter
 from services.core.errors import StaleWriteError, ValidationError
+from services.core.governance import usable_for
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.improve.capture import FeedbackCapture, FeedbackInput
 from services.improve.curation import FeedbackCuration
@@ -17,6 +19,7 @@ from services.improve.feedback_store import FeedbackStore
 from services.improve.queue import FeedbackQueue, QueueFilters
 from services.improve.records import FeedbackOrigin, FeedbackStatus
 from services.labels.canonical_labels import CanonicalLabelService
+from services.review.queue import ReviewQueue
 from tests.improve_builders import deployed_model, model_sheet_id
 from tests.monitor_builders import logged_request, write_log
 
@@ -49,10 +52,12 @@ def test_feedback_becomes_unlabeled_pairs_in_a_new_training_sheet_with_the_corre
     assert (added.pair_count, sheet.sheet_id, sheet.template_id, sheet.counts.unlabeled) == (2, sheet_id, model.template_id, 2)
     pairs = {p["item_ref"]: p for p in _pairs(workbench, sheet.id)}
     corrected = pairs["INV-0001"]
-    assert corrected["status"] == "unlabeled" and json.loads(corrected["original_response"]) == {"urgency": "urgent"}
+    assert corrected["status"] == "unlabeled" and corrected["original_response"] == '{"urgency": "routine"}'  # the model's
     assert corrected["feedback_id"] == items["log-1-1"].feedback_id
-    assert json.loads(corrected["messages"])[-1] == {"role": "user", "content": "Invoice INV-0042 for 420.00."}
-    assert pairs["INV-0002"]["original_response"] == '{"urgency": "routine"}'  # no correction: the model's answer, to fix
+    turns = json.loads(corrected["messages"])
+    assert [t["role"] for t in turns] == ["system", "user", "assistant"] and turns[1]["content"] == "Invoice INV-0042 for 420.00."
+    assert json.loads(turns[2]["content"]) == {"urgency": "urgent"}  # the correction is the draft
+    assert json.loads(pairs["INV-0002"]["messages"])[-1]["content"] == '{"urgency": "routine"}'  # no correction: the model's answer, to fix
     assert sorted(p["ordinal"] for p in pairs.values()) == [1, 2]
     assert corrected["data_classification"] == "internal" and "training" not in (corrected["prohibited_uses"] or [])
     moved = FeedbackStore(workbench).get(items["log-1-1"].feedback_id)
@@ -108,3 +113,13 @@ def test_flagging_for_a_senior_expert_needs_a_note_and_keeps_it(workbench):
     curation.flag([items["log-1-2"]], "Looks like a test request.")
     flagged = FeedbackQueue(workbench).items(QueueFilters(status=FeedbackStatus.FLAGGED))
     assert [(i.inference_log_id, i.flag_note) for i in flagged] == [("log-1-2", "Looks like a test request.")]
+
+
+def test_pairs_from_feedback_are_marked_and_filtered_in_the_label_queue_and_need_approval(workbench):
+    model, _, items = _queue_with_feedback(workbench)
+    FeedbackCuration(workbench).add_to_training_sheet([items["log-1-1"]], training_sheet_id=model.training_sheet_id)
+    queue = ReviewQueue(workbench)
+    every = queue.page(model.training_sheet_id, QueueFilter()).pairs
+    [from_feedback] = queue.page(model.training_sheet_id, QueueFilter(from_feedback=True)).pairs
+    assert len(every) > 1 and from_feedback.feedback_id == items["log-1-1"].feedback_id
+    assert from_feedback.status == "unlabeled" and not usable_for(from_feedback.status, from_feedback.constraints, "training")
