@@ -8,8 +8,10 @@ one is refused with the reason and nothing is written. A correction always means
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
+from data_access.tracking.trace_feedback import MlflowTraceFeedback, TraceFeedback, TraceFeedbackError
 from services.core.domain.template import SchemaField
 from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
@@ -17,6 +19,8 @@ from services.improve.feedback_store import FeedbackStore
 from services.improve.records import Feedback, FeedbackKind, FeedbackOrigin, NewFeedback
 from services.templates.output_parsing import parse_output
 from services.templates.prompt_templates import TemplateService
+
+log = logging.getLogger(__name__)
 
 UP, DOWN = "up", "down"
 # A comment or a free-text correction is a sentence or a paragraph; a page of text is a mistake.
@@ -33,10 +37,14 @@ class FeedbackInput:
 
 
 class FeedbackCapture:
-    def __init__(self, workbench: Workbench) -> None:
+    def __init__(self, workbench: Workbench, traces: TraceFeedback | None = None) -> None:
+        """`traces`: where feedback also goes onto the request's MLflow trace; by default the
+        workspace's MLflow on Databricks, and nowhere on a laptop (local endpoints' trace ids
+        name log rows, not MLflow traces)."""
         self._wb = workbench
         self._engine = workbench.backend.engine
         self._store = FeedbackStore(workbench)
+        self._traces = traces if traces is not None else (MlflowTraceFeedback("databricks") if workbench.settings.is_databricks else None)
 
     def log_id_for(self, *, request_id: str | None = None, trace_id: str | None = None) -> str:
         """The inference-log row a request id or trace id names; NotFoundError when none does."""
@@ -66,8 +74,21 @@ class FeedbackCapture:
         if correction is not None:
             correction = self.checked_correction(inference_log_id, correction)
         kind = FeedbackKind.CORRECTION if correction is not None else FeedbackKind.RATING
-        return self._store.add(NewFeedback(inference_log_id, kind, origin, self._wb.user.email, value=value,
-                                           correction=correction, comment=comment))
+        saved = self._store.add(NewFeedback(inference_log_id, kind, origin, self._wb.user.email, value=value,
+                                            correction=correction, comment=comment))
+        self._onto_trace(saved)
+        return saved
+
+    def _onto_trace(self, feedback: Feedback) -> None:
+        """The same feedback on the request's MLflow trace. The workbench's row is the record:
+        MLflow refusing (a trace it does not hold) is logged, and the feedback stands."""
+        if self._traces is None or not feedback.trace_id:
+            return
+        try:
+            self._traces.log(feedback.trace_id, thumbs_up=feedback.value == UP, by=feedback.created_by, rationale=feedback.comment,
+                             correction=feedback.correction, metadata={"workbench_feedback_id": feedback.id, "origin": feedback.origin.value})
+        except TraceFeedbackError as error:
+            log.warning("Feedback %s is stored; %s", feedback.id, error)
 
     def checked_correction(self, inference_log_id: str, correction: str) -> str:
         """The correction as stored: the schema's JSON object when the model has an output schema
