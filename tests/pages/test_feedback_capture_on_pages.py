@@ -1,14 +1,18 @@
-"""Feedback on a logged answer from MONITOR's Sample predictions: a correction that fits the
-output schema is stored linked to its answer; one that does not is refused with the reason."""
+"""Feedback on a logged answer from MONITOR's Sample predictions and under a Playground answer: a
+correction that fits the output schema is stored linked to its answer; one that does not is
+refused with the reason."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from streamlit.testing.v1 import AppTest
+
 from services.improve.feedback_store import FeedbackStore
 from services.improve.records import FeedbackKind, FeedbackOrigin
 from tests.improve_builders import deployed_model
 from tests.monitor_builders import logged_request, write_log
+from tests.pages.conftest import PAGE_TIMEOUT_S
 
 KEY = "monitor_feedback_log-1-1"
 
@@ -46,3 +50,32 @@ def test_a_correction_outside_the_output_schema_is_refused_on_the_page_and_nothi
     _send(app)
     assert "allowed: routine, urgent" in app.error[0].value
     assert FeedbackStore(workbench).for_prediction("log-1-1") == []
+
+
+def _playground_reply(request_id: str, trace_id: str) -> None:
+    from datetime import UTC, datetime
+
+    from components.deploy import playground
+    from services.deploy.records import ChatReply, ChatRequest, ChatTurn
+
+    reply = ChatReply('{"urgency": "routine"}', "urgency", "invoices_urgency_lora", "1", 12, 4, 30.0, 8, (), request_id, trace_id,
+                      datetime.now(UTC))
+    playground.show_reply(ChatRequest((ChatTurn("user", "Invoice INV-0042 for 420.00."),)), reply, "logged to the inference log")
+
+
+def test_a_thumbs_down_under_a_playground_answer_finds_its_logged_request(app_env, workbench):
+    deployed_model(workbench)
+    write_log(workbench, [logged_request(1)])
+    app = AppTest.from_function(_playground_reply, args=("r1", "trace-1"), default_timeout=PAGE_TIMEOUT_S).run()
+    key = "playground_feedback_r1"
+    app.radio(key=f"{key}_value").set_value("down")
+    app.text_input(key=f"{key}_comment").set_value("Should be urgent.")
+    _send(app)
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    [saved] = FeedbackStore(workbench).for_prediction("log-1-1")
+    assert (saved.kind, saved.origin, saved.value, saved.comment) == (FeedbackKind.RATING, FeedbackOrigin.PLAYGROUND, "down", "Should be urgent.")
+
+
+def test_a_model_serving_answer_has_no_feedback_form(app_env):
+    app = AppTest.from_function(_playground_reply, args=("r9", ""), default_timeout=PAGE_TIMEOUT_S).run()
+    assert not app.exception and not any(b.label == "Send feedback" for b in app.button)
