@@ -18,11 +18,10 @@ import numpy as np
 
 from data_access.embeddings.embedder import Embedder
 from data_access.embeddings.factory import open_embedder
-from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
-from services.data.sheets import SheetService
 from services.improve.records import FeedbackKind, FeedbackOrigin, FeedbackStatus
+from services.monitor.samples import source_item
 
 WRONG, UNSURE, CONFIRMED = 3, 2, 1
 # The queue an expert works through is read whole, embedded and grouped in the app; past this many
@@ -146,14 +145,7 @@ class FeedbackQueue:
 
     def source_item(self, item: QueueItem) -> SheetItem | None:
         """The sheet item the request was rendered from; None when it came from elsewhere or is gone."""
-        if not item.sheet_id or not item.item_ref:
-            return None
-        sheets = SheetService(self._wb)
-        try:
-            found = sheets.items_for_refs(sheets.get(item.sheet_id), [item.item_ref])
-        except (NotFoundError, ValidationError):  # the sheet, or its table, was removed since
-            return None
-        return found[0] if found else None
+        return source_item(self._wb, item.sheet_id, item.item_ref)
 
     def choices(self) -> dict[str, list[str]]:
         """The values each filter can take, from what the queue holds."""
