@@ -67,11 +67,11 @@ class FeedbackCuration:
         named `new_name`; each item's status moves to added_to_training_sheet, refused if stale."""
         self._routable(items)
         sheet_id, template_id = self._source_of(items)
-        target = self._existing(training_sheet_id, sheet_id, template_id) if training_sheet_id else self._new(new_name, sheet_id, template_id)
         constraints = self._source_constraints(sheet_id)
         pair_ids = {i.feedback_id: str(uuid.uuid4()) for i in items}
         now = datetime.now(UTC)
-        with self._engine.transaction():
+        with self._engine.transaction():  # a stale item leaves no new Training Sheet and no pair behind
+            target = self._existing(training_sheet_id, sheet_id, template_id) if training_sheet_id else self._new(new_name, sheet_id, template_id)
             self._insert_pairs(target, items, pair_ids, constraints, now)
             for item in items:
                 self._feedback.set_status(item.feedback_id, FeedbackStatus.ADDED_TO_TRAINING_SHEET, by=self._wb.user.email,
@@ -129,18 +129,19 @@ class FeedbackCuration:
         sheets = {i.sheet_id for i in items}
         if len(sheets) > 1:
             raise ValidationError("The selected answers came from different sheets; add them to a Training Sheet one sheet at a time.")
-        templates = {self._template_id(i) for i in items}
-        if len(templates) > 1 or None in templates:
+        templates = self._template_ids(items)
+        if len(templates) != 1 or None in templates:
             raise ValidationError("The selected answers were given by models of different templates (or one without a template); "
                                   "add them one model at a time.")
         return str(next(iter(sheets))), str(next(iter(templates)))
 
-    def _template_id(self, item: QueueItem) -> str | None:
-        row = self._engine.query_one(
-            f"SELECT d.template_id FROM {self._wb.table('inference_log')} l JOIN {self._wb.table('deployments')} d "
-            "ON d.id = l.deployment_id WHERE l.id = :id", {"id": item.inference_log_id},
+    def _template_ids(self, items: Sequence[QueueItem]) -> set[str | None]:
+        """The templates of the deployments that gave these answers (None for an answer whose deployment is unknown)."""
+        rows = self._engine.query(
+            f"SELECT DISTINCT d.template_id FROM {self._wb.table('inference_log')} l LEFT JOIN {self._wb.table('deployments')} d "
+            "ON d.id = l.deployment_id WHERE array_contains(:ids, l.id)", {"ids": [i.inference_log_id for i in items]},
         )
-        return row["template_id"] if row else None
+        return {r["template_id"] for r in rows}
 
     def _existing(self, training_sheet_id: str, sheet_id: str, template_id: str) -> TrainingSheet:
         found = self._sheets.get(training_sheet_id)
@@ -194,8 +195,9 @@ class FeedbackCuration:
         current = labels.find(key)
         constraints = current.content.constraints if current else self._source_constraints(item.sheet_id)
         notes = f"Corrected from production feedback {item.feedback_id}" + (f": {item.comment}" if item.comment else "")
-        saved = labels.save(key, LabelContent(data, notes=notes, constraints=constraints), current.version if current else 0, current=current)
-        self._feedback.set_status(item.feedback_id, FeedbackStatus.LABEL_UPDATED, by=self._wb.user.email, expected_version=item.version)
+        with self._engine.transaction():  # a stale feedback item leaves the label as it was
+            saved = labels.save(key, LabelContent(data, notes=notes, constraints=constraints), current.version if current else 0, current=current)
+            self._feedback.set_status(item.feedback_id, FeedbackStatus.LABEL_UPDATED, by=self._wb.user.email, expected_version=item.version)
         return saved.version
 
     # -- Flag, dismiss ----------------------------------------------------------------------

@@ -85,10 +85,12 @@ def test_a_free_prompt_or_a_stale_item_adds_nothing(workbench):
     FeedbackStore(workbench).set_status(items["log-1-2"].feedback_id, FeedbackStatus.FLAGGED, by="senior@example.com", expected_version=1)
     with pytest.raises(StaleWriteError, match=r"senior@example\.com"):
         curation.add_to_training_sheet([items["log-1-1"], items["log-1-2"]], training_sheet_id=model.training_sheet_id)
+    with pytest.raises(StaleWriteError):
+        curation.add_to_training_sheet([items["log-1-1"], items["log-1-2"]], new_name="Stale")
     feedback_pairs = workbench.backend.engine.query_one(
         f"SELECT count(*) AS n FROM {workbench.table('qa_pairs')} WHERE feedback_id IS NOT NULL")["n"]
     assert feedback_pairs == 0 and FeedbackStore(workbench).get(items["log-1-1"].feedback_id).status is FeedbackStatus.OPEN
-    assert "Mixed" not in {t.name for t in TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"),
+    assert not {"Mixed", "Stale"} & {t.name for t in TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"),
                                                                 workbench.table("qa_pairs")).list()}
 
 
@@ -123,3 +125,13 @@ def test_pairs_from_feedback_are_marked_and_filtered_in_the_label_queue_and_need
     [from_feedback] = queue.page(model.training_sheet_id, QueueFilter(from_feedback=True)).pairs
     assert len(every) > 1 and from_feedback.feedback_id == items["log-1-1"].feedback_id
     assert from_feedback.status == "unlabeled" and not usable_for(from_feedback.status, from_feedback.constraints, "training")
+
+
+def test_a_stale_label_update_leaves_the_label_as_it_was(workbench):
+    _, sheet_id, items = _queue_with_feedback(workbench)
+    key = LabelKey(sheet_id, "INV-0001", "classification")
+    before = CanonicalLabelService(workbench).find(key)
+    FeedbackStore(workbench).set_status(items["log-1-1"].feedback_id, FeedbackStatus.DISMISSED, by="other@example.com", expected_version=1)
+    with pytest.raises(StaleWriteError, match=r"other@example\.com"):
+        FeedbackCuration(workbench).update_canonical_label(items["log-1-1"])  # read before it was dismissed
+    assert CanonicalLabelService(workbench).find(key) == before
