@@ -5,7 +5,8 @@ feedback's status through FeedbackStore.set_status, so a triage based on a stale
 A pair made from feedback is `unlabeled` (an expert still approves it before any training), its
 draft response is the correction (the model's answer when there is none), it names its
 feedback (qa_pairs.feedback_id), and its governance is its source's: the Unity Catalog tags of
-the sheet the request was rendered from, failing closed when they cannot be read.
+the sheet the request was rendered from, failing closed when they cannot be read, and tightened
+as a PII-tagged source's would be when the request or its answer holds personal data.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from services.core.domain.canonical_label import LabelContent, LabelKey
@@ -27,9 +28,10 @@ from services.core.domain.qa_pair import (
     messages_to_json,
 )
 from services.core.errors import NotFoundError, ValidationError
-from services.core.governance import constraints_from_tags, unreadable_tags_rule
+from services.core.governance import constraints_from_tags, most_restrictive, tag_rule, unreadable_tags_rule
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
+from services.deploy.pii import find_pii
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.improve.capture import FeedbackCapture
 from services.improve.feedback_store import FeedbackStore
@@ -39,6 +41,15 @@ from services.labels.canonical_labels import CanonicalLabelService
 from services.templates.prompt_templates import TemplateService
 
 TRIAGED = (FeedbackStatus.OPEN, FeedbackStatus.FLAGGED)  # what can still be routed
+# A request (or its answer) holding personal data is classified as a PII-tagged source would be:
+# never in model weights, whatever its source's tags say.
+_PERSONAL_DATA_IN_REQUEST = replace(tag_rule({"PII": "request"}) or UsageConstraints(), usage_reason="Personal data in the request or its answer")
+
+
+@dataclass(frozen=True)
+class _Draft:
+    messages: str  # JSON, as qa_pairs keeps them
+    personal_data: bool
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,8 @@ class FeedbackCuration:
                       constraints: UsageConstraints, now: datetime) -> None:
         pairs, feedback, log = self._wb.table("qa_pairs"), self._wb.table("feedback"), self._wb.table("inference_log")
         picked = [i.feedback_id for i in items]
-        messages = self._pair_messages(picked)
+        drafts = self._drafts(picked)
+        personal = most_restrictive(constraints, _PERSONAL_DATA_IN_REQUEST)
         self._engine.execute(
             f"INSERT INTO {pairs} (id, training_sheet_id, sheet_id, item_ref, ordinal, label_type, messages, original_response, "
             "status, labeling_mode, allowed_uses, prohibited_uses, usage_reason, data_classification, review_notes, feedback_id, "
@@ -92,27 +104,38 @@ class FeedbackCuration:
             "SELECT element_at(map_from_arrays(:feedback_ids, :pair_ids), f.id), :training_sheet_id, l.sheet_id, l.item_ref, "
             f"(SELECT coalesce(max(p.ordinal), 0) FROM {pairs} p WHERE p.training_sheet_id = :training_sheet_id) "
             "+ row_number() OVER (ORDER BY f.created_at, f.id), CAST(:label_type AS STRING), "
-            "element_at(map_from_arrays(:feedback_ids, :messages), f.id), l.prediction, :status, :mode, :allowed, :prohibited, "
-            ":reason, :classification, "
+            "element_at(map_from_arrays(:feedback_ids, :messages), f.id), l.prediction, :status, :mode, "
+            "CASE WHEN array_contains(:personal_ids, f.id) THEN :personal_allowed ELSE :allowed END, "
+            "CASE WHEN array_contains(:personal_ids, f.id) THEN :personal_prohibited ELSE :prohibited END, "
+            "CASE WHEN array_contains(:personal_ids, f.id) THEN :personal_reason ELSE :reason END, "
+            "CASE WHEN array_contains(:personal_ids, f.id) THEN :personal_classification ELSE :classification END, "
             "concat('From feedback: ', coalesce(f.feedback_value, f.feedback_type), coalesce(concat(' (', f.comment, ')'), '')), "
             "f.id, :now, :now, 1 "
             f"FROM {feedback} f JOIN {log} l ON l.id = f.inference_log_id WHERE array_contains(:feedback_ids, f.id)",
-            {"feedback_ids": picked, "pair_ids": [pair_ids[i] for i in picked], "messages": [messages[i] for i in picked],
+            {"feedback_ids": picked, "pair_ids": [pair_ids[i] for i in picked], "messages": [drafts[i].messages for i in picked],
+             "personal_ids": [i for i in picked if drafts[i].personal_data] or [""],  # [""]: an empty list binds no element type
+             "personal_allowed": list(personal.allowed_uses), "personal_prohibited": list(personal.prohibited_uses),
+             "personal_reason": personal.usage_reason, "personal_classification": str(personal.data_classification),
              "training_sheet_id": target.id, "label_type": target.label_type, "status": PairStatus.UNLABELED.value,
              "mode": LabelingMode.MANUAL.value, "allowed": list(constraints.allowed_uses),
              "prohibited": list(constraints.prohibited_uses), "reason": constraints.usage_reason,
              "classification": str(constraints.data_classification), "now": now},
         )
 
-    def _pair_messages(self, feedback_ids: list[str]) -> dict[str, str]:
+    def _drafts(self, feedback_ids: list[str]) -> dict[str, _Draft]:
         """Each pair's messages: the request as the model got it, then the draft answer (the
-        correction, else the model's own answer for the expert to fix)."""
+        correction, else the model's own answer for the expert to fix); and whether any of it
+        holds personal data (the request's own classification)."""
         rows = self._engine.query(
             f"SELECT f.id, l.request, coalesce(f.correction, l.prediction) AS draft FROM {self._wb.table('feedback')} f "
             f"JOIN {self._wb.table('inference_log')} l ON l.id = f.inference_log_id WHERE array_contains(:ids, f.id)",
             {"ids": feedback_ids},
         )
-        return {r["id"]: messages_to_json((*_request_messages(r["request"]), Message("assistant", r["draft"] or ""))) for r in rows}
+        drafts = {}
+        for row in rows:
+            turns = (*_request_messages(row["request"]), Message("assistant", row["draft"] or ""))
+            drafts[row["id"]] = _Draft(messages_to_json(turns), any(find_pii(t.content) for t in turns))
+        return drafts
 
     def _routable(self, items: Sequence[QueueItem]) -> None:
         if not items:

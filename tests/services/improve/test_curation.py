@@ -135,3 +135,17 @@ def test_a_stale_label_update_leaves_the_label_as_it_was(workbench):
     with pytest.raises(StaleWriteError, match=r"other@example\.com"):
         FeedbackCuration(workbench).update_canonical_label(items["log-1-1"])  # read before it was dismissed
     assert CanonicalLabelService(workbench).find(key) == before
+
+
+def test_a_request_holding_personal_data_makes_a_pair_that_may_never_be_trained_on(workbench):
+    model = deployed_model(workbench)
+    sheet_id = model_sheet_id(workbench, model)
+    write_log(workbench, [logged_request(1, sheet_id=sheet_id, item_ref="INV-0001"),
+                          logged_request(2, sheet_id=sheet_id, item_ref="INV-0002", prompt="Bill jane.doe@example.com for INV-0002.")])
+    capture = FeedbackCapture(workbench)
+    capture.submit("log-1-1", FeedbackInput("down"), FeedbackOrigin.API)
+    capture.submit("log-1-2", FeedbackInput("down"), FeedbackOrigin.API)
+    added = FeedbackCuration(workbench).add_to_training_sheet(FeedbackQueue(workbench).items(), new_name="Mixed requests")
+    pairs = {p["item_ref"]: p for p in _pairs(workbench, added.training_sheet.id)}
+    assert pairs["INV-0002"]["data_classification"] == "restricted" and "training" in pairs["INV-0002"]["prohibited_uses"]
+    assert pairs["INV-0001"]["data_classification"] == "internal" and "training" not in (pairs["INV-0001"]["prohibited_uses"] or [])
