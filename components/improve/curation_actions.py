@@ -39,8 +39,8 @@ def _add_to_training_sheet(curation: FeedbackCuration, items: list[QueueItem], k
             picked, name = None, st.text_input("New Training Sheet name", key=f"{key}_new_name")
         if st.button("Add to Training Sheet", type="primary", icon=":material/playlist_add:", key=f"{key}_add"):
             added = curation.add_to_training_sheet(items, training_sheet_id=picked.id if picked else None, new_name=name)
-            flash(f"{added.pair_count} pair(s) added to {added.training_sheet.name}: review them in LABEL "
-                  f"(/label?training_sheet={added.training_sheet.id}).")
+            flash(f"{added.pair_count} pair(s) added to {added.training_sheet.name}: "
+                  f"[review them in LABEL](label?training_sheet={added.training_sheet.id}).")
             st.rerun()
 
 

@@ -17,7 +17,7 @@ _THUMBS = {UP: ":material/thumb_up: Right", DOWN: ":material/thumb_down: Wrong"}
 def show(workbench: Workbench, *, inference_log_id: str | None = None, request_id: str | None = None,
          origin: FeedbackOrigin, key: str) -> None:
     """The form for the answer with this log id (or request id: the Playground knows only that)."""
-    with st.form(key, clear_on_submit=True):
+    with st.form(key):  # kept as typed after a send: a refused correction can be fixed, not retyped
         st.markdown("**Feedback on this answer** (it goes to IMPROVE's queue)")
         value = st.radio("Was it right?", list(_THUMBS), format_func=_THUMBS.__getitem__, index=None, horizontal=True,
                          key=f"{key}_value")
