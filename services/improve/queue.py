@@ -10,6 +10,8 @@ pattern seen ten times outranks a one-off and an expert handles each pattern onc
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +31,10 @@ WRONG, UNSURE, CONFIRMED = 3, 2, 1
 MAX_QUEUE_ITEMS = 500
 # Two requests this close in meaning (MiniLM cosine) ask the same thing in other words.
 SIMILAR_AT = 0.9
+# Embedding 500 requests with the CPU model took about 10 s on the loaded 2-core machine, and the
+# page reruns on every click: each request's vector is kept (about 1.5 kB), the least recently used
+# dropped past this many.
+MAX_CACHED_VECTORS = 20_000
 LOW_CONFIDENCE_BY = "low-confidence rule"  # who enters a low-confidence answer into the queue
 
 _SEVERITY_SQL = (
@@ -141,7 +147,7 @@ class FeedbackQueue:
         if not found:
             return []
         embedder = self._embedder or open_embedder(self._wb.settings)
-        return ranked(group_similar(found, embedder.embed([i.request for i in found])))
+        return ranked(group_similar(found, _vectors.embed(embedder, [i.request for i in found])))
 
     def source_item(self, item: QueueItem) -> SheetItem | None:
         """The sheet item the request was rendered from; None when it came from elsewhere or is gone."""
@@ -154,6 +160,33 @@ class FeedbackQueue:
         )
         return {"endpoint": sorted({r["endpoint_name"] for r in rows if r["endpoint_name"]}),
                 "model_version": sorted({str(r["model_version"]) for r in rows if r["model_version"]})}
+
+
+class RequestVectors:
+    """Request vectors by (model, text), shared by every session of the process."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        with self._lock:
+            known = {t: v for t in texts if (v := self._vectors.get((embedder.name, t))) is not None}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        known |= dict(zip(missing, embedder.embed(missing), strict=True)) if missing else {}
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                self._vectors[(embedder.name, text)] = known[text]
+                self._vectors.move_to_end((embedder.name, text))
+            while len(self._vectors) > self._limit:
+                self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
+
+_vectors = RequestVectors(MAX_CACHED_VECTORS)
 
 
 def group_similar(items: Sequence[QueueItem], vectors: np.ndarray, similar_at: float = SIMILAR_AT) -> list[QueueGroup]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from data_access.embeddings.factory import open_embedder
+from data_access.embeddings.lexical import LexicalEmbedder
 from data_access.embeddings.minilm_onnx import MiniLmOnnxEmbedder
 from services.core.errors import ValidationError
 from services.deploy.deployments_store import DeploymentsStore
 from services.improve.capture import FeedbackCapture, FeedbackInput
 from services.improve.feedback_store import FeedbackStore
-from services.improve.queue import CONFIRMED, UNSURE, WRONG, FeedbackQueue, QueueFilters
+from services.improve.queue import CONFIRMED, UNSURE, WRONG, FeedbackQueue, QueueFilters, RequestVectors
 from services.improve.records import FeedbackKind, FeedbackOrigin, FeedbackStatus
 from tests.improve_builders import deployed_model
 from tests.monitor_builders import logged_request, write_log
@@ -106,3 +107,23 @@ def test_a_threshold_outside_zero_to_one_is_refused_and_none_switches_the_rule_o
         DeploymentsStore(workbench).set_low_confidence_threshold("urgency", 1.5)
     DeploymentsStore(workbench).set_low_confidence_threshold("urgency", None)
     assert FeedbackQueue(workbench).items() == []
+
+
+def test_request_vectors_are_embedded_once_and_the_cache_stays_within_its_limit():
+    class Counting(LexicalEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedded: list[str] = []
+
+        def _embed_texts(self, texts):
+            self.embedded += texts
+            return super()._embed_texts(texts)
+
+    embedder, cache = Counting(), RequestVectors(limit=3)
+    first = cache.embed(embedder, ["a late invoice", "a routine bill", "a late invoice"])
+    again = cache.embed(embedder, ["a routine bill", "a late invoice"])
+    assert embedder.embedded == ["a late invoice", "a routine bill"]
+    assert (again[1] == first[0]).all() and first.shape == (3, embedder.dimension)
+    cache.embed(embedder, ["one", "two", "three"])
+    cache.embed(embedder, ["a late invoice"])
+    assert embedder.embedded[-1] == "a late invoice"  # pushed out by three newer texts, so embedded anew
