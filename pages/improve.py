@@ -23,7 +23,8 @@ show_flash()
 with queue_tab, shown_errors():
     st.caption(queue_grid.SEVERITY_RULE)
     filters = queue_grid.filters(queue.choices(), key="improve_filters")
-    groups = queue.groups(filters)
+    with st.spinner("Grouping similar requests…"):
+        groups = queue.groups(filters)
     picked = queue_grid.show(groups, key="improve_queue") if groups else []
     if not groups:
         st.info("Nothing in the queue for these filters. Give a thumbs down or a correction under a Playground answer "
