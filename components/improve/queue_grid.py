@@ -11,6 +11,7 @@ from services.improve.queue import CONFIRMED, UNSURE, WRONG, QueueFilters, Queue
 from services.improve.records import FeedbackKind, FeedbackStatus
 
 _TEXT_PREVIEW = 120  # characters of a request or answer in a grid cell; the opened item shows all
+_HEADER_PX, _ROW_PX, _MAX_HEIGHT = 60, 30, 360  # the grid's height grows with its rows up to ten or so
 SEVERITY_NAMES = {WRONG: "wrong", UNSURE: "unsure", CONFIRMED: "confirmed"}
 SEVERITY_RULE = (
     f"**Impact** = severity × how often similar requests occur. Severity: a correction or a thumbs down = {WRONG} "
@@ -55,8 +56,14 @@ def show(groups: list[QueueGroup], key: str) -> list[QueueGroup]:
     options = GridOptionsBuilder.from_dataframe(data)
     options.configure_default_column(filter=True, sortable=True, resizable=True)
     options.configure_column("id", hide=True)
+    for column in ("Request", "Answer", "Correction"):
+        options.configure_column(column, flex=2, minWidth=180)
+    options.configure_column("Impact", minWidth=120)  # it also holds the selection checkbox
+    for column in ("Severity", "Similar", "Kind", "Endpoint", "Version", "Status"):
+        options.configure_column(column, minWidth=100)
     options.configure_selection("multiple", use_checkbox=True)
-    grid = AgGrid(data, gridOptions=options.build(), update_mode=GridUpdateMode.SELECTION_CHANGED, key=key, height=320)
+    height = min(_MAX_HEIGHT, _HEADER_PX + _ROW_PX * len(groups))  # no empty band under a short queue
+    grid = AgGrid(data, gridOptions=options.build(), update_mode=GridUpdateMode.SELECTION_CHANGED, key=key, height=height)
     picked = getattr(grid, "selected_rows", None)
     if picked is not None and len(picked) > 0:
         st.session_state[f"{key}_picked"] = [str(i) for i in picked["id"]]

@@ -123,8 +123,8 @@ class FeedbackQueue:
         )
 
     def items(self, filters: QueueFilters = QueueFilters()) -> list[QueueItem]:
-        """The queue's items that pass the filters, most severe first, newest first within a severity
-        (low-confidence answers are entered first)."""
+        """The queue's items that pass the filters, most severe first, then those with a correction
+        (so one leads its pattern), newest first (low-confidence answers are entered first)."""
         self.enqueue_low_confidence()
         rows = self._engine.query(
             f"SELECT f.id, f.inference_log_id, f.endpoint_name, f.model_name, f.model_version, f.feedback_type, f.origin, "
@@ -134,7 +134,7 @@ class FeedbackQueue:
             "WHERE (:endpoint IS NULL OR f.endpoint_name = :endpoint) AND (:version IS NULL OR f.model_version = :version) "
             "AND (:value IS NULL OR f.feedback_value = :value) AND (:kind IS NULL OR f.feedback_type = :kind) "
             "AND (:status IS NULL OR f.status = :status) "
-            "ORDER BY severity DESC, f.created_at DESC, f.id LIMIT :limit",
+            "ORDER BY severity DESC, CASE WHEN f.correction IS NULL THEN 1 ELSE 0 END, f.created_at DESC, f.id LIMIT :limit",
             {"endpoint": filters.endpoint, "version": filters.model_version, "value": filters.value,
              "kind": filters.kind.value if filters.kind else None, "status": filters.status.value if filters.status else None,
              "limit": MAX_QUEUE_ITEMS},

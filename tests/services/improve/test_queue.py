@@ -65,7 +65,7 @@ def test_filters_and_severity_a_correction_or_thumbs_down_above_low_confidence_a
     capture.submit("log-2-4", FeedbackInput("down"), FeedbackOrigin.MONITOR)
     queue = FeedbackQueue(workbench)
     assert [(i.inference_log_id, i.severity) for i in queue.items()] == [
-        ("log-2-4", WRONG), ("log-1-2", WRONG), ("log-1-3", UNSURE), ("log-1-1", CONFIRMED)]
+        ("log-1-2", WRONG), ("log-2-4", WRONG), ("log-1-3", UNSURE), ("log-1-1", CONFIRMED)]  # a correction leads a thumbs down
     assert [i.inference_log_id for i in queue.items(QueueFilters(model_version="2"))] == ["log-2-4"]
     assert [i.inference_log_id for i in queue.items(QueueFilters(value="up"))] == ["log-1-1"]
     assert [i.inference_log_id for i in queue.items(QueueFilters(kind=FeedbackKind.CORRECTION))] == ["log-1-2"]
