@@ -15,7 +15,7 @@ _COLUMNS = (
     "id, endpoint_name, model_name, model_version, model_id, target, status, lineage_id, training_sheet_id, template_id, "
     "max_tokens, schema_guardrail, mlflow_run_id, created_by, created_at, error"
 )
-_SELECTED = f"{_COLUMNS}, config"  # a local endpoint's PII guardrail setting lives in its config
+_SELECTED = f"{_COLUMNS}, config, low_confidence_threshold"  # a local endpoint's PII guardrail setting lives in its config
 
 
 class DeploymentsStore:
@@ -104,4 +104,5 @@ def _deployment(row: dict[str, Any]) -> Deployment:
         template_id=row["template_id"], max_tokens=int(row["max_tokens"] or 0), schema_guardrail=bool(row["schema_guardrail"]),
         mlflow_run_id=row["mlflow_run_id"], created_by=row["created_by"], created_at=row["created_at"], error=row["error"],
         pii_action=PiiAction(config.get("pii_guardrail", PiiAction.FLAG.value)),
+        low_confidence_threshold=row.get("low_confidence_threshold"),
     )

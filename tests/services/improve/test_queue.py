@@ -127,3 +127,8 @@ def test_request_vectors_are_embedded_once_and_the_cache_stays_within_its_limit(
     cache.embed(embedder, ["one", "two", "three"])
     cache.embed(embedder, ["a late invoice"])
     assert embedder.embedded[-1] == "a late invoice"  # pushed out by three newer texts, so embedded anew
+
+
+def test_the_endpoints_threshold_is_read_back_with_its_deployment(workbench):
+    deployed_model(workbench, threshold=0.6)
+    assert DeploymentsStore(workbench).current("urgency").low_confidence_threshold == 0.6
