@@ -26,10 +26,14 @@ def show(curation: FeedbackCuration, groups: list[QueueGroup], key: str) -> None
         _flag_or_dismiss(curation, items, key)
 
 
-def _add_to_training_sheet(curation: FeedbackCuration, items: list[QueueItem], key: str) -> None:
+def _add_to_training_sheet(curation: FeedbackCuration, selected: list[QueueItem], key: str) -> None:
     st.caption("Each becomes an unlabeled pair with the correction as its draft answer (the model's answer when there is "
                "none), governed by its source's tags. An expert approves it in LABEL before any training.")
+    items, free = curation.with_source_item(selected)
+    if free and items:
+        st.caption(f"{len(free)} of them were free prompts (no sheet item, so no source or governance): they stay in the queue.")
     with shown_errors():
+        items = items or free  # only free prompts: the service says why they cannot become pairs
         sheets = curation.training_sheets_for(items)
         into = st.radio("Into", [EXISTING_SHEET, NEW_SHEET] if sheets else [NEW_SHEET], horizontal=True, key=f"{key}_into")
         if into == EXISTING_SHEET:

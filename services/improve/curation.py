@@ -66,6 +66,11 @@ class FeedbackCuration:
         self._sheets = TrainingSheetsStore(self._engine, workbench.table("training_sheets"), workbench.table("qa_pairs"))
 
     # -- Add to Training Sheet ------------------------------------------------------------
+    @staticmethod
+    def with_source_item(items: Sequence[QueueItem]) -> tuple[list[QueueItem], list[QueueItem]]:
+        """The items that can become pairs (answers to a sheet item), and the free prompts that cannot."""
+        return [i for i in items if i.sheet_id and i.item_ref], [i for i in items if not (i.sheet_id and i.item_ref)]
+
     def training_sheets_for(self, items: Sequence[QueueItem]) -> list[TrainingSheet]:
         """The Training Sheets these items can join: of their sheet, made with their model's template."""
         sheet_id, template_id = self._source_of(items)

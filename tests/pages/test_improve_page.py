@@ -98,3 +98,17 @@ def test_a_pair_added_from_feedback_opens_in_label_with_its_badge_and_the_feedba
     assert not app.exception
     queue = next(d.value for d in app.dataframe if "Mode" in d.value)
     assert list(queue["Item"]) == ["INV-0001"] and list(queue["Mode"]) == ["manual · from feedback"]
+
+
+def test_a_pattern_mixing_a_sheet_item_and_a_free_prompt_adds_the_item_and_leaves_the_prompt(open_page, workbench):
+    ids = _feedback(workbench)
+    app = open_page("pages/improve.py")
+    app.session_state[PICKED] = [ids["wrong"], ids["right"]]
+    app.run()
+    assert any("1 of them were free prompts" in c.value for c in app.caption)
+    app.radio(key="improve_actions_into").set_value("A new Training Sheet").run()
+    app.text_input(key="improve_actions_new_name").set_value("Sheet items only")
+    _button(app, "Add to Training Sheet").click().run()
+    assert not app.exception and "1 pair(s) added to Sheet items only" in app.success[0].value
+    assert FeedbackStore(workbench).get(ids["wrong"]).status is FeedbackStatus.ADDED_TO_TRAINING_SHEET
+    assert FeedbackStore(workbench).get(ids["right"]).status is FeedbackStatus.OPEN
