@@ -54,7 +54,7 @@ def _update_label(curation: FeedbackCuration, lead: QueueItem, key: str) -> None
     if lead.item_ref is None:
         st.info("This answer was not given to a sheet item, so it has no canonical label.")
         return
-    data = st.text_area(f"Label of {lead.item_ref}", value=lead.correction or "", key=f"{key}_label_{lead.feedback_id}", height=68)
+    data = st.text_area(f"Label of {lead.item_ref}", value=lead.correction or "", key=f"{key}_label_{lead.id}", height=68)
     if st.button("Update canonical label", icon=":material/verified:", key=f"{key}_update_label"):
         with shown_errors():
             version = curation.update_canonical_label(lead, data)

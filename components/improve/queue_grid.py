@@ -46,7 +46,7 @@ def frame(groups: list[QueueGroup]) -> pd.DataFrame:
         "Version": [i.model_version or "" for i in leads],
         "Status": [i.status.value for i in leads],
         "When": [i.created_at.strftime("%Y-%m-%d %H:%M") for i in leads],
-        "id": [i.feedback_id for i in leads],
+        "id": [i.id for i in leads],
     })
 
 
@@ -68,4 +68,4 @@ def show(groups: list[QueueGroup], key: str) -> list[QueueGroup]:
     if picked is not None and len(picked) > 0:
         st.session_state[f"{key}_picked"] = [str(i) for i in picked["id"]]
     chosen = set(st.session_state.get(f"{key}_picked", []))
-    return [g for g in groups if g.lead.feedback_id in chosen]
+    return [g for g in groups if g.lead.id in chosen]

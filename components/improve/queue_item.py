@@ -39,4 +39,4 @@ def show(workbench: Workbench, group: QueueGroup, item: SheetItem | None, key: s
         st.caption(f"Sent from item {lead.item_ref}, which is no longer in its sheet.")
     else:
         st.caption(f"Source: item {item.item_ref} of its sheet")
-        source_viewer.show(workbench, item.media, key=f"{key}_source_{lead.feedback_id}", fields=item.fields)
+        source_viewer.show(workbench, item.media, key=f"{key}_source_{lead.id}", fields=item.fields)

@@ -84,14 +84,14 @@ class FeedbackCuration:
         self._routable(items)
         sheet_id, template_id = self._source_of(items)
         constraints = self._source_constraints(sheet_id)
-        pair_ids = {i.feedback_id: str(uuid.uuid4()) for i in items}
+        pair_ids = {i.id: str(uuid.uuid4()) for i in items}
         now = datetime.now(UTC)
         with self._engine.transaction():  # a stale item leaves no new Training Sheet and no pair behind
             target = self._existing(training_sheet_id, sheet_id, template_id) if training_sheet_id else self._new(new_name, sheet_id, template_id)
             self._insert_pairs(target, items, pair_ids, constraints, now)
             for item in items:
-                self._feedback.set_status(item.feedback_id, FeedbackStatus.ADDED_TO_TRAINING_SHEET, by=self._wb.user.email,
-                                          expected_version=item.version, training_sheet_id=target.id, qa_pair_id=pair_ids[item.feedback_id])
+                self._feedback.set_status(item.id, FeedbackStatus.ADDED_TO_TRAINING_SHEET, by=self._wb.user.email,
+                                          expected_version=item.version, training_sheet_id=target.id, qa_pair_id=pair_ids[item.id])
         added = self._sheets.get(target.id)
         assert added is not None
         return AddedPairs(added, len(items))
@@ -99,7 +99,7 @@ class FeedbackCuration:
     def _insert_pairs(self, target: TrainingSheet, items: Sequence[QueueItem], pair_ids: dict[str, str],
                       constraints: UsageConstraints, now: datetime) -> None:
         pairs, feedback, log = self._wb.table("qa_pairs"), self._wb.table("feedback"), self._wb.table("inference_log")
-        picked = [i.feedback_id for i in items]
+        picked = [i.id for i in items]
         drafts = self._drafts(picked)
         personal = most_restrictive(constraints, _PERSONAL_DATA_IN_REQUEST)
         self._engine.execute(
@@ -222,10 +222,10 @@ class FeedbackCuration:
         key = LabelKey(item.sheet_id, item.item_ref, template.label_type)
         current = labels.find(key)
         constraints = current.content.constraints if current else self._source_constraints(item.sheet_id)
-        notes = f"Corrected from production feedback {item.feedback_id}" + (f": {item.comment}" if item.comment else "")
+        notes = f"Corrected from production feedback {item.id}" + (f": {item.comment}" if item.comment else "")
         with self._engine.transaction():  # a stale feedback item leaves the label as it was
             saved = labels.save(key, LabelContent(data, notes=notes, constraints=constraints), current.version if current else 0, current=current)
-            self._feedback.set_status(item.feedback_id, FeedbackStatus.LABEL_UPDATED, by=self._wb.user.email, expected_version=item.version)
+            self._feedback.set_status(item.id, FeedbackStatus.LABEL_UPDATED, by=self._wb.user.email, expected_version=item.version)
         return saved.version
 
     # -- Flag, dismiss ----------------------------------------------------------------------
@@ -242,7 +242,7 @@ class FeedbackCuration:
         self._routable(items)
         with self._engine.transaction():
             for item in items:
-                self._feedback.set_status(item.feedback_id, status, by=self._wb.user.email, expected_version=item.version, flag_note=note)
+                self._feedback.set_status(item.id, status, by=self._wb.user.email, expected_version=item.version, flag_note=note)
 
 
 def _request_messages(request: str | None) -> tuple[Message, ...]:

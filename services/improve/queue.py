@@ -22,7 +22,8 @@ from data_access.embeddings.embedder import Embedder
 from data_access.embeddings.factory import open_embedder
 from services.core.workbench import Workbench
 from services.data.sheet_items import SheetItem
-from services.improve.records import FeedbackKind, FeedbackOrigin, FeedbackStatus
+from services.improve.feedback_store import FEEDBACK_COLUMNS, feedback_from_row
+from services.improve.records import Feedback, FeedbackKind, FeedbackOrigin, FeedbackStatus
 from services.monitor.samples import source_item
 
 WRONG, UNSURE, CONFIRMED = 3, 2, 1
@@ -53,32 +54,15 @@ class QueueFilters:
 
 
 @dataclass(frozen=True)
-class QueueItem:
-    feedback_id: str
-    inference_log_id: str
-    endpoint_name: str
-    model_name: str | None
-    model_version: str | None
-    kind: FeedbackKind
-    origin: FeedbackOrigin
-    value: str | None
-    correction: str | None
-    comment: str | None
-    status: FeedbackStatus
-    flag_note: str | None
-    created_by: str
-    created_at: datetime
-    version: int  # the feedback row's, for a stale-write-checked triage
+class QueueItem(Feedback):
+    """A feedback row with what the queue shows and ranks it by."""
+
     severity: int
     request: str  # the last user message of the logged request (the whole request when it has none)
     answer: str | None  # what the model answered
     confidence: float | None
     sheet_id: str | None  # the sheet item the request was rendered from, when it was
     item_ref: str | None
-
-    @property
-    def model_id(self) -> str | None:
-        return f"{self.model_name}/{self.model_version}" if self.model_name and self.model_version else None
 
 
 @dataclass(frozen=True)
@@ -127,9 +111,7 @@ class FeedbackQueue:
         (so one leads its pattern), newest first (low-confidence answers are entered first)."""
         self.enqueue_low_confidence()
         rows = self._engine.query(
-            f"SELECT f.id, f.inference_log_id, f.endpoint_name, f.model_name, f.model_version, f.feedback_type, f.origin, "
-            f"f.feedback_value, f.correction, f.comment, f.status, f.flag_note, f.created_by, f.created_at, f.version, "
-            f"{_SEVERITY_SQL} AS severity, l.request, coalesce(l.prediction, l.response) AS answer, l.confidence, l.sheet_id, l.item_ref "
+            f"SELECT {FEEDBACK_COLUMNS}, {_SEVERITY_SQL} AS severity, l.request, coalesce(l.prediction, l.response) AS answer, l.confidence, l.sheet_id, l.item_ref "
             f"FROM {self._wb.table('feedback')} f JOIN {self._wb.table('inference_log')} l ON l.id = f.inference_log_id "
             "WHERE (:endpoint IS NULL OR f.endpoint_name = :endpoint) AND (:version IS NULL OR f.model_version = :version) "
             "AND (:value IS NULL OR f.feedback_value = :value) AND (:kind IS NULL OR f.feedback_type = :kind) "
@@ -221,10 +203,6 @@ def request_prompt(request: str | None) -> str:
 
 def _item(row: dict) -> QueueItem:
     return QueueItem(
-        feedback_id=row["id"], inference_log_id=row["inference_log_id"], endpoint_name=row["endpoint_name"],
-        model_name=row["model_name"], model_version=row["model_version"], kind=FeedbackKind(row["feedback_type"]),
-        origin=FeedbackOrigin(row["origin"]), value=row["feedback_value"], correction=row["correction"], comment=row["comment"],
-        status=FeedbackStatus(row["status"]), flag_note=row["flag_note"], created_by=row["created_by"], created_at=row["created_at"],
-        version=int(row["version"]), severity=int(row["severity"]), request=request_prompt(row["request"]), answer=row["answer"],
+        **vars(feedback_from_row(row)), severity=int(row["severity"]), request=request_prompt(row["request"]), answer=row["answer"],
         confidence=row["confidence"], sheet_id=row["sheet_id"], item_ref=row["item_ref"],
     )

@@ -88,7 +88,7 @@ def test_a_free_prompt_cannot_become_a_pair_but_can_be_flagged_with_a_note(open_
 
 def test_a_pair_added_from_feedback_opens_in_label_with_its_badge_and_the_feedback_filter(open_page, workbench):
     ids = _feedback(workbench)
-    items = {i.feedback_id: i for i in FeedbackQueue(workbench).items()}
+    items = {i.id: i for i in FeedbackQueue(workbench).items()}
     added = FeedbackCuration(workbench).add_to_training_sheet([items[ids["wrong"]]], new_name="From production")
     pair_id = FeedbackStore(workbench).get(ids["wrong"]).qa_pair_id
     app = open_page("pages/label.py", {"training_sheet": added.training_sheet.id, "pair": pair_id})

@@ -53,14 +53,14 @@ def test_feedback_becomes_unlabeled_pairs_in_a_new_training_sheet_with_the_corre
     pairs = {p["item_ref"]: p for p in _pairs(workbench, sheet.id)}
     corrected = pairs["INV-0001"]
     assert corrected["status"] == "unlabeled" and corrected["original_response"] == '{"urgency": "routine"}'  # the model's
-    assert corrected["feedback_id"] == items["log-1-1"].feedback_id
+    assert corrected["feedback_id"] == items["log-1-1"].id
     turns = json.loads(corrected["messages"])
     assert [t["role"] for t in turns] == ["system", "user", "assistant"] and turns[1]["content"] == "Invoice INV-0042 for 420.00."
     assert json.loads(turns[2]["content"]) == {"urgency": "urgent"}  # the correction is the draft
     assert json.loads(pairs["INV-0002"]["messages"])[-1]["content"] == '{"urgency": "routine"}'  # no correction: the model's answer, to fix
     assert sorted(p["ordinal"] for p in pairs.values()) == [1, 2]
     assert corrected["data_classification"] == "internal" and "training" not in (corrected["prohibited_uses"] or [])
-    moved = FeedbackStore(workbench).get(items["log-1-1"].feedback_id)
+    moved = FeedbackStore(workbench).get(items["log-1-1"].id)
     assert (moved.status, moved.training_sheet_id, moved.qa_pair_id) == (FeedbackStatus.ADDED_TO_TRAINING_SHEET, sheet.id, corrected["id"])
     assert FeedbackQueue(workbench).items() == []
 
@@ -82,14 +82,14 @@ def test_a_free_prompt_or_a_stale_item_adds_nothing(workbench):
     curation = FeedbackCuration(workbench)
     with pytest.raises(ValidationError, match="Only answers to a sheet item"):
         curation.add_to_training_sheet([items["log-1-1"], items["log-1-3"]], new_name="Mixed")
-    FeedbackStore(workbench).set_status(items["log-1-2"].feedback_id, FeedbackStatus.FLAGGED, by="senior@example.com", expected_version=1)
+    FeedbackStore(workbench).set_status(items["log-1-2"].id, FeedbackStatus.FLAGGED, by="senior@example.com", expected_version=1)
     with pytest.raises(StaleWriteError, match=r"senior@example\.com"):
         curation.add_to_training_sheet([items["log-1-1"], items["log-1-2"]], training_sheet_id=model.training_sheet_id)
     with pytest.raises(StaleWriteError):
         curation.add_to_training_sheet([items["log-1-1"], items["log-1-2"]], new_name="Stale")
     feedback_pairs = workbench.backend.engine.query_one(
         f"SELECT count(*) AS n FROM {workbench.table('qa_pairs')} WHERE feedback_id IS NOT NULL")["n"]
-    assert feedback_pairs == 0 and FeedbackStore(workbench).get(items["log-1-1"].feedback_id).status is FeedbackStatus.OPEN
+    assert feedback_pairs == 0 and FeedbackStore(workbench).get(items["log-1-1"].id).status is FeedbackStatus.OPEN
     assert not {"Mixed", "Stale"} & {t.name for t in TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"),
                                                                 workbench.table("qa_pairs")).list()}
 
@@ -104,7 +104,7 @@ def test_update_canonical_label_writes_a_new_version_with_the_correction(workben
     assert after is not None and after.content.label_data == {"urgency": "urgent"} and version == after.version
     assert before is None or (after.version == before.version + 1 and after.content.constraints == before.content.constraints)
     assert labels.history(after.id)[-1].version == after.version
-    assert FeedbackStore(workbench).get(items["log-1-1"].feedback_id).status is FeedbackStatus.LABEL_UPDATED
+    assert FeedbackStore(workbench).get(items["log-1-1"].id).status is FeedbackStatus.LABEL_UPDATED
 
 
 def test_flagging_for_a_senior_expert_needs_a_note_and_keeps_it(workbench):
@@ -123,7 +123,7 @@ def test_pairs_from_feedback_are_marked_and_filtered_in_the_label_queue_and_need
     queue = ReviewQueue(workbench)
     every = queue.page(model.training_sheet_id, QueueFilter()).pairs
     [from_feedback] = queue.page(model.training_sheet_id, QueueFilter(from_feedback=True)).pairs
-    assert len(every) > 1 and from_feedback.feedback_id == items["log-1-1"].feedback_id
+    assert len(every) > 1 and from_feedback.feedback_id == items["log-1-1"].id
     assert from_feedback.status == "unlabeled" and not usable_for(from_feedback.status, from_feedback.constraints, "training")
 
 
@@ -131,7 +131,7 @@ def test_a_stale_label_update_leaves_the_label_as_it_was(workbench):
     _, sheet_id, items = _queue_with_feedback(workbench)
     key = LabelKey(sheet_id, "INV-0001", "classification")
     before = CanonicalLabelService(workbench).find(key)
-    FeedbackStore(workbench).set_status(items["log-1-1"].feedback_id, FeedbackStatus.DISMISSED, by="other@example.com", expected_version=1)
+    FeedbackStore(workbench).set_status(items["log-1-1"].id, FeedbackStatus.DISMISSED, by="other@example.com", expected_version=1)
     with pytest.raises(StaleWriteError, match=r"other@example\.com"):
         FeedbackCuration(workbench).update_canonical_label(items["log-1-1"])  # read before it was dismissed
     assert CanonicalLabelService(workbench).find(key) == before

@@ -79,9 +79,9 @@ def test_a_handled_item_leaves_the_open_queue_and_shows_under_its_status(workben
     FeedbackCapture(workbench).submit("log-1-1", FeedbackInput("down"), FeedbackOrigin.API)
     queue = FeedbackQueue(workbench)
     [item] = queue.items()
-    FeedbackStore(workbench).set_status(item.feedback_id, FeedbackStatus.DISMISSED, by="e@example.com", expected_version=item.version)
+    FeedbackStore(workbench).set_status(item.id, FeedbackStatus.DISMISSED, by="e@example.com", expected_version=item.version)
     assert queue.items() == []
-    assert [i.feedback_id for i in queue.items(QueueFilters(status=FeedbackStatus.DISMISSED))] == [item.feedback_id]
+    assert [i.id for i in queue.items(QueueFilters(status=FeedbackStatus.DISMISSED))] == [item.id]
 
 
 def test_near_duplicate_requests_are_one_group_and_a_repeated_pattern_outranks_a_graver_one_off(workbench, minilm):
