@@ -9,7 +9,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from api import edge_bundles, examples, whoami
+from api import edge_bundles, examples, feedback, whoami
 from api.http import RequestIdMiddleware, not_found_route
 from api.serving import EndpointsFor, serving_routes
 from services.deploy.endpoints import local_endpoints, stop_local_endpoints
@@ -18,7 +18,7 @@ from services.monitor.alert_schedule import start_server_alert_schedule, stop_al
 
 def api_routes(endpoints_for: EndpointsFor = local_endpoints) -> list[BaseRoute]:
     """Every route of the API; the unknown-route 404 comes last."""
-    return [*whoami.ROUTES, *serving_routes(endpoints_for), *edge_bundles.ROUTES, *examples.ROUTES, not_found_route()]
+    return [*whoami.ROUTES, *serving_routes(endpoints_for), *edge_bundles.ROUTES, *examples.ROUTES, *feedback.ROUTES, not_found_route()]
 
 
 def api_middleware() -> list[Middleware]:

@@ -3,6 +3,7 @@
     client = WorkbenchClient("http://127.0.0.1:8501")
     for example in client.search_examples("dose rate near a drum", k=3, domain="radiation"):
         print(example.score, example.input, example.expected_output)
+    client.send_feedback("down", request_id="<the answer's request id>", correction='{"urgency": "urgent"}')
 
 On a Databricks App, pass `token=` (a workspace token of the caller); the App's proxy signs the
 caller in. Errors the API answers come back as WorkbenchApiError with its status and code.
@@ -46,6 +47,18 @@ class FoundExample:
     effectiveness_score: float | None
 
 
+@dataclass(frozen=True)
+class SentFeedback:
+    feedback_id: str
+    inference_log_id: str  # the logged answer it judges
+    endpoint_name: str
+    model_name: str | None
+    model_version: str | None
+    kind: str  # rating | correction
+    correction: str | None  # as stored: the output schema's JSON when the model has one
+    status: str
+
+
 class WorkbenchClient:
     def __init__(self, base_url: str, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._base = base_url.rstrip("/")
@@ -62,6 +75,17 @@ class WorkbenchClient:
         body = {"query": query, "k": k, "min_score": min_score, "filters": {n: v for n, v in filters.items() if v not in (None, [])}}
         results = self._post("/api/v1/examples/search", body)["results"]
         return [_found(r) for r in results]
+
+    def send_feedback(
+        self, value: str, *, request_id: str | None = None, trace_id: str | None = None, correction: str | None = None,
+        comment: str | None = None,
+    ) -> SentFeedback:
+        """Thumbs up or down (with the right answer as `correction`) on an answer an endpoint gave,
+        named by its request id or trace id."""
+        body = {"value": value, "request_id": request_id, "trace_id": trace_id, "correction": correction, "comment": comment}
+        answer = self._post("/api/v1/feedback", {n: v for n, v in body.items() if v is not None})
+        return SentFeedback(answer["feedback_id"], answer["inference_log_id"], answer["endpoint_name"], answer["model_name"],
+                            answer["model_version"], answer["kind"], answer["correction"], answer["status"])
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -29,6 +29,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/train.py", "Train", ":material/model_training:", LIFECYCLE, "train", stage="TRAIN"),
     PageSpec("pages/deploy.py", "Deploy", ":material/rocket_launch:", LIFECYCLE, "deploy", stage="DEPLOY"),
     PageSpec("pages/monitor.py", "Monitor", ":material/monitoring:", LIFECYCLE, "monitor", stage="MONITOR"),
+    PageSpec("pages/improve.py", "Improve", ":material/autorenew:", LIFECYCLE, "improve", stage="IMPROVE"),
     PageSpec("pages/templates.py", "Prompt Templates", ":material/description:", TOOLS, "templates"),
     PageSpec("pages/example_store.py", "Example Store", ":material/library_books:", TOOLS, "example-store"),
     PageSpec("pages/dspy_optimizer.py", "DSPy Optimizer", ":material/tune:", TOOLS, "dspy-optimizer"),

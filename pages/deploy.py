@@ -9,6 +9,7 @@ from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from services.core.jobs import JobRunner
 from services.deploy.deployable_models import DeployableModels
+from services.deploy.deployments_store import DeploymentsStore
 from services.deploy.edge_exports import EdgeExports
 from services.deploy.endpoints import local_endpoints
 from services.deploy.model_serving import serving_endpoints, serving_target, start_model_serving_deploy
@@ -42,6 +43,7 @@ choice = deploy_form.show(model, key="deploy_form")
 if choice is not None:
     with shown_errors(), st.spinner(f"Loading {model.model_id}…"):
         deployed = endpoints.deploy(wb, model, choice.endpoint_name, choice.max_tokens, choice.schema_guardrail)
+        DeploymentsStore(wb).set_low_confidence_threshold(deployed.endpoint_name, choice.low_confidence_threshold)
         flash(f"{deployed.endpoint_name} serves {deployed.model_id}.")
         st.rerun()
 served = endpoints.endpoints()

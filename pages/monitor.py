@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import breadcrumb
 from components.feedback import shown_errors
+from components.improve import feedback_form
 from components.monitor import (
     alerts,
     alerts_quality,
@@ -15,6 +16,7 @@ from components.monitor import (
     versions_ab,
 )
 from components.session import workbench
+from services.improve.records import FeedbackOrigin
 from services.monitor.drift import DriftService, prediction_drift
 from services.monitor.log_scope import LogScope
 from services.monitor.predictions import PredictionService
@@ -75,6 +77,8 @@ with sampled, shown_errors():
     if opened := samples_grid.show(samples.recent(scope, label_type), key=f"monitor_samples_{endpoint}"):
         request = samples.get(opened, label_type)
         samples_grid.show_request(wb, request, samples.source_item(request))
+        feedback_form.show_given(wb, opened)
+        feedback_form.show(wb, inference_log_id=opened, origin=FeedbackOrigin.MONITOR, key=f"monitor_feedback_{opened}")
 with ab, shown_errors():
     if pair := versions_ab.pick(next(e.versions for e in logged if e.name == endpoint), key=f"monitor_ab_{endpoint}"):
         versions_ab.show(compare_versions(wb, scope, pair))

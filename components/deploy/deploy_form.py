@@ -17,6 +17,7 @@ class DeployChoice:
     max_tokens: int
     schema_guardrail: bool
     pii_action: PiiAction
+    low_confidence_threshold: float | None = None  # below it an answer enters IMPROVE's queue by itself
 
 
 _PII_CHOICES = {PiiAction.FLAG: "Flag it (return the answer)", PiiAction.BLOCK: "Block the answer"}
@@ -34,5 +35,8 @@ def show(model: DeployableModel, key: str) -> DeployChoice | None:
         pii = st.radio("Personal data in an answer", list(_PII_CHOICES), format_func=_PII_CHOICES.__getitem__, horizontal=True,
                        key=f"{key}_pii", help="E-mail addresses, phone numbers, SSNs, card numbers and IBANs (check digits verified), "
                        "IPv4 addresses and labeled dates of birth. Either way the finding is logged with the request, masked.")
+        threshold = st.number_input("Low-confidence threshold (optional)", 0.0, 1.0, None, 0.05, key=f"{key}_low_confidence",
+                                    help="An answer whose confidence is below this enters IMPROVE's feedback queue by itself, "
+                                    "marked low confidence (for models that report a confidence). Empty: off.")
         submitted = st.form_submit_button("Deploy locally", type="primary", icon=":material/rocket_launch:")
-    return DeployChoice(name.strip(), int(tokens), bool(schema), PiiAction(pii)) if submitted else None
+    return DeployChoice(name.strip(), int(tokens), bool(schema), PiiAction(pii), threshold) if submitted else None

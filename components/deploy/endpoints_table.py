@@ -20,6 +20,7 @@ def show(endpoints: list[Deployment], key: str) -> None:
             "Max tokens": d.max_tokens,
             "Schema guardrail": "on" if d.schema_guardrail else "off",
             "Personal data": d.pii_action.value,
+            "Low-confidence threshold": "off" if d.low_confidence_threshold is None else f"{d.low_confidence_threshold:.2f}",
             "Deployed by": d.created_by,
             "Deployed": d.created_at.strftime("%Y-%m-%d %H:%M UTC") if d.created_at else "—",
             "Invocations URL": f"/api/v1/serving-endpoints/{d.endpoint_name}/invocations",

@@ -9,9 +9,12 @@ import streamlit as st
 
 from components.deploy import pii_flag
 from components.feedback import shown_errors
+from components.improve import feedback_form
+from components.session import workbench
 from services.deploy.playground import PlaygroundItem
 from services.deploy.playground_requests import Playground
 from services.deploy.records import ChatReply, ChatRequest, ChatTurn, Deployment, Target
+from services.improve.records import FeedbackOrigin
 
 PROMPT = "A prompt"
 ITEM = "An item of the model's sheet"
@@ -94,3 +97,6 @@ def show_reply(request: ChatRequest, reply: ChatReply, logged_in: str) -> None:
     pii_flag.show(reply)
     trace = f" · trace {reply.trace_id}" if reply.trace_id else ""
     st.caption(f"Request {reply.request_id}{trace} · {logged_in}")
+    if reply.trace_id:  # a local endpoint's answer, in the workbench's inference log (Model Serving's are not)
+        feedback_form.show(workbench(), request_id=reply.request_id, origin=FeedbackOrigin.PLAYGROUND,
+                           key=f"playground_feedback_{reply.request_id}")

@@ -37,6 +37,8 @@ def _header(pair: QaPair) -> None:
     parts = [f"**{pair.item_ref}**", f":{colour}-badge[{pair.status}]", f":gray-badge[{_MODE_LABELS.get(LabelingMode(pair.labeling_mode), pair.labeling_mode)}]"]
     if pair.ai_confidence is not None:
         parts.append(f"AI confidence **{pair.ai_confidence:.2f}**")
+    if pair.feedback_id:
+        parts.append(":violet-badge[:material/autorenew: From production feedback]")
     st.markdown(" ".join(parts))
     if pair.reviewed_by:
         when = f" at {pair.reviewed_at:%Y-%m-%d %H:%M} UTC" if pair.reviewed_at else ""

@@ -52,6 +52,8 @@ def show(key: str = "review_filters", pre_approved: bool = False) -> QueueFilter
     search = seventh.text_input(
         "Search", key=f"{key}_search", max_chars=MAX_SEARCH_LENGTH, placeholder="Text in the prompt or response, or an item ref"
     )
+    from_feedback = st.toggle("From production feedback only", key=f"{key}_from_feedback",
+                              help="Pairs IMPROVE added from feedback on a deployed model's answers.")
     # The full range means "no bound", so pairs without an AI confidence (manual, canonical) stay in.
     full_range = low <= 0.0 and high >= 1.0
     return QueueFilter(
@@ -64,4 +66,5 @@ def show(key: str = "review_filters", pre_approved: bool = False) -> QueueFilter
         data_classification=None if classification == ANY else classification,
         search=search.strip(),
         pre_approved=pre_approved,
+        from_feedback=from_feedback,
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from services.core.errors import ValidationError
 from services.core.workbench import Workbench
 from services.deploy.records import Deployment, DeploymentStatus, PiiAction, Target
 
@@ -14,7 +15,7 @@ _COLUMNS = (
     "id, endpoint_name, model_name, model_version, model_id, target, status, lineage_id, training_sheet_id, template_id, "
     "max_tokens, schema_guardrail, mlflow_run_id, created_by, created_at, error"
 )
-_SELECTED = f"{_COLUMNS}, config"  # a local endpoint's PII guardrail setting lives in its config
+_SELECTED = f"{_COLUMNS}, config, low_confidence_threshold"  # a local endpoint's PII guardrail setting lives in its config
 
 
 class DeploymentsStore:
@@ -78,6 +79,17 @@ class DeploymentsStore:
         )
         return [(_deployment(r), json.loads(r["config"] or "{}")) for r in rows]
 
+    def set_low_confidence_threshold(self, endpoint_name: str, threshold: float | None, target: Target = Target.LOCAL) -> None:
+        """Below this confidence an answer of the endpoint's serving deployment enters IMPROVE's
+        feedback queue by itself; None switches that off."""
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValidationError(f"A low-confidence threshold is a confidence between 0 and 1, not {threshold}.")
+        self._engine.execute(
+            f"UPDATE {self._table} SET low_confidence_threshold = :threshold, row_version = row_version + 1 "
+            "WHERE endpoint_name = :endpoint AND target = :target AND status = :ready",
+            {"threshold": threshold, "endpoint": endpoint_name, "target": target.value, "ready": DeploymentStatus.READY.value},
+        )
+
     def history(self, limit: int = 50) -> list[Deployment]:
         rows = self._engine.query(f"SELECT {_SELECTED} FROM {self._table} ORDER BY created_at DESC LIMIT :limit", {"limit": limit})
         return [_deployment(r) for r in rows]
@@ -92,4 +104,5 @@ def _deployment(row: dict[str, Any]) -> Deployment:
         template_id=row["template_id"], max_tokens=int(row["max_tokens"] or 0), schema_guardrail=bool(row["schema_guardrail"]),
         mlflow_run_id=row["mlflow_run_id"], created_by=row["created_by"], created_at=row["created_at"], error=row["error"],
         pii_action=PiiAction(config.get("pii_guardrail", PiiAction.FLAG.value)),
+        low_confidence_threshold=row.get("low_confidence_threshold"),
     )

@@ -76,6 +76,7 @@ class Deployment:
     created_at: datetime | None
     error: str | None = None
     pii_action: PiiAction = PiiAction.FLAG
+    low_confidence_threshold: float | None = None  # below it an answer enters IMPROVE's queue by itself
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from services.core.governance import usable_for_sql
 PAIR_COLUMNS = (
     "id, training_sheet_id, sheet_id, item_ref, ordinal, label_type, messages, original_response, media_refs, "
     "canonical_label_id, status, labeling_mode, allowed_uses, prohibited_uses, usage_reason, data_classification, "
-    "ai_confidence, quality_score, generation_error, reviewed_by, reviewed_at, review_notes, updated_at, row_version"
+    "ai_confidence, quality_score, generation_error, reviewed_by, reviewed_at, review_notes, updated_at, row_version, feedback_id"
 )
 # Columns generation writes; the order of a generated frame.
 INSERT_COLUMNS = (
@@ -78,6 +78,8 @@ def queue_predicate(training_sheet_id: str, queue: QueueFilter, alias: str = "")
         params["confidence_max"] = float(queue.confidence_max)
     if queue.pre_approved:
         clauses.append(PRE_APPROVED.format(p=p))
+    if queue.from_feedback:
+        clauses.append(f"{p}feedback_id IS NOT NULL")
     # "Usable for U" is the dual gate (approved AND U permitted), never governance alone. When
     # the statuses chosen leave out 'labeled', the gate's answer is known without reading the
     # pairs' use lists (the widest columns a queue filters on): no pair passes it.
@@ -113,7 +115,7 @@ def to_pair(row: Row) -> QaPair:
         canonical_label_id=row["canonical_label_id"], ai_confidence=row["ai_confidence"],
         quality_score=row["quality_score"], generation_error=row["generation_error"], reviewed_by=row["reviewed_by"],
         reviewed_at=row["reviewed_at"], review_notes=row["review_notes"], updated_at=row["updated_at"],
-        row_version=row["row_version"],
+        row_version=row["row_version"], feedback_id=row.get("feedback_id"),
     )
 
 

@@ -12,7 +12,7 @@ from services.core.errors import NotFoundError, StaleWriteError
 from services.core.workbench import Workbench
 from services.improve.records import Feedback, FeedbackKind, FeedbackOrigin, FeedbackStatus, NewFeedback
 
-_COLUMNS = (
+FEEDBACK_COLUMNS = (  # as selected FROM the feedback table aliased f, for feedback_from_row
     "f.id, f.inference_log_id, f.endpoint_name, f.deployment_id, f.model_name, f.model_version, f.request_id, f.trace_id, "
     "f.feedback_type, f.origin, f.feedback_value, f.correction, f.comment, f.status, f.training_sheet_id, f.qa_pair_id, "
     "f.flag_note, f.created_by, f.created_at, f.updated_by, f.updated_at, f.version"
@@ -44,14 +44,14 @@ class FeedbackStore:
         return self.get(feedback_id)
 
     def get(self, feedback_id: str) -> Feedback:
-        row = self._engine.query_one(f"SELECT {_COLUMNS} FROM {self._table} f WHERE f.id = :id", {"id": feedback_id})
+        row = self._engine.query_one(f"SELECT {FEEDBACK_COLUMNS} FROM {self._table} f WHERE f.id = :id", {"id": feedback_id})
         if row is None:
             raise NotFoundError(f"No feedback {feedback_id}.")
         return feedback_from_row(row)
 
     def for_prediction(self, inference_log_id: str) -> list[Feedback]:
         rows = self._engine.query(
-            f"SELECT {_COLUMNS} FROM {self._table} f WHERE f.inference_log_id = :log_id ORDER BY f.created_at",
+            f"SELECT {FEEDBACK_COLUMNS} FROM {self._table} f WHERE f.inference_log_id = :log_id ORDER BY f.created_at",
             {"log_id": inference_log_id},
         )
         return [feedback_from_row(r) for r in rows]

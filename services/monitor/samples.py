@@ -86,15 +86,19 @@ class SampleService:
                              row["requester"], row["sheet_id"], row["item_ref"])
 
     def source_item(self, logged: LoggedRequest) -> SheetItem | None:
-        """The sheet item the request was rendered from; None when it came from elsewhere or is gone."""
-        if not logged.sheet_id or not logged.item_ref:
-            return None
-        sheets = SheetService(self._wb)
-        try:
-            found = sheets.items_for_refs(sheets.get(logged.sheet_id), [logged.item_ref])
-        except (NotFoundError, ValidationError):  # the sheet, or its table, was removed since
-            return None
-        return found[0] if found else None
+        return source_item(self._wb, logged.sheet_id, logged.item_ref)
+
+
+def source_item(workbench: Workbench, sheet_id: str | None, item_ref: str | None) -> SheetItem | None:
+    """The sheet item a logged request was rendered from; None when it came from elsewhere or is gone."""
+    if not sheet_id or not item_ref:
+        return None
+    sheets = SheetService(workbench)
+    try:
+        found = sheets.items_for_refs(sheets.get(sheet_id), [item_ref])
+    except (NotFoundError, ValidationError):  # the sheet, or its table, was removed since
+        return None
+    return found[0] if found else None
 
 
 def _sample(row: dict[str, Any]) -> SamplePrediction:

@@ -71,6 +71,7 @@ class QaPair:
     review_notes: str | None = None
     updated_at: datetime | None = None
     row_version: int = 1
+    feedback_id: str | None = None  # the production feedback this pair was made from (IMPROVE)
 
     @property
     def response(self) -> str:

@@ -41,6 +41,7 @@ class QueueFilter:
     data_classification: str | None = None
     search: str = ""  # in the prompt, the response and the item ref, case-insensitively
     pre_approved: bool = False  # only pairs pre-approved from canonical labels and not reviewed since
+    from_feedback: bool = False  # only pairs IMPROVE made from production feedback
 
     def to_json(self) -> str:
         return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}, ensure_ascii=False)
