@@ -37,10 +37,10 @@ class TrainedDefects:
     labels: tuple[str, ...]  # each pair's expert defect_type
 
 
-def defect_template(wb: Workbench) -> Template:
+def defect_template(wb: Workbench, name: str = "Crystal defects") -> Template:
     service = TemplateService(wb)
     return service.publish(service.create(TemplateDraft(
-        name="Crystal defects", label_type="classification", system_prompt="You inspect crystals.",
+        name=name, label_type="classification", system_prompt="You inspect crystals.",
         user_prompt_template="Crystal {{ id }}: {{ looks }}",
         output_schema=(SchemaField("defect_type", FieldType.STRING, choices=DEFECTS), SchemaField("note", FieldType.STRING)),
     )))
@@ -64,7 +64,7 @@ def trained_defects(wb: Workbench, training: list[str], model_name: str = MODEL)
         ]))
         for i, d in enumerate(training)
     ]
-    sheet = build_training_sheet(wb, specs, name=model_name, template=defect_template(wb))
+    sheet = build_training_sheet(wb, specs, name=model_name, template=defect_template(wb, f"{model_name} defects"))
     labels = CanonicalLabelService(wb)
     for i, defect in enumerate(training):
         labels.save(LabelKey(sheet.sheet_id, f"{model_name}-{i:05d}", "classification"), LabelContent({"defect_type": defect, "note": ""}), 0)
@@ -108,3 +108,21 @@ def feedback_on(wb: Workbench, said: list[Said], model_name: str = MODEL, versio
         ))
         for i, s in enumerate(said)
     ]
+
+
+def improve_sql_flow(wb: Workbench) -> None:
+    """Every statement gap analysis and the trace to training data issue: for the Databricks SQL check."""
+    from data_access.embeddings.lexical import LexicalEmbedder
+    from data_access.schema.migrate import migrate
+    from services.improve.gaps import GapService
+    from services.improve.training_trace import TrainingTraceService
+
+    migrate(wb.backend.engine, wb.settings)
+    trained_defects(wb, ["crack", "crack", "inclusion", "none"])
+    feedback = feedback_on(wb, [Said("crack", "up"), Said("inclusion", "down"), Said("crack", corrected="micro-crack")])
+    gaps = GapService(wb)
+    gaps.versions()
+    gaps.report(MODEL, "1")
+    trace = TrainingTraceService(wb, LexicalEmbedder())
+    trace.untraced_pairs(feedback[2])
+    trace.trace(feedback[2])
