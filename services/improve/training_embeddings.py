@@ -1,12 +1,12 @@
 """The prompts a model version trained on, embedded once per version and embedding model and kept
 in `training_pair_embeddings`; read back as one matrix per process, so finding the training pairs
-like a request is one matrix product, not a re-embedding of the training set."""
+like a request is a search of vectors in memory (services/improve/pair_vectors.py), not a
+re-embedding of the training set."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -14,6 +14,7 @@ import pandas as pd
 
 from data_access.embeddings.embedder import Embedder
 from services.core.workbench import Workbench
+from services.improve.pair_vectors import PairVectors
 from services.monitor.drift import pair_prompt
 
 # Prompts embedded per call and written per insert: a batch that fails loses only itself, and a
@@ -21,24 +22,6 @@ from services.monitor.drift import pair_prompt
 EMBED_BATCH = 64
 # Versions whose vectors a process holds: 100,000 training prompts × 384 floats are 150 MB.
 VERSIONS_KEPT = 2
-
-
-@dataclass(frozen=True)
-class PairVectors:
-    """One version's training prompts as unit vectors, row i belonging to pair_ids[i]."""
-
-    pair_ids: tuple[str, ...]
-    matrix: np.ndarray
-
-    def nearest(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The k pairs most like `query` (cosine, the rows and the query being unit length), best first."""
-        if not self.pair_ids:
-            return []
-        scores = self.matrix @ np.asarray(query, dtype=np.float32)
-        k = min(k, len(self.pair_ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        best = top[np.lexsort((top, -scores[top]))]
-        return [(self.pair_ids[i], float(scores[i])) for i in best]
 
 
 _kept: OrderedDict[tuple[str, str, str], PairVectors] = OrderedDict()
@@ -109,4 +92,4 @@ class TrainingEmbeddings:
             flat = batch.column(1).flatten().to_numpy(zero_copy_only=False)
             blocks.append(np.asarray(flat, dtype=np.float32).reshape(batch.num_rows, -1))
         matrix = np.vstack(blocks) if blocks else np.zeros((0, self._embedder.dimension), dtype=np.float32)
-        return PairVectors(tuple(ids), matrix)
+        return PairVectors.build(ids, matrix)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ PAIRS_SHOWN = 5
 # Request prompts' vectors kept per process (384 floats each: 1,024 of them are 1.5 MB); an
 # expert opens the same item again while triaging it.
 QUERY_VECTORS_KEPT = 1024
+MODELS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ class TrainingTrace:
         return self.corrected is not None and pair.says(self.field) != self.corrected
 
 
+# A registered version's lineage, template and sheet do not change once trained, so a process looks
+# them up once per version (they cost two queries a lookup otherwise).
+_models: OrderedDict[tuple[str, str, str, str], WatchedModel] = OrderedDict()
+_models_lock = threading.Lock()
 _query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _query_lock = threading.Lock()
 
@@ -96,7 +102,16 @@ class TrainingTraceService:
     def model_of(self, feedback: Feedback) -> WatchedModel:
         if not (feedback.model_name and feedback.model_version):
             raise NotFoundError("This feedback names no model version (its request was not answered by a registered model).")
-        model = trained_model(self._wb, feedback.model_name, feedback.model_version)
+        key = (str(self._wb.settings.home), self._wb.table("model_training_lineage"), feedback.model_name, feedback.model_version)
+        with _models_lock:
+            model = _models.get(key)
+        if model is None:
+            model = trained_model(self._wb, feedback.model_name, feedback.model_version)
+            if model is not None:
+                with _models_lock:
+                    _models[key] = model
+                    while len(_models) > MODELS_KEPT:
+                        _models.popitem(last=False)
         if model is None:
             raise NotFoundError(f"{feedback.model_id} has no training lineage: there are no training pairs to trace it to.")
         return model
@@ -148,11 +163,14 @@ class TrainingTraceService:
     def _similar(self, hits: list[tuple[str, float]], fields: tuple[SchemaField, ...], label_type: str | None) -> list[SimilarPair]:
         if not hits:
             return []
-        rows = self._engine.query(
-            f"SELECT q.id, q.sheet_id, q.item_ref, q.label_type, q.messages, c.label_data FROM {self._pairs} q "
-            f"LEFT JOIN {self._labels} c ON c.id = q.canonical_label_id WHERE array_contains(:ids, q.id)",
-            {"ids": [pair_id for pair_id, _ in hits]},
+        pairs = self._by_ids(
+            f"SELECT q.id, q.sheet_id, q.item_ref, q.label_type, q.messages, q.canonical_label_id FROM {self._pairs} q WHERE q.id",
+            [pair_id for pair_id, _ in hits],
         )
+        labels = {r["id"]: r["label_data"] for r in self._by_ids(
+            f"SELECT c.id, c.label_data FROM {self._labels} c WHERE c.id", [r["canonical_label_id"] for r in pairs if r["canonical_label_id"]],
+        )}
+        rows = [{**r, "label_data": labels.get(r["canonical_label_id"])} for r in pairs]
         by_id = {r["id"]: r for r in rows}
         return [
             SimilarPair(
@@ -161,6 +179,14 @@ class TrainingTraceService:
             )
             for pair_id, score in hits if (row := by_id.get(pair_id)) is not None
         ]
+
+    def _by_ids(self, select_where_id: str, ids: list[str]) -> list[dict[str, Any]]:
+        """`… WHERE x.id` IN these ids, one named parameter each: both engines find a few rows by primary
+        key this way, where a join or array_contains over the table scans all of it."""
+        if not ids:
+            return []
+        params = {f"id_{i}": value for i, value in enumerate(ids)}
+        return self._engine.query(f"{select_where_id} IN ({', '.join(':' + name for name in params)})", params)
 
 
 def _focus(fields: tuple[SchemaField, ...], predicted: dict[str, str | None], corrected: dict[str, str | None]) -> str | None:
