@@ -81,6 +81,17 @@ def trained_defects(wb: Workbench, training: list[str], model_name: str = MODEL)
     return TrainedDefects(sheet.id, sheet.sheet_id, pair_ids, tuple(training))
 
 
+def mislabeled_crack(wb: Workbench) -> TrainedDefects:
+    """A model trained on 2 crack, 1 inclusion and 2 clean pairs, where the inclusion pair's crystal
+    is described as cracked: its expert label is the wrong one a trace should find (pair 2)."""
+    defects = trained_defects(wb, ["crack", "crack", "inclusion", "none", "none"])
+    wb.backend.engine.execute(
+        f"UPDATE {wb.table('qa_pairs')} SET messages = replace(messages, :inclusion, :crack) WHERE id = :id",
+        {"inclusion": LOOKS["inclusion"], "crack": LOOKS["crack"], "id": defects.pair_ids[2]},
+    )
+    return defects
+
+
 @dataclass(frozen=True)
 class Said:
     """One feedback item on one answered request: the model predicted `predicted`; the person said

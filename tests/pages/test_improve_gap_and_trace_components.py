@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.improve_builders import MODEL, Said, feedback_on, trained_defects
+from tests.improve_builders import MODEL, Said, feedback_on, mislabeled_crack, trained_defects
 from tests.pages.conftest import PAGE_TIMEOUT_S
 
 
@@ -61,12 +61,8 @@ def test_gap_analysis_shows_the_table_confusions_chart_and_ranked_recommendation
 
 
 def test_a_trace_shows_what_the_similar_training_pairs_say_and_links_a_disagreeing_label(workbench):
-    defects = trained_defects(workbench, ["crack", "crack", "inclusion", "none", "none"])
+    defects = mislabeled_crack(workbench)
     # The inclusion pair's crystal is described as cracked: its label is the wrong one to find.
-    workbench.backend.engine.execute(
-        f"UPDATE {workbench.table('qa_pairs')} SET messages = replace(messages, 'a small bubble is trapped inside the clear body', "
-        "'a thin dark line runs across the polished face') WHERE id = :id", {"id": defects.pair_ids[2]},
-    )
     [feedback] = feedback_on(workbench, [Said("inclusion", corrected="crack", looks="crack")])
     app = _run(_trace_page, workbench, feedback.id)
     assert not app.exception

@@ -8,7 +8,7 @@ import pytest
 from data_access.embeddings.lexical import LexicalEmbedder
 from services.core.errors import NotFoundError
 from services.improve.training_trace import TrainingTraceService
-from tests.improve_builders import MODEL, Said, feedback_on, trained_defects
+from tests.improve_builders import MODEL, Said, feedback_on, mislabeled_crack, trained_defects
 
 # The pairs the version trained on, by their expert defect_type (each prompt describes that defect).
 TRAINING = ["crack", "crack", "crack", "inclusion", "inclusion", "inclusion", "inclusion", "none", "none"]
@@ -39,11 +39,7 @@ def test_a_correction_is_traced_to_the_training_pairs_whose_prompts_are_like_its
 
 def test_a_wrong_expert_label_shows_as_the_pair_that_disagrees_with_the_correction(workbench):
     # The third crack-looking pair was labeled "inclusion" by its expert: the mislabel behind the error.
-    defects = trained_defects(workbench, ["crack", "crack", "inclusion", "none", "none"])
-    workbench.backend.engine.execute(
-        f"UPDATE {workbench.table('qa_pairs')} SET messages = replace(messages, 'a small bubble is trapped inside the clear body', "
-        "'a thin dark line runs across the polished face') WHERE id = :id", {"id": defects.pair_ids[2]},
-    )
+    defects = mislabeled_crack(workbench)
     [feedback] = feedback_on(workbench, [Said("inclusion", corrected="crack", looks="crack")])
     trace = TrainingTraceService(workbench, LexicalEmbedder()).trace(feedback, k=3)
     assert sorted(p.says("defect_type") for p in trace.pairs) == ["crack", "crack", "inclusion"]
