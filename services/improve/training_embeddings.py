@@ -26,6 +26,7 @@ VERSIONS_KEPT = 2
 
 _kept: OrderedDict[tuple[str, str, str], PairVectors] = OrderedDict()
 _kept_lock = threading.Lock()
+_loading_lock = threading.Lock()
 
 
 class TrainingEmbeddings:
@@ -43,12 +44,17 @@ class TrainingEmbeddings:
             if key in _kept:
                 _kept.move_to_end(key)
                 return _kept[key]
-        self.embed_missing(lineage_id)
-        vectors = self._read(lineage_id)
-        with _kept_lock:
-            _kept[key] = vectors
-            while len(_kept) > VERSIONS_KEPT:
-                _kept.popitem(last=False)
+        # One version loads at a time: two first lookups of a new version would embed its prompts twice.
+        with _loading_lock:
+            with _kept_lock:
+                if key in _kept:
+                    return _kept[key]
+            self.embed_missing(lineage_id)
+            vectors = self._read(lineage_id)
+            with _kept_lock:
+                _kept[key] = vectors
+                while len(_kept) > VERSIONS_KEPT:
+                    _kept.popitem(last=False)
         return vectors
 
     def embed_missing(self, lineage_id: str) -> int:
