@@ -30,7 +30,7 @@ PAIRS_SHOWN = 5
 # Request prompts' vectors kept per process (384 floats each: 1,024 of them are 1.5 MB); an
 # expert opens the same item again while triaging it.
 QUERY_VECTORS_KEPT = 1024
-MODELS_KEPT = 64
+MODELS_KEPT = 64  # versions whose lineage, template and sheet a process keeps (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
