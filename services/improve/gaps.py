@@ -39,6 +39,7 @@ class Action(StrEnum):
     ADD_VALUE = "add to the schema and label"
     LABEL_MORE = "label more"
     REVIEW_LABELS = "review its training labels"
+    CHECK_FORMAT = "check the answers' format: the field is missing or the answer is not JSON"
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,10 @@ def _advice(v: ValueGap, average: float, confused: list[Confusion]) -> Recommend
     if rate is not None and v.feedback >= MIN_FEEDBACK and rate >= HIGH_ERROR_RATE:
         most = max(confused, key=lambda c: c.count, default=None)
         instead = f", most often corrected to {most.corrected} ({most.count:,})" if most else ""
+        if v.value == NO_VALUE:
+            return Recommendation(v.field, v.value, Action.CHECK_FORMAT, v.negative,
+                                  f"Answers without a {v.field}: {rate:.0%} of their {v.feedback:,} feedback negative: "
+                                  f"{Action.CHECK_FORMAT.value}.")
         thin = v.training_pairs < THIN_SHARE * average
         action = Action.LABEL_MORE if thin else Action.REVIEW_LABELS
         return Recommendation(v.field, v.value, action, v.negative,

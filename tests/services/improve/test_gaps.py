@@ -97,3 +97,20 @@ def test_the_version_picker_lists_trained_versions_with_their_judged_feedback(ju
 def test_a_version_without_lineage_has_no_gap_report(workbench):
     with pytest.raises(NotFoundError, match="never/1 has no training lineage"):
         GapService(workbench).report("never", "1")
+
+
+def test_answers_missing_the_field_are_counted_apart_and_sent_to_their_format(workbench):
+    from tests.monitor_builders import logged_request, write_log
+
+    trained_defects(workbench, ["crack", "none"])
+    write_log(workbench, [logged_request(i, prediction="I think it is cracked.", model_name=MODEL) for i in range(6)])
+    store = FeedbackStore(workbench)
+    for i in range(6):
+        store.add(NewFeedback(f"log-1-{i}", FeedbackKind.RATING, FeedbackOrigin.API, "app@example.com", value="down" if i < 4 else "up"))
+    report = GapService(workbench).report(MODEL, "1")
+    assert _by_value(report)["(no value)"] == (False, 0, 6, 4, 0)
+    first = report.recommendations[0]
+    assert (first.value, first.action, first.sentence) == (
+        "(no value)", Action.CHECK_FORMAT,
+        "Answers without a defect_type: 67% of their 6 feedback negative: check the answers' format: the field is missing or the answer is not JSON.",
+    )
