@@ -77,3 +77,13 @@ def test_feedback_on_a_version_without_lineage_says_there_is_nothing_to_trace(wo
     [feedback] = feedback_on(workbench, [Said("crack", value="down")], model_name="never_trained")
     with pytest.raises(NotFoundError, match="never_trained/1 has no training lineage"):
         TrainingTraceService(workbench, LexicalEmbedder()).trace(feedback)
+
+
+def test_a_training_pair_without_a_prompt_is_stored_without_a_vector_and_not_asked_again(workbench):
+    defects = trained_defects(workbench, ["crack", "none"])
+    workbench.backend.engine.execute(f"UPDATE {workbench.table('qa_pairs')} SET messages = NULL WHERE id = :id", {"id": defects.pair_ids[1]})
+    [feedback] = feedback_on(workbench, [Said("crack", value="down")])
+    service = TrainingTraceService(workbench, LexicalEmbedder())
+    trace = service.trace(feedback)
+    assert [p.pair_id for p in trace.pairs] == [defects.pair_ids[0]] and trace.training_pairs == 1
+    assert _embedded_rows(workbench) == 2 and service.untraced_pairs(feedback) == 0
