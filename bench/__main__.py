@@ -16,6 +16,7 @@ from bench import (
     example_search,
     foundation,
     generation,
+    improve,
     model_path,
     monitor_dashboards,
     review,
@@ -39,6 +40,7 @@ SUITES = {
     "example_store": example_search.run,
     "dspy": dspy_optimizer.run,
     "monitor": monitor_dashboards.run,
+    "improve": improve.run,
 }
 
 

@@ -53,7 +53,7 @@ from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_reg
 from tests.deploy_builders import deploy_sql_flow
 from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
 from tests.fakes.chat_server import ChatScript, FakeChatServer
-from tests.improve_builders import improve_sql_flow
+from tests.improve_builders import improve_gaps_sql_flow, improve_sql_flow
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.monitor_builders import monitor_sql_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet, crystal_template
@@ -325,6 +325,7 @@ FLOWS: dict[str, Flow] = {
     "dspy": dspy_flow,
     "demo_model": demo_model_flow,
     "improve": improve_sql_flow,
+    "improve_gaps_and_trace": improve_gaps_sql_flow,
 }
 
 

@@ -1,0 +1,1 @@
+"""The IMPROVE page's widgets."""

@@ -100,13 +100,13 @@ class DriftService:
             f"SELECT l.request FROM {self._log} l WHERE {LOG_FILTER} AND {ANSWERED} ORDER BY l.created_at DESC LIMIT :limit",
             {**scope.params(), "limit": TEXT_SAMPLE},
         )
-        live = [t for t in (_request_prompt(r["request"]) for r in rows) if t]
+        live = [t for t in (request_prompt(r["request"]) for r in rows) if t]
         rows = self._engine.query(
             f"SELECT q.messages FROM {self._pairs} q WHERE q.id IN (SELECT explode(train_pair_ids) FROM {self._lineage} "
             "WHERE id = :lineage_id) ORDER BY md5(q.id) LIMIT :limit",
             {"lineage_id": model.lineage_id, "limit": TEXT_SAMPLE},
         )
-        training = [t for t in (_pair_prompt(r["messages"]) for r in rows) if t]
+        training = [t for t in (pair_prompt(r["messages"]) for r in rows) if t]
         if len(live) < MIN_PER_SIDE or len(training) < MIN_PER_SIDE:
             return None
         embedder = self._embedder or open_embedder(self._wb.settings)
@@ -125,7 +125,7 @@ def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 - float(a @ b) / norms if norms else 1.0
 
 
-def _request_prompt(request: str | None) -> str | None:
+def request_prompt(request: str | None) -> str | None:
     """The last user message of a logged chat request."""
     try:
         messages = json.loads(request or "").get("messages") or []
@@ -135,7 +135,7 @@ def _request_prompt(request: str | None) -> str | None:
     return users[-1] if users and isinstance(users[-1], str) else None
 
 
-def _pair_prompt(messages: str | None) -> str | None:
+def pair_prompt(messages: str | None) -> str | None:
     users = [m.content for m in messages_from_json(messages) if m.role == "user"]
     return users[-1] if users else None
 

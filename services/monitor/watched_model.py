@@ -63,11 +63,16 @@ def watched_model(workbench: Workbench, scope: LogScope) -> WatchedModel | None:
     )
     if len(versions) != 1:
         return None
-    row = engine.query_one(
+    return trained_model(workbench, versions[0]["model_name"], str(versions[0]["model_version"]))
+
+
+def trained_model(workbench: Workbench, model_name: str, model_version: str) -> WatchedModel | None:
+    """The version with its latest lineage row, template and sheet; None when it has no lineage."""
+    row = workbench.backend.engine.query_one(
         f"SELECT m.id, m.model_name, m.model_version, ts.template_id, ts.sheet_id FROM {workbench.table('model_training_lineage')} m "
         f"LEFT JOIN {workbench.table('training_sheets')} ts ON ts.id = m.training_sheet_id "
         "WHERE m.model_name = :name AND m.model_version = :version ORDER BY m.trained_at DESC LIMIT 1",
-        {"name": versions[0]["model_name"], "version": versions[0]["model_version"]},
+        {"name": model_name, "version": model_version},
     )
     if row is None:
         return None
