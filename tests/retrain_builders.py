@@ -88,8 +88,11 @@ def retrain_sql_flow(wb: Workbench) -> None:
     from services.improve.retrain_records import Retrain, RetrainStatus
     from services.improve.retrain_store import RetrainStore
 
+    from services.train.lineage import LineageService
+    from services.train.version_comparison import VersionComparisonService
+
     migrate(wb.backend.engine, wb.settings)
-    trained_model_with_feedback(wb, approved=2)
+    labeled, made = trained_model_with_feedback(wb, approved=2)
     store = RetrainStore(wb)
     [waiting] = store.waiting()
     store.waiting(MODEL)
@@ -110,3 +113,9 @@ def retrain_sql_flow(wb: Workbench) -> None:
     store.rules(enabled_only=True)
     store.record_check(MODEL, 2, "2 of 4", None)
     store.record_check(MODEL, 4, "started", retrain.id)
+    recorded_run(wb, (labeled.training_sheet.id,), tuple(p for _, p in made), (), model_name=MODEL, accuracy=1.0,
+                 base_accuracy=0.25, version="2")
+    LineageService(wb).feedback_of(f"{MODEL}/2")
+    versions = VersionComparisonService(wb)
+    versions.previous_version(MODEL, "2")
+    versions.compare(MODEL, "1", "2")
