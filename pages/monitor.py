@@ -20,7 +20,7 @@ from services.monitor.log_scope import LogScope
 from services.monitor.predictions import PredictionService
 from services.monitor.samples import SampleService
 from services.monitor.traffic import TrafficService
-from services.monitor.versions_compared import compare_versions
+from services.monitor.versions_compared import compare_versions, evaluated_on_same_pairs
 from services.monitor.watched_model import watched_model
 
 wb = workbench()
@@ -77,4 +77,4 @@ with sampled, shown_errors():
         samples_grid.show_request(wb, request, samples.source_item(request))
 with ab, shown_errors():
     if pair := versions_ab.pick(next(e.versions for e in logged if e.name == endpoint), key=f"monitor_ab_{endpoint}"):
-        versions_ab.show(compare_versions(wb, scope, pair))
+        versions_ab.show(compare_versions(wb, scope, pair), evaluated_on_same_pairs(wb, scope, pair))

@@ -87,7 +87,6 @@ def retrain_sql_flow(wb: Workbench) -> None:
     from services.improve.retrain import retrain_id
     from services.improve.retrain_records import Retrain, RetrainStatus
     from services.improve.retrain_store import RetrainStore
-
     from services.train.lineage import LineageService
     from services.train.version_comparison import VersionComparisonService
 

@@ -1,0 +1,1 @@
+"""IMPROVE's page sections."""
