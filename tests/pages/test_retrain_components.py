@@ -12,7 +12,7 @@ from services.core.jobs import JobRunner
 from services.improve.retrain import RetrainService
 from tests.monitor_builders import logged_request, write_log
 from tests.pages.conftest import PAGE_TIMEOUT_S
-from tests.retrain_builders import MODEL, feedback_pairs, stop_jobs, trained_model_with_feedback
+from tests.retrain_builders import MODEL, stop_jobs, trained_model_with_feedback
 from tests.train_model_builders import recorded_run
 
 
