@@ -103,6 +103,8 @@ def retrain_sql_flow(wb: Workbench) -> None:
     store.set_training(retrain.id, previous)
     store.set_failed(retrain.id, "boom")
     store.set_exporting(retrain.id)
+    store.set_exporting(retrain.id, "job-2")
+    store.exporting()
     store.get(retrain.id)
     store.recent(5)
     store.recent(5, MODEL)

@@ -152,9 +152,9 @@ def _retrains(service: RetrainService, retrains: list[Retrain]) -> None:
     )
     failed = [r for r in retrains if r.status is RetrainStatus.FAILED]
     if failed:
-        chosen = st.selectbox("Resume a retrain that failed before training", failed, index=None, key="retrain_resume_pick",
+        chosen = st.selectbox("Retry a retrain that failed before training", failed, index=None, key="retrain_resume_pick",
                               format_func=lambda r: f"{r.model_name} · {r.started_at:%Y-%m-%d %H:%M} · {r.error or ''}"[:120])
-        if chosen is not None and st.button("Resume", key="retrain_resume", icon=":material/replay:"):
+        if chosen is not None and st.button("Retry", key="retrain_resume", icon=":material/replay:"):
             with shown_errors():
                 service.resume(chosen.id)
                 st.session_state[_WATCHED] = chosen.id

@@ -79,14 +79,29 @@ class RetrainService:
 
     # -- what waits and what ran -------------------------------------------------------
     def waiting(self) -> list[WaitingModel]:
+        self._settle_stopped()
         return self._store.waiting()
 
     def waiting_for(self, model_name: str) -> WaitingModel | None:
+        self._settle_stopped()
         found = self._store.waiting(model_name)
         return found[0] if found else None
 
     def recent(self, limit: int = RECENT_RETRAINS) -> list[Retrain]:
+        self._settle_stopped()
         return self._store.recent(limit)
+
+    def _settle_stopped(self) -> None:
+        """A retrain whose job ended while it was exporting (the app stopped, it was cancelled)
+        is failed: its pairs wait again, and Retrain tries it again."""
+        runner = JobRunner(self._wb)
+        for retrain in self._store.exporting():
+            try:
+                job = runner.get(retrain.job_id)
+            except NotFoundError:  # a job being submitted this moment (its row comes right after)
+                continue
+            if job.is_finished:
+                self._store.set_failed(retrain.id, job.error or f"Its job ended ({job.status}) before the training run started.")
 
     def get(self, retrain_id_: str) -> Retrain:
         found = self._store.get(retrain_id_)
@@ -113,11 +128,7 @@ class RetrainService:
             started_by=self._wb.user.email, started_by_rule=by_rule, started_at=None,
         )
         if not self._store.claim(retrain):
-            earlier = self.get(retrain.id)
-            raise ValidationError(
-                f"A retrain of {model_name} for exactly these {waiting.pairs} pairs was already started by "
-                f"{earlier.started_by} ({earlier.status}); resume it instead of starting another."
-            )
+            return self._started_before(retrain, waiting, by_rule)
         try:
             JobRunner(self._wb).submit(JOB_TYPE, {"retrain_id": retrain.id}, target_id=retrain.id, job_id=retrain.job_id)
         except Exception as error:
@@ -125,12 +136,43 @@ class RetrainService:
             raise
         return self.get(retrain.id)
 
+    def _started_before(self, retrain: Retrain, waiting: WaitingModel, by_rule: bool) -> Retrain:
+        """These very pairs were claimed before: a person asking again retries that retrain if it
+        failed before training; a rule never retries one (a retrain that keeps failing would
+        otherwise start at every check)."""
+        earlier = self.get(retrain.id)
+        if earlier.status is RetrainStatus.FAILED and not by_rule:
+            self.resume(earlier.id)
+            return self.get(earlier.id)
+        what = "its training run is resumed on TRAIN" if earlier.lineage_id else "a person can retry it with Retrain"
+        raise ValidationError(
+            f"A retrain of {retrain.model_name} for exactly these {waiting.pairs} pairs was already started by "
+            f"{earlier.started_by} ({earlier.status}); {what}."
+        )
+
     def resume(self, retrain_id_: str) -> None:
+        """Run a retrain that failed before its training run started again, under the same id
+        (its export is kept if it was written)."""
         retrain = self.get(retrain_id_)
         if retrain.status is not RetrainStatus.FAILED:
-            raise ValidationError("Only a retrain that failed before its training run started can be resumed here; "
+            raise ValidationError("Only a retrain that failed before its training run started can be retried here; "
                                   "a training run that failed is resumed on TRAIN.")
-        JobRunner(self._wb).resume(retrain.job_id)
+        runner = JobRunner(self._wb)
+        try:
+            resumable = runner.get(retrain.job_id).can_resume
+        except NotFoundError:
+            resumable = False
+        if resumable:
+            self._store.set_exporting(retrain.id)
+            runner.resume(retrain.job_id)
+            return
+        job_id = new_job_id()  # its job is gone or ended otherwise: a new job for the same retrain
+        self._store.set_exporting(retrain.id, job_id)
+        try:
+            runner.submit(JOB_TYPE, {"retrain_id": retrain.id}, target_id=retrain.id, job_id=job_id)
+        except Exception as error:
+            self._store.set_failed(retrain.id, f"The retrain job could not start: {error}")
+            raise
 
     # -- rules -------------------------------------------------------------------------
     def rules(self) -> list[RetrainRule]:
@@ -199,7 +241,8 @@ class RetrainWork:
         )
         exported = exports.run_export(request, context)
         if exported.get("status") == "cancelled":
-            raise WorkbenchError("The retrain was cancelled while exporting; nothing was trained.")
+            self._store.set_failed(retrain.id, "Cancelled while exporting; nothing was trained.")
+            return {"status": "cancelled"}
         version = exports.get(retrain.export_id)
         training_input = replace(
             exports.training_input(version), evaluation=previous_evaluation(previous, version.training_sheet_ids)

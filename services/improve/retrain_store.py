@@ -15,6 +15,7 @@ from services.core.workbench import Workbench
 from services.improve.retrain_records import Retrain, RetrainRule, RetrainStatus, WaitingModel
 from services.train.records import RunStatus
 
+MAX_EXPORTING = 100  # retrains under way at once; one per model at most in practice
 _ENDED_RUN = (RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.INTERRUPTED.value)
 _RULE_COLUMNS = (
     "model_name, min_pairs, enabled, created_by, created_at, updated_by, updated_at, last_checked_at, last_waiting_pairs, "
@@ -103,16 +104,19 @@ class RetrainStore:
             {"id": retrain_id, "error": error, "status": RetrainStatus.FAILED.value},
         )
 
-    def set_exporting(self, retrain_id: str) -> None:
-        """A resumed retrain: under way again."""
+    def set_exporting(self, retrain_id: str, job_id: str | None = None) -> None:
+        """A retried retrain: under way again (under a new job, when given)."""
         self._engine.execute(
-            f"UPDATE {self.retrains_table} SET status = :status, error = NULL WHERE id = :id",
-            {"id": retrain_id, "status": RetrainStatus.EXPORTING.value},
+            f"UPDATE {self.retrains_table} SET status = :status, error = NULL, job_id = coalesce(:job_id, job_id) WHERE id = :id",
+            {"id": retrain_id, "status": RetrainStatus.EXPORTING.value, "job_id": job_id},
         )
 
     def get(self, retrain_id: str) -> Retrain | None:
         rows = self._retrains("r.id = :id", {"id": retrain_id}, 1)
         return rows[0] if rows else None
+
+    def exporting(self) -> list[Retrain]:
+        return self._retrains("r.status = :status", {"status": RetrainStatus.EXPORTING.value}, MAX_EXPORTING)
 
     def recent(self, limit: int, model_name: str | None = None) -> list[Retrain]:
         return self._retrains("(:model_name IS NULL OR r.model_name = :model_name)", {"model_name": model_name}, limit)

@@ -10,8 +10,10 @@ import pytest
 from services.core.errors import ValidationError
 from services.core.jobs import JobRunner
 from services.improve.retrain import RetrainService, previous_config, retrain_id
-from services.improve.retrain_records import RetrainStatus
+from services.improve.retrain_records import Retrain, RetrainStatus
+from services.improve.retrain_store import RetrainStore
 from services.train.runs_store import TrainingRunsStore
+from tests.job_works import COUNTING_JOB, WAIT_S, create_items_table
 from tests.retrain_builders import MODEL, approve_pairs, feedback_pairs, stop_jobs, trained_model_with_feedback
 
 
@@ -61,18 +63,50 @@ def test_a_retrain_repeats_the_previous_run_and_holds_its_pairs_so_they_start_no
         service.start(MODEL)
 
 
-def test_the_same_pairs_never_start_a_second_retrain_even_after_the_first_failed(workbench, runner):
+def _failed_before_training(workbench, runner, retrain_id_):
+    stop_jobs(runner)
+    workbench.backend.engine.execute(
+        f"UPDATE {workbench.table('retrains')} SET status = 'failed', lineage_id = NULL WHERE id = :id", {"id": retrain_id_}
+    )
+
+
+def test_the_same_pairs_never_start_a_second_retrain_a_person_retries_the_failed_one(workbench, runner):
     trained_model_with_feedback(workbench, approved=2)
     service = RetrainService(workbench)
     first = service.start(MODEL)
-    stop_jobs(runner)
-    workbench.backend.engine.execute(
-        f"UPDATE {workbench.table('retrains')} SET status = 'failed', lineage_id = NULL WHERE id = :id", {"id": first.id}
-    )
+    _failed_before_training(workbench, runner, first.id)
     assert service.waiting_for(MODEL).pairs == 2  # free again once it failed ...
-    with pytest.raises(ValidationError, match="already started"):  # ... but only a resume retries those very pairs
-        service.start(MODEL)
+    again = service.start(MODEL)  # ... and the same retrain runs again, not a second one
+    assert again.id == first.id and again.status is RetrainStatus.EXPORTING
     assert [r.id for r in service.recent()] == [first.id]
+
+
+def test_a_rule_never_retries_a_retrain_that_failed(workbench, runner):
+    trained_model_with_feedback(workbench, approved=2)
+    service = RetrainService(workbench)
+    first = service.start(MODEL)
+    _failed_before_training(workbench, runner, first.id)
+    service.save_rule(MODEL, 1, True)
+    [check] = service.check_rules()
+    assert check.retrain is None and "already started" in check.note
+    assert service.get(first.id).status is RetrainStatus.FAILED
+
+
+def test_a_retrain_whose_job_ended_while_exporting_reads_as_failed_and_frees_its_pairs(workbench):
+    trained_model_with_feedback(workbench, approved=2)
+    runner = JobRunner(workbench)
+    create_items_table(workbench)
+    ended = runner.submit(COUNTING_JOB, {"items": 0, "fail": "validation"})
+    runner.wait(ended, WAIT_S)
+    store = RetrainStore(workbench)
+    [waiting] = store.waiting()
+    store.claim(Retrain(retrain_id(MODEL, waiting.pair_ids), MODEL, waiting.lineage_id, waiting.pair_ids, waiting.feedback_ids,
+                        "export-1", None, ended, RetrainStatus.EXPORTING, None, "tester@example.com", False, None))
+    assert store.waiting() == []  # held while it reads as exporting
+    service = RetrainService(workbench)
+    assert service.waiting_for(MODEL).pairs == 2
+    [retrain] = service.recent()
+    assert retrain.status is RetrainStatus.FAILED and retrain.error
 
 
 def test_a_rule_starts_a_retrain_once_n_pairs_wait_and_records_each_check(workbench, runner):
