@@ -93,8 +93,9 @@ def retrain_sql_flow(wb: Workbench) -> None:
     migrate(wb.backend.engine, wb.settings)
     labeled, made = trained_model_with_feedback(wb, approved=2)
     store = RetrainStore(wb)
-    [waiting] = store.waiting()
-    store.waiting(MODEL)
+    sheets = store.trained_sheet_ids()
+    [waiting] = store.waiting(sheets)
+    store.waiting(sheets, MODEL)
     previous = store.latest_run_id(MODEL)
     assert previous is not None
     retrain = Retrain(retrain_id(MODEL, waiting.pair_ids), MODEL, previous, waiting.pair_ids, waiting.feedback_ids,

@@ -22,11 +22,14 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from services.core.domain.governance import Use
 from services.core.errors import NotFoundError, ValidationError, WorkbenchError
 from services.core.jobs import JobContext, JobRunner, new_job_id, register_job_type
 from services.core.workbench import Workbench
+from services.generate.generation import GenerationService
 from services.improve.retrain_records import Retrain, RetrainRule, RetrainStatus, WaitingModel
 from services.improve.retrain_store import RetrainStore
+from services.train.export_governance import current_governance
 from services.train.export_records import SplitConfig
 from services.train.exports import ExportRequest, ExportService
 from services.train.records import EvaluationSource, TrainingConfig, TrainingRun
@@ -80,12 +83,23 @@ class RetrainService:
     # -- what waits and what ran -------------------------------------------------------
     def waiting(self) -> list[WaitingModel]:
         self._settle_stopped()
-        return self._store.waiting()
+        return self._store.waiting(self._permitted_sheets())
 
     def waiting_for(self, model_name: str) -> WaitingModel | None:
         self._settle_stopped()
-        found = self._store.waiting(model_name)
+        found = self._store.waiting(self._permitted_sheets(), model_name)
         return found[0] if found else None
+
+    def _permitted_sheets(self) -> list[str]:
+        """The trained Training Sheets whose source's current Unity Catalog tags permit training,
+        read as the export reads them: a pair the export would leave out never counts as waiting."""
+        generation, sheets = GenerationService(self._wb), []
+        for training_sheet_id in self._store.trained_sheet_ids():
+            try:
+                sheets.append(generation.get(training_sheet_id))
+            except NotFoundError:  # deleted since, with its pairs
+                continue
+        return current_governance(self._wb, sheets).sheets_permitting(Use.TRAINING)
 
     def recent(self, limit: int = RECENT_RETRAINS) -> list[Retrain]:
         self._settle_stopped()
@@ -190,7 +204,7 @@ class RetrainService:
     def check_rules(self) -> list[RuleCheck]:
         """Check every enabled rule once: a model with at least N pairs waiting is retrained
         (unless a retrain for exactly those pairs was already started). Each check is recorded."""
-        waiting = {w.model_name: w for w in self._store.waiting()}
+        waiting = {w.model_name: w for w in self.waiting()}
         return [self._check(rule, waiting.get(rule.model_name)) for rule in self._store.rules(enabled_only=True)]
 
     def _check(self, rule: RetrainRule, waiting: WaitingModel | None) -> RuleCheck:

@@ -1,7 +1,8 @@
 """The retrain tables (`retrain_rules`, `retrains`) and the one query that finds what waits.
 
 A pair waits for a model when it was made from feedback (`qa_pairs.feedback_id`), passes the
-training gate (labeled, training allowed and not prohibited), belongs to a Training Sheet of the
+training gate (labeled, training allowed and not prohibited, its source's current tags
+permitting training, as the export decides), belongs to a Training Sheet of the
 model's latest run, is in none of the model's succeeded runs, and is not held by a retrain still
 under way (one exporting, or whose training run has not failed).
 """
@@ -36,8 +37,18 @@ class RetrainStore:
         self.retrains_table = workbench.table("retrains")
 
     # -- what waits ------------------------------------------------------------------------
-    def waiting(self, model_name: str | None = None) -> list[WaitingModel]:
-        """Per model (all, or one), the approved feedback-derived pairs it has not learned from."""
+    def trained_sheet_ids(self) -> list[str]:
+        """The Training Sheets of every registered model's runs."""
+        rows = self._engine.query(
+            "SELECT DISTINCT training_sheet_id FROM (SELECT explode(coalesce(training_sheet_ids, array(training_sheet_id))) "
+            f"AS training_sheet_id FROM {self._lineage} WHERE status = :succeeded AND model_name IS NOT NULL) t ORDER BY training_sheet_id",
+            {"succeeded": RunStatus.SUCCEEDED.value},
+        )
+        return [r["training_sheet_id"] for r in rows]
+
+    def waiting(self, permitted_sheets: list[str], model_name: str | None = None) -> list[WaitingModel]:
+        """Per model (all, or one), the approved feedback-derived pairs it has not learned from, of
+        the Training Sheets whose source permits training now (`permitted_sheets`)."""
         rows = self._engine.query(
             "WITH latest AS ("
             "  SELECT id, model_name, model_version, training_sheet_ids, training_sheet_id, "
@@ -53,11 +64,11 @@ class RetrainStore:
             "  WHERE r.status <> :failed AND (l.status IS NULL OR NOT array_contains(:ended, l.status))) "
             "SELECT s.model_name, s.model_version, s.lineage_id, q.id AS pair_id, q.feedback_id "
             f"FROM sheets s JOIN {self._pairs} q ON q.training_sheet_id = s.training_sheet_id "
-            f"WHERE q.feedback_id IS NOT NULL AND {usable_for_sql('q')} "
+            f"WHERE q.feedback_id IS NOT NULL AND {usable_for_sql('q')} AND array_contains(:permitted, s.training_sheet_id) "
             "AND NOT EXISTS (SELECT 1 FROM trained t WHERE t.model_name = s.model_name AND t.pair_id = q.id) "
             "AND NOT EXISTS (SELECT 1 FROM held h WHERE h.model_name = s.model_name AND h.pair_id = q.id) "
             "ORDER BY s.model_name, q.id",
-            {"succeeded": RunStatus.SUCCEEDED.value, "model_name": model_name, "use": Use.TRAINING.value,
+            {"succeeded": RunStatus.SUCCEEDED.value, "model_name": model_name, "use": Use.TRAINING.value, "permitted": permitted_sheets,
              "failed": RetrainStatus.FAILED.value, "ended": list(_ENDED_RUN)},
         )
         grouped: dict[str, list[Row]] = {}

@@ -41,6 +41,12 @@ def test_a_pair_the_training_gate_refuses_does_not_wait(workbench):
     assert RetrainService(workbench).waiting_for(MODEL).pair_ids == (made[1][1],)
 
 
+def test_a_pair_whose_source_is_tagged_phi_since_does_not_wait(workbench):
+    trained_model_with_feedback(workbench, approved=2)
+    workbench.backend.catalog.set_table_tags("mirion_vital.raw.invoices", {"PHI": "true"})
+    assert RetrainService(workbench).waiting() == []
+
+
 def test_a_model_with_nothing_waiting_cannot_be_retrained(workbench):
     trained_model_with_feedback(workbench, approved=0, unapproved=1)
     with pytest.raises(ValidationError, match="No approved feedback-derived pairs wait"):
@@ -99,10 +105,10 @@ def test_a_retrain_whose_job_ended_while_exporting_reads_as_failed_and_frees_its
     ended = runner.submit(COUNTING_JOB, {"items": 0, "fail": "validation"})
     runner.wait(ended, WAIT_S)
     store = RetrainStore(workbench)
-    [waiting] = store.waiting()
+    [waiting] = store.waiting(store.trained_sheet_ids())
     store.claim(Retrain(retrain_id(MODEL, waiting.pair_ids), MODEL, waiting.lineage_id, waiting.pair_ids, waiting.feedback_ids,
                         "export-1", None, ended, RetrainStatus.EXPORTING, None, "tester@example.com", False, None))
-    assert store.waiting() == []  # held while it reads as exporting
+    assert store.waiting(store.trained_sheet_ids()) == []  # held while it reads as exporting
     service = RetrainService(workbench)
     assert service.waiting_for(MODEL).pairs == 2
     [retrain] = service.recent()
