@@ -11,10 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from data_access.settings import load_settings
-from services.core.errors import UnavailableError
-from services.core.workbench import Workbench, open_workbench
-from services.deploy.inference_log import store_key
+from services.core.store_threads import PerStore
+from services.core.workbench import Workbench
 from services.improve.retrain import RetrainService
 
 log = logging.getLogger(__name__)
@@ -44,36 +42,18 @@ class RetrainSchedule:
         self._thread.join()
 
 
-_schedules: dict[tuple[str, str], RetrainSchedule] = {}
-_schedules_lock = threading.Lock()
+_schedules: PerStore[RetrainSchedule] = PerStore(RetrainSchedule)
 
 
-def start_retrain_schedule(workbench: Workbench, every_s: float = CHECK_EVERY_S) -> RetrainSchedule:
+def start_retrain_schedule(workbench: Workbench) -> RetrainSchedule:
     """The store's schedule in this process, started on first call."""
-    key = store_key(workbench)
-    with _schedules_lock:
-        found = _schedules.get(key)
-        if found is None:
-            found = _schedules[key] = RetrainSchedule(workbench, every_s)
-        return found
+    return _schedules.start(workbench)
 
 
 def stop_retrain_schedules() -> None:
-    with _schedules_lock:
-        schedules = list(_schedules.values())
-        _schedules.clear()
-    for schedule in schedules:
-        schedule.stop()
+    _schedules.stop_all()
 
 
 def start_server_retrain_schedule() -> RetrainSchedule | None:
-    """At server start, the embedded store's schedule; none on Databricks (see the module's docstring)."""
-    settings = load_settings()
-    if settings.is_databricks:
-        return None
-    try:
-        workbench = open_workbench(settings)
-    except UnavailableError:
-        log.warning("The store could not be opened: retrain rules are checked when IMPROVE or TRAIN is opened", exc_info=True)
-        return None
-    return start_retrain_schedule(workbench)
+    """At server start, the embedded store's schedule; none on Databricks (services/core/store_threads.py)."""
+    return _schedules.start_on_server("retrain rules are checked when IMPROVE or TRAIN is opened")
