@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from services.core.jobs import JobRunner
 from services.improve.retrain import RetrainService
+from services.improve.retrain_records import RetrainStatus
 from tests.monitor_builders import logged_request, write_log
 from tests.pages.conftest import PAGE_TIMEOUT_S
 from tests.retrain_builders import MODEL, stop_jobs, trained_model_with_feedback
@@ -109,3 +110,20 @@ def test_monitors_ab_shows_both_versions_scored_on_the_same_evaluation_pairs(ope
     assert not app.exception
     said = [m.value for m in app.markdown if m.value.startswith("On the same")]
     assert said == ["On the same 4 held-out pairs: accuracy v1 50% → v2 100%, F1 0.67 → 1.00."], said
+
+
+def test_a_retrain_that_failed_before_training_can_be_retried_from_the_section(workbench, runner):
+    trained_model_with_feedback(workbench, approved=2)
+    first = RetrainService(workbench).start(MODEL)
+    stop_jobs(runner)
+    workbench.backend.engine.execute(
+        f"UPDATE {workbench.table('retrains')} SET status = 'failed', error = 'disk full', lineage_id = NULL WHERE id = :id",
+        {"id": first.id},
+    )
+    app = _open(_retrain_section, workbench)
+    assert list(app.dataframe[-1].value["Status"]) == ["failed: disk full"]
+    app.selectbox(key="retrain_resume_pick").select_index(0).run()
+    app.button(key="retrain_resume").click().run()
+    assert not app.exception
+    retried = RetrainService(workbench).get(first.id)
+    assert retried.status in (RetrainStatus.EXPORTING, RetrainStatus.TRAINING) and retried.error is None and [r.id for r in RetrainService(workbench).recent()] == [first.id]
