@@ -157,3 +157,18 @@ def test_approving_later_makes_a_pair_wait(workbench):
     assert RetrainService(workbench).waiting() == []
     approve_pairs(workbench, [made[0][1]])
     assert RetrainService(workbench).waiting_for(MODEL).pair_ids == (made[0][1],)
+
+
+def test_a_retrain_that_cannot_start_its_training_run_fails_saying_why_and_frees_its_pairs(workbench, runner):
+    trained_model_with_feedback(workbench, approved=2)
+    workbench.backend.engine.execute(
+        f"UPDATE {workbench.table('model_training_lineage')} SET training_config = "
+        "replace(training_config, '\"base_model\": \"SmolLM2-135M-Instruct\"', '\"base_model\": \"llama-70b\"')"
+    )
+    service = RetrainService(workbench)
+    started = service.start(MODEL)
+    job = runner.wait(started.job_id, 60)
+    assert job.error and "llama-70b cannot be fine-tuned by this app" in job.error
+    failed = service.get(started.id)
+    assert failed.status is RetrainStatus.FAILED and failed.lineage_id is None and "llama-70b" in (failed.error or "")
+    assert service.waiting_for(MODEL).pairs == 2
