@@ -22,7 +22,7 @@ from services.monitor.log_scope import LogScope
 from services.monitor.predictions import PredictionService
 from services.monitor.samples import SampleService
 from services.monitor.traffic import TrafficService
-from services.monitor.versions_compared import compare_versions
+from services.monitor.versions_compared import compare_versions, evaluated_on_same_pairs
 from services.monitor.watched_model import watched_model
 
 wb = workbench()
@@ -81,4 +81,4 @@ with sampled, shown_errors():
         feedback_form.show(wb, inference_log_id=opened, origin=FeedbackOrigin.MONITOR, key=f"monitor_feedback_{opened}")
 with ab, shown_errors():
     if pair := versions_ab.pick(next(e.versions for e in logged if e.name == endpoint), key=f"monitor_ab_{endpoint}"):
-        versions_ab.show(compare_versions(wb, scope, pair))
+        versions_ab.show(compare_versions(wb, scope, pair), evaluated_on_same_pairs(wb, scope, pair))

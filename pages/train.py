@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import breadcrumb, demo_model, job_progress
 from components.feedback import flash, show_flash, shown_errors
+from components.improve import retrain
 from components.session import workbench
 from components.train import (
     class_balance,
@@ -27,6 +28,7 @@ breadcrumb.show("TRAIN")
 st.title("Train")
 st.caption("Only expert-approved pairs whose governance allows it leave the workbench: labeled, and the use allowed and not prohibited.")
 show_flash()
+retrain.check_on_load(wb)  # IMPROVE's retrain rules: a rule whose N pairs wait starts its retrain
 demo_model.show(wb, key="train_demo_model")
 
 chosen = sheet_picker.show(service.training_sheets(), key="train_sheets")

@@ -56,6 +56,7 @@ from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.improve_builders import improve_gaps_sql_flow, improve_sql_flow
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.monitor_builders import monitor_sql_flow
+from tests.retrain_builders import retrain_sql_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet, crystal_template
 from tests.train_model_builders import training_sql_flow
 
@@ -326,6 +327,7 @@ FLOWS: dict[str, Flow] = {
     "demo_model": demo_model_flow,
     "improve": improve_sql_flow,
     "improve_gaps_and_trace": improve_gaps_sql_flow,
+    "improve_retrain": retrain_sql_flow,
 }
 
 

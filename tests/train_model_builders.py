@@ -81,7 +81,7 @@ def training_input(wb: Workbench, labeled: LabeledSheet, train: int = 4, validat
 
 def recorded_run(
     wb: Workbench, training_sheet_ids: tuple[str, ...], train_ids: tuple[str, ...], val_ids: tuple[str, ...],
-    *, model_name: str, accuracy: float, base_accuracy: float, learning_rate: float = 1e-3,
+    *, model_name: str, accuracy: float, base_accuracy: float, learning_rate: float = 1e-3, version: str = "1",
 ) -> TrainingRun:
     """A finished run as the training job records it (through its store), without training a model:
     for the lineage queries, which read only what the run recorded."""
@@ -98,7 +98,7 @@ def recorded_run(
     for step, loss in enumerate((2.5, 1.2), start=1):
         store.record_step(run.id, LossPoint(step, 2, loss, 80 * step, 1.5 * step))
     metrics = {"steps": 2, "train_tokens": 160, "train_seconds": 3.0, "tokens_per_s": 53.3, "final_loss": 1.2, "validation_loss": 1.4}
-    store.succeed(replace(run, mlflow_run_id="mlflow-run-1"), model_name, "1", metrics, _comparison(accuracy, base_accuracy))
+    store.succeed(replace(run, mlflow_run_id="mlflow-run-1"), model_name, version, metrics, _comparison(accuracy, base_accuracy))
     return store.get(run.id) or run
 
 

@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from components.monitor.traffic_charts import rate
+from components.train import version_comparison
 from services.monitor.versions_compared import VersionMetrics
+from services.train.version_comparison import SamePairsComparison
 
 
 def pick(versions: tuple[str, ...], key: str) -> tuple[str, str] | None:
@@ -31,7 +33,7 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def show(compared: list[VersionMetrics]) -> None:
+def show(compared: list[VersionMetrics], evaluated: SamePairsComparison | None = None) -> None:
     rows = {
         "Requests": [f"{m.requests:,}" for m in compared],
         "Throughput": [rate(m.requests_per_s) for m in compared],
@@ -43,3 +45,6 @@ def show(compared: list[VersionMetrics]) -> None:
     }
     table = pd.DataFrame(rows, index=[f"v{m.version}" for m in compared]).T
     st.dataframe(table)
+    if evaluated is not None:
+        st.markdown("**TRAIN's evaluation of both versions**")
+        version_comparison.show(evaluated)

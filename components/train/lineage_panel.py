@@ -10,8 +10,10 @@ import streamlit as st
 
 from components import source_viewer
 from components.feedback import shown_errors
+from components.train import version_comparison
 from services.core.workbench import Workbench
 from services.train.lineage import PAIRS_PAGE, LineageService, TrainedModel, TrainedPair
+from services.train.version_comparison import VersionComparisonService
 
 
 def show(workbench: Workbench, key: str) -> TrainedModel | None:
@@ -26,11 +28,27 @@ def show(workbench: Workbench, key: str) -> TrainedModel | None:
     )
     sheets = lineage.training_sheets_of(model.model_id)
     st.markdown("**Trained on** " + ", ".join(f"{s.name} ({s.labeled_pairs:,} labeled pairs, {s.labeling_mode})" for s in sheets))
+    if feedback := lineage.feedback_of(model.model_id):
+        st.markdown(f"**Learned from {len(feedback):,} feedback items:** " + ", ".join(f"`{f}`" for f in feedback))
+    _against_previous(workbench, model)
     for sheet in sheets:
         with st.expander(f"Models trained on {sheet.name}"):
             _compared(lineage, sheet.id)
     _pairs(workbench, lineage, model, key)
     return model
+
+
+def _against_previous(workbench: Workbench, model: TrainedModel) -> None:
+    versions = VersionComparisonService(workbench)
+    previous = versions.previous_version(model.model_name, model.model_version)
+    if previous is None:
+        return
+    with st.expander(f"v{model.model_version} beside v{previous} on the same evaluation pairs"):
+        compared = versions.compare(model.model_name, previous, model.model_version)
+        if compared is None:
+            st.caption(f"v{previous} or v{model.model_version} was trained without an evaluation: nothing to compare.")
+        else:
+            version_comparison.show(compared)
 
 
 def _compared(lineage: LineageService, training_sheet_id: str) -> None:

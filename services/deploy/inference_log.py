@@ -21,6 +21,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
+from services.core.store_threads import store_key
 from services.core.workbench import Workbench
 from services.deploy.records import InferenceRecord
 
@@ -38,10 +39,6 @@ RETRY_PAUSE_S = 0.5
 LoggedRowsListener = Callable[[list[InferenceRecord]], None]
 _listeners: dict[tuple[str, str], list[LoggedRowsListener]] = {}
 _listeners_lock = threading.Lock()
-
-
-def store_key(workbench: Workbench) -> tuple[str, str]:
-    return workbench.settings.backend, str(workbench.settings.home.resolve())
 
 
 def listen_for_logged_rows(workbench: Workbench, listener: LoggedRowsListener) -> Callable[[], None]:

@@ -13,11 +13,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from data_access.settings import load_settings
 from data_access.webhooks.sender import HttpWebhookSender, WebhookSender
-from services.core.errors import UnavailableError
-from services.core.workbench import Workbench, open_workbench
-from services.deploy.inference_log import listen_for_logged_rows, store_key
+from services.core.store_threads import PerStore
+from services.core.workbench import Workbench
+from services.deploy.inference_log import listen_for_logged_rows
 from services.deploy.records import InferenceRecord
 from services.monitor.alert_evaluation import AlertEvaluator
 
@@ -70,39 +69,19 @@ class AlertSchedule:
         self._thread.join()
 
 
-_schedules: dict[tuple[str, str], AlertSchedule] = {}
-_schedules_lock = threading.Lock()
+_schedules: PerStore[AlertSchedule] = PerStore(AlertSchedule)
 
 
 def start_alert_schedule(workbench: Workbench) -> AlertSchedule:
     """The store's schedule in this process, started on first call."""
-    key = store_key(workbench)
-    with _schedules_lock:
-        found = _schedules.get(key)
-        if found is None:
-            found = _schedules[key] = AlertSchedule(workbench)
-        return found
+    return _schedules.start(workbench)
 
 
 def stop_alert_schedules() -> None:
-    with _schedules_lock:
-        schedules = list(_schedules.values())
-        _schedules.clear()
-    for schedule in schedules:
-        schedule.stop()
+    _schedules.stop_all()
 
 
 def start_server_alert_schedule() -> AlertSchedule | None:
-    """At server start, the embedded store's schedule. On Databricks there is none: the server
-    has no person to act as until someone opens a page (the App proxy names each visitor), and
-    evaluating as whoever came first would reach the warehouse with their grants; there a person
-    evaluates the rules with "Evaluate now" on MONITOR, as themselves."""
-    settings = load_settings()
-    if settings.is_databricks:
-        return None
-    try:
-        workbench = open_workbench(settings)
-    except UnavailableError:
-        log.warning("The store could not be opened: alert rules are evaluated when MONITOR is opened", exc_info=True)
-        return None
-    return start_alert_schedule(workbench)
+    """At server start, the embedded store's schedule (services/core/store_threads.py: none on
+    Databricks; there a person evaluates the rules with "Evaluate now" on MONITOR, as themselves)."""
+    return _schedules.start_on_server("alert rules are evaluated when MONITOR is opened")

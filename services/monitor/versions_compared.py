@@ -9,6 +9,7 @@ from services.core.workbench import Workbench
 from services.monitor.log_scope import LogScope
 from services.monitor.predictions import PredictionService
 from services.monitor.watched_model import watched_model
+from services.train.version_comparison import SamePairsComparison, VersionComparisonService
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,12 @@ def compare_versions(workbench: Workbench, scope: LogScope, versions: tuple[str,
             sum(b.compared for b in known), sum(b.correct for b in known), scope.window.span.total_seconds(),
         ))
     return compared
+
+
+def evaluated_on_same_pairs(workbench: Workbench, scope: LogScope, versions: tuple[str, str]) -> SamePairsComparison | None:
+    """TRAIN's evaluation of the two versions on the held-out pairs both runs answered; None when
+    they are not versions of one model on record or one of them was never evaluated."""
+    models = [watched_model(workbench, scope.for_version(version)) for version in versions]
+    if models[0] is None or models[1] is None or models[0].model_name != models[1].model_name:
+        return None
+    return VersionComparisonService(workbench).compare(models[0].model_name, models[0].model_version, models[1].model_version)

@@ -165,6 +165,17 @@ class LineageService:
             for r in rows
         ]
 
+    def feedback_of(self, model_id: str) -> list[str]:
+        """The feedback items a model learned from: those its trained and validated pairs were made
+        from (`qa_pairs.feedback_id`, set when IMPROVE adds feedback to a Training Sheet)."""
+        rows = self._engine.query(
+            "SELECT DISTINCT q.feedback_id FROM (SELECT explode(qa_pair_ids) AS pair_id "
+            f"FROM {self._lineage} WHERE model_id = :model_id) p "
+            f"JOIN {self._wb.table('qa_pairs')} q ON q.id = p.pair_id WHERE q.feedback_id IS NOT NULL ORDER BY q.feedback_id",
+            {"model_id": model_id},
+        )
+        return [r["feedback_id"] for r in rows]
+
     def source_item(self, pair: TrainedPair) -> SheetItem:
         """The source item behind a pair: its row's fields and its files, for a preview."""
         sheets = SheetService(self._wb)
@@ -186,3 +197,4 @@ def _trained_pair(row: dict[str, Any], split: str) -> TrainedPair:
         item_ref=row["item_ref"], canonical_label_id=row["canonical_label_id"], label_data=label,
         label_version=row["label_version"], labeled_by=row["labeled_by"],
     )
+
