@@ -1,11 +1,13 @@
 """IMPROVE: what production said about the models, back to the experts. The feedback queue
-(ranked by impact, near-duplicates grouped) routes each pattern to curation."""
+(ranked by impact, near-duplicates grouped) routes each pattern to curation and traces it to the
+training pairs behind it; gap analysis shows what the training data lacks; Retrain trains the next
+version on what the experts approved."""
 
 import streamlit as st
 
 from components import breadcrumb
 from components.feedback import show_flash, shown_errors
-from components.improve import curation_actions, queue_grid, queue_item
+from components.improve import curation_actions, gap_analysis, queue_grid, queue_item, retrain, training_trace
 from components.session import workbench
 from services.improve.curation import FeedbackCuration
 from services.improve.queue import FeedbackQueue
@@ -19,7 +21,7 @@ st.caption("Feedback from the Playground, MONITOR and `POST /api/v1/feedback`, a
            "low-confidence threshold (set in DEPLOY), each linked to the logged request and model version.")
 show_flash()
 
-(queue_tab,) = st.tabs(["Queue"])
+queue_tab, gaps_tab, retrain_tab = st.tabs(["Queue", "Gaps", "Retrain"])
 with queue_tab, shown_errors():
     st.caption(queue_grid.SEVERITY_RULE)
     filters = queue_grid.filters(queue.choices(), key="improve_filters")
@@ -34,3 +36,9 @@ with queue_tab, shown_errors():
     else:
         queue_item.show(wb, picked[0], queue.source_item(picked[0].lead), key="improve_item")
         curation_actions.show(FeedbackCuration(wb), picked, key="improve_actions")
+        if picked[0].lead.model_version:
+            training_trace.show(wb, picked[0].lead, key="improve_trace")
+with gaps_tab:
+    gap_analysis.section(wb, key="improve_gaps")
+with retrain_tab:
+    retrain.section(wb)
