@@ -49,7 +49,7 @@ from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
 from services.train.exports import ExportService
 from tests.alert_builders import alerts_sql_flow
-from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
+from tests.builders import INVOICE_PDFS, REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
 from tests.deploy_builders import deploy_sql_flow
 from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
 from tests.fakes.chat_server import ChatScript, FakeChatServer
@@ -120,6 +120,20 @@ def sheets_flow(workbench: Workbench) -> None:
     service.delete(copy.id)
     service.list()
     service.count()
+
+
+def document_parsing_flow(workbench: Workbench) -> None:
+    from services.data.documents_store import DocumentsStore
+    from services.data.volume_parsing import VolumeParsing
+
+    migrate(workbench.backend.engine, workbench.settings)
+    build_invoice_source(workbench)
+    job = JobRunner(workbench).wait(VolumeParsing(workbench).start(INVOICE_PDFS), 60)
+    assert job.status == "succeeded", job.error
+    store = DocumentsStore(workbench)
+    store.summary(INVOICE_PDFS)
+    store.pages(f"{INVOICE_PDFS}/INV-0000.pdf")
+    SheetService(workbench).items(SheetService(workbench).create(joined_invoice_draft()), limit=5)
 
 
 def bulk_insert_flow(workbench: Workbench) -> None:
@@ -309,6 +323,7 @@ def demo_model_flow(workbench: Workbench) -> None:
 FLOWS: dict[str, Flow] = {
     "migration": migration_flow,
     "sheets": sheets_flow,
+    "document_parsing": document_parsing_flow,
     "bulk_insert": bulk_insert_flow,
     "canonical_labels": canonical_labels_flow,
     "generation": generation_flow,

@@ -11,8 +11,10 @@ from data_access.ocr.recognizer import TesseractRecognizer, Word
 from services.core.errors import ValidationError
 from services.core.jobs import JobRunner
 from services.data.documents_store import DocumentsStore
+from services.data.sheets import SheetService
 from services.data.volume_parsing import JOB_TYPE, ParseVolumeWork, VolumeParsing
 from tests import hostile_files as corpus
+from tests.builders import INVOICE_PDFS, joined_invoice_draft
 from tests.document_builders import LETTER, digital_pdf, scanned_pdf
 from tests.job_works import WAIT_S
 
@@ -109,3 +111,17 @@ def test_a_folder_inside_a_volume_or_a_path_outside_volumes_is_refused(workbench
         VolumeParsing(workbench).start(f"{VOLUME}/sub")
     with pytest.raises(ValidationError):
         VolumeParsing(workbench).start("/tmp/elsewhere")
+
+
+def test_a_sheet_joining_a_parsed_volume_gives_each_item_its_files_text_as_a_column(invoice_source):
+    wb = invoice_source
+    sheet = SheetService(wb).create(joined_invoice_draft())
+    before = SheetService(wb).items(sheet, limit=2).items[0]
+    assert before.fields["parsed_text"] is None
+    runner = JobRunner(wb)
+    job = runner.wait(VolumeParsing(wb).start(INVOICE_PDFS), WAIT_S)
+    assert (job.result["parsed"], job.result["failed"]) == (5, 1)
+    items = {i.item_ref: i for i in SheetService(wb).items(sheet, limit=7).items}
+    assert items["INV-0003"].fields["parsed_text"] == "INV-0003 page 1\n\nINV-0003 page 2"
+    assert items["INV-0005"].fields["parsed_text"] is None  # its PDF is damaged: failed, with its reason
+    assert "parsed_text" in SheetService(wb).check_for_reading(sheet).query.columns
