@@ -49,7 +49,7 @@ from services.templates.prompt_templates import TemplateService
 from services.train.export_records import Split, SplitConfig, Stratify
 from services.train.exports import ExportService
 from tests.alert_builders import alerts_sql_flow
-from tests.builders import INVOICE_PDFS, REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
+from tests.builders import REGIONS, STATE_NAMES, build_invoice_source, build_region_source, joined_invoice_draft
 from tests.deploy_builders import deploy_sql_flow
 from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
 from tests.fakes.chat_server import ChatScript, FakeChatServer
@@ -125,6 +125,7 @@ def sheets_flow(workbench: Workbench) -> None:
 def document_parsing_flow(workbench: Workbench) -> None:
     from services.data.documents_store import DocumentsStore
     from services.data.volume_parsing import VolumeParsing
+    from tests.builders import INVOICE_PDFS
 
     migrate(workbench.backend.engine, workbench.settings)
     build_invoice_source(workbench)

@@ -144,6 +144,12 @@ class VolumeIndex:
     def stems(self, volume_path: str) -> dict[str, list[str]]:
         return self._listing(volume_path).stems
 
+    def forget(self, volume_paths: Iterable[str]) -> None:
+        """List these volumes afresh next time (files just landed in them)."""
+        with self._lock:
+            for path in volume_paths:
+                self._cache.pop(path, None)
+
     def problems(self, volume_paths: Iterable[str]) -> tuple[str, ...]:
         """Why any of these volumes is not served (a link out of the store, say)."""
         return tuple(p for p in (self._listing(path).problem for path in volume_paths) if p)

@@ -246,6 +246,15 @@ class SheetService:
         )
         return (row["previous_ref"], row["next_ref"]) if row else (None, None)
 
+    def refresh_count(self, sheet: Sheet) -> Sheet:
+        """Count the sheet's items again (after new files or rows landed) and store the count; its
+        volumes are listed afresh, so new files join their items at once."""
+        self._volumes.forget(s.path for s in sheet.volume_sources)
+        count = self.item_count(sheet)
+        if count != sheet.row_count:
+            self._store.set_row_count(sheet.id, count)
+        return replace(sheet, row_count=count)
+
     def item_count(self, sheet: SheetDraft) -> int:
         return self._count(self.check_for_reading(sheet).query)
 
