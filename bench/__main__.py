@@ -17,6 +17,7 @@ from bench import (
     generation,
     model_path,
     monitor_dashboards,
+    ocr,
     review,
     template_rendering,
     train_export,
@@ -38,6 +39,7 @@ SUITES = {
     "example_store": example_search.run,
     "dspy": dspy_optimizer.run,
     "monitor": monitor_dashboards.run,
+    "ocr": ocr.run,
 }
 
 

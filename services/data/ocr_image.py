@@ -17,6 +17,7 @@ from scipy import ndimage
 
 MAX_SKEW_DEGREES = 3.0  # a scan turned further than this was fed crooked on purpose; leave it to the reader
 SKEW_STEP_DEGREES = 0.1
+_COARSE_STEP_DEGREES = 0.5
 _SKEW_SEARCH_SCALE = 4  # the angle is found on a quarter-size copy: 16× fewer pixels, the same rows
 _INK_BELOW = 150  # grey level under which a pixel counts as ink when finding the angle
 _PAPER = 255
@@ -39,11 +40,17 @@ def prepared_for_ocr(page: Image.Image, dpi: int) -> bytes:
 
 def skew_angle(grey: Image.Image) -> float:
     """The turn (degrees, counter-clockwise) that makes the page's text rows horizontal: rows of
-    ink are sharpest, so the variance of ink per pixel row is highest, when they lie flat."""
+    ink are sharpest, so the variance of ink per pixel row is highest, when they lie flat. Found
+    coarse to fine: every half degree, then every tenth around the best."""
     small = grey.resize((max(1, grey.width // _SKEW_SEARCH_SCALE), max(1, grey.height // _SKEW_SEARCH_SCALE)))
     ink = Image.fromarray(np.where(np.asarray(small) < _INK_BELOW, 0, _PAPER).astype(np.uint8))
+    coarse = _sharpest(ink, np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, _COARSE_STEP_DEGREES))
+    return _sharpest(ink, coarse + np.arange(-_COARSE_STEP_DEGREES, _COARSE_STEP_DEGREES + 0.01, SKEW_STEP_DEGREES))
+
+
+def _sharpest(ink: Image.Image, angles: np.ndarray) -> float:
     best_angle, best_score = 0.0, -1.0
-    for angle in np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + SKEW_STEP_DEGREES / 2, SKEW_STEP_DEGREES):
+    for angle in angles:
         turned = np.asarray(ink.rotate(float(angle), Image.Resampling.BILINEAR, fillcolor=_PAPER)) < 128
         score = float(turned.sum(axis=1).astype(np.float64).var())
         if score > best_score:
