@@ -1,4 +1,4 @@
-"""DATA figures: OCR of the demo's five scanned invoices (13 pages of 110-dpi scans), read as
+"""DATA figures: OCR of the demo's five scanned invoices (11 pages of 110-dpi scans), read as
 Parse documents reads them (rendered at 300 dpi, cleaned, Tesseract on one thread), with the
 character accuracy of each against the text it was drawn from. No goal is set in the issue:
 pages per second are reported, with the CPU time and load average beside them."""

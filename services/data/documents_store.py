@@ -17,6 +17,16 @@ class FileStatus:
 
 
 @dataclass(frozen=True)
+class FileParse:
+    """One file's parse to store: the document, or why it could not be read."""
+
+    file_path: str
+    fingerprint: str
+    parsed: ParsedDocument | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class DocumentFile:
     file_path: str
     status: str
@@ -68,26 +78,40 @@ class DocumentsStore:
         job_id: str | None,
     ) -> None:
         """Replace what was stored for the file with this parse (or its failure)."""
-        key = {"file_path": file_path}
+        self.save_many(volume_path, [FileParse(file_path, fingerprint, parsed, error)], job_id)
+
+    def save_many(self, volume_path: str, parses: list[FileParse], job_id: str | None) -> None:
+        """Replace what was stored for these files, set-based: three deletes, three bulk inserts."""
+        if not parses:
+            return
+        paths = [p.file_path for p in parses]
         with self._engine.transaction():
             for table in (self._chunks, self._pages, self._files):
-                self._engine.execute(f"DELETE FROM {table} WHERE file_path = :file_path", key)
-            self._engine.execute(
-                f"INSERT INTO {self._files} (file_path, volume_path, file_stem, fingerprint, status, error, page_count, "
-                "parsed_text, job_id, parsed_by, parsed_at) VALUES (:file_path, :volume, :stem, :fingerprint, :status, "
-                ":error, :page_count, :text, :job_id, :user, current_timestamp())",
-                {
-                    **key, "volume": volume_path, "stem": file_stem(file_path), "fingerprint": fingerprint,
-                    "status": FileStatus.PARSED if parsed else FileStatus.FAILED, "error": error,
-                    "page_count": len(parsed.pages) if parsed else None, "text": parsed.text if parsed else None,
-                    "job_id": job_id, "user": self._wb.user.email,
-                },
-            )
-            if parsed is None:
-                return
-            self._engine.insert_rows(self._pages, _pages_frame(volume_path, file_path, parsed))
-            if parsed.chunks:
-                self._engine.insert_rows(self._chunks, _chunks_frame(volume_path, file_path, parsed))
+                self._engine.execute(f"DELETE FROM {table} WHERE array_contains(:paths, file_path)", {"paths": paths})
+            self._engine.insert_rows(self._files, self._files_frame(volume_path, parses, job_id))
+            pages = [_pages_frame(volume_path, p.file_path, p.parsed) for p in parses if p.parsed and p.parsed.pages]
+            if pages:
+                self._engine.insert_rows(self._pages, pd.concat(pages, ignore_index=True))
+            chunks = [_chunks_frame(volume_path, p.file_path, p.parsed) for p in parses if p.parsed and p.parsed.chunks]
+            if chunks:
+                self._engine.insert_rows(self._chunks, pd.concat(chunks, ignore_index=True))
+
+    def _files_frame(self, volume_path: str, parses: list[FileParse], job_id: str | None) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "file_path": [p.file_path for p in parses],
+                "volume_path": volume_path,
+                "file_stem": [file_stem(p.file_path) for p in parses],
+                "fingerprint": [p.fingerprint for p in parses],
+                "status": [FileStatus.PARSED if p.parsed else FileStatus.FAILED for p in parses],
+                "error": [p.error for p in parses],
+                "page_count": pd.Series([len(p.parsed.pages) if p.parsed else None for p in parses], dtype="Int32"),
+                "parsed_text": [p.parsed.text if p.parsed else None for p in parses],
+                "job_id": job_id,
+                "parsed_by": self._wb.user.email,
+                "parsed_at": pd.Timestamp.now(tz="UTC"),
+            }
+        )
 
     def files(self, volume_path: str) -> list[DocumentFile]:
         rows = self._engine.query(
