@@ -130,7 +130,8 @@ def _render_without_text(page: pymupdf.Page, layer: list[Chunk], zoom: float) ->
 
 
 def _ocr_chunks(words: list[Word], number: int, zoom: float) -> list[Chunk]:
-    """Tesseract's blocks as chunks, each its lines in order; boxes back in PDF points."""
+    """Tesseract's blocks as chunks, each its lines in order; boxes back in PDF points (of the
+    straightened page: within a few points of the scan's own for the turns scanners make)."""
     chunks = []
     for index, (_, block_words) in enumerate(groupby(words, key=lambda w: w.block)):
         block = list(block_words)

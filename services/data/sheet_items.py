@@ -11,7 +11,7 @@ from typing import Any
 
 from data_access.catalog.browser import TableInfo
 from data_access.sql.names import TableName, quote
-from data_access.volumes import VolumeFileError, VolumeFiles, VolumePathError
+from data_access.volumes import VolumeFileError, VolumeFiles, VolumePath, VolumePathError
 from services.core.domain.sheet import SheetDraft
 from services.data.sheet_filters import CheckedFilter, check_filter
 
@@ -106,7 +106,7 @@ def build_item_query(
             )
             columns.append(f"{alias}.parsed_text AS {quote(name)}")
             fields.append(name)
-            params[volume] = source.path.rstrip("/")
+            params[volume] = _volume_key(source.path)
     where = f"WHERE {checked.sql}" if checked else ""
     base = f"SELECT {', '.join(columns)} FROM {table} AS p {' '.join(joins)} {where}"
     # The sample is the first `sample_size` items in item order: stable across reruns and backends.
@@ -124,6 +124,14 @@ def build_item_query(
         params=params,
         columns=tuple(fields),
     )
+
+
+def _volume_key(path: str) -> str:
+    """The volume as parsed documents record it (VolumePath's own spelling of it)."""
+    try:
+        return str(VolumePath.parse(path))
+    except VolumePathError:
+        return path  # a path no volume has: the join finds nothing, as it should
 
 
 @dataclass(frozen=True)
