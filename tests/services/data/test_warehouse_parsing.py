@@ -17,6 +17,7 @@ from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
 from services.data.documents_store import DocumentsStore
 from services.data.volume_parsing import VolumeParsing
+from services.data.volume_uploads import upload
 from tests.document_builders import LETTER, digital_pdf
 from tests.fakes.databricks_rest import FakeDatabricksRest
 from tests.fakes.dbapi_fake import FakeWarehouse
@@ -71,3 +72,14 @@ def test_on_databricks_one_statement_parses_the_volume_in_the_warehouse_and_its_
         wb.backend.files.write_bytes(f"{VOLUME}/c.pdf", digital_pdf())
         publish_volume_files(warehouse, rest)
         assert _parse(wb) | {"volume_path": VOLUME} == {"volume_path": VOLUME, "files": 3, "parsed": 1, "failed": 0, "unchanged": 2}
+
+
+def test_on_databricks_an_upload_goes_through_the_files_api_and_never_replaces_a_file():
+    with _databricks() as (rest, _, wb):
+        first = upload(wb, VOLUME, "../INV 9.pdf", digital_pdf())
+        assert first.ok and first.path == f"{VOLUME}/INV_9.pdf"
+        again = upload(wb, VOLUME, "INV_9.pdf", digital_pdf(("Other",)))
+        assert not again.ok and "INV_9.pdf" in again.error
+        refused = upload(wb, VOLUME, "broken.pdf", b"%PDF-1.7 cut short")
+        assert "cannot be opened: the file is damaged or is not a PDF" in refused.error
+        assert sorted(rest.stored_files()) == [f"{VOLUME}/INV_9.pdf"]
