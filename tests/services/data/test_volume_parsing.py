@@ -125,3 +125,20 @@ def test_a_sheet_joining_a_parsed_volume_gives_each_item_its_files_text_as_a_col
     assert items["INV-0003"].fields["parsed_text"] == "INV-0003 page 1\n\nINV-0003 page 2"
     assert items["INV-0005"].fields["parsed_text"] is None  # its PDF is damaged: failed, with its reason
     assert "parsed_text" in SheetService(wb).check_for_reading(sheet).query.columns
+
+
+def test_a_template_reads_an_items_parsed_text_as_a_placeholder(invoice_source):
+    from services.core.domain.template import FieldType, SchemaField, TemplateDraft
+    from services.templates.prompt_templates import TemplateService
+
+    wb = invoice_source
+    sheet = SheetService(wb).create(joined_invoice_draft(sample_size=2))
+    assert JobRunner(wb).wait(VolumeParsing(wb).start(INVOICE_PDFS), WAIT_S).status == "succeeded"
+    draft = TemplateDraft(
+        name="Summaries", label_type="summarization", user_prompt_template="Summarize this invoice:\n{{ parsed_text }}",
+        output_schema=(SchemaField("summary", FieldType.STRING),), source_sheet_id=sheet.id,
+    )
+    results = TemplateService(wb).test_on_sheet(draft, sheet.id, n_rows=2)
+    assert [r.messages[-1].content for r in results] == [
+        "Summarize this invoice:\nINV-0000 page 1\n\nINV-0000 page 2", "Summarize this invoice:\nINV-0001 page 1\n\nINV-0001 page 2",
+    ]
