@@ -142,3 +142,12 @@ def test_a_template_reads_an_items_parsed_text_as_a_placeholder(invoice_source):
     assert [r.messages[-1].content for r in results] == [
         "Summarize this invoice:\nINV-0000 page 1\n\nINV-0000 page 2", "Summarize this invoice:\nINV-0001 page 1\n\nINV-0001 page 2",
     ]
+
+
+def test_without_tesseract_a_scanned_file_fails_saying_what_to_install_and_digital_ones_still_parse(workbench, monkeypatch):
+    _write(workbench, {"digital.pdf": digital_pdf(), "scanned.pdf": scanned_pdf()})
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = _run(workbench)
+    assert (result["parsed"], result["failed"]) == (1, 1)
+    error = DocumentsStore(workbench).file(f"{VOLUME}/scanned.pdf").error
+    assert error.startswith("scanned.pdf, page 1: Tesseract is not installed") and "brew install tesseract" in error
