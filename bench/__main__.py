@@ -19,6 +19,7 @@ from bench import (
     improve,
     model_path,
     monitor_dashboards,
+    ocr,
     review,
     template_rendering,
     train_export,
@@ -41,6 +42,7 @@ SUITES = {
     "dspy": dspy_optimizer.run,
     "monitor": monitor_dashboards.run,
     "improve": improve.run,
+    "ocr": ocr.run,
 }
 
 

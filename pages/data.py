@@ -3,7 +3,15 @@
 import streamlit as st
 
 from components import breadcrumb
-from components.data import catalog_explorer, sheet_actions, sheet_details, sheet_form, sheet_list, sheet_preview
+from components.data import (
+    catalog_explorer,
+    sheet_actions,
+    sheet_details,
+    sheet_documents,
+    sheet_form,
+    sheet_list,
+    sheet_preview,
+)
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from services.data.sheets import SheetService
@@ -24,6 +32,7 @@ with sheets_tab:
         sheet = service.with_tags(selected)
         sheet_details.show(wb, sheet)
         sheet_actions.show(wb, service, sheet)
+        sheet_documents.show(wb, service, sheet)
         with shown_errors():
             sheet_preview.show(wb, service, sheet)
     with st.expander("New sheet", expanded=not sheets, icon=":material/add:"):

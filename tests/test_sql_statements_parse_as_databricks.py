@@ -124,6 +124,21 @@ def sheets_flow(workbench: Workbench) -> None:
     service.count()
 
 
+def document_parsing_flow(workbench: Workbench) -> None:
+    from services.data.documents_store import DocumentsStore
+    from services.data.volume_parsing import VolumeParsing
+    from tests.builders import INVOICE_PDFS
+
+    migrate(workbench.backend.engine, workbench.settings)
+    build_invoice_source(workbench)
+    job = JobRunner(workbench).wait(VolumeParsing(workbench).start(INVOICE_PDFS), 60)
+    assert job.status == "succeeded", job.error
+    store = DocumentsStore(workbench)
+    store.summary(INVOICE_PDFS)
+    store.pages(f"{INVOICE_PDFS}/INV-0000.pdf")
+    SheetService(workbench).items(SheetService(workbench).create(joined_invoice_draft()), limit=5)
+
+
 def bulk_insert_flow(workbench: Workbench) -> None:
     migrate(workbench.backend.engine, workbench.settings)
     now = datetime(2024, 5, 1, tzinfo=UTC)
@@ -311,6 +326,7 @@ def demo_model_flow(workbench: Workbench) -> None:
 FLOWS: dict[str, Flow] = {
     "migration": migration_flow,
     "sheets": sheets_flow,
+    "document_parsing": document_parsing_flow,
     "bulk_insert": bulk_insert_flow,
     "canonical_labels": canonical_labels_flow,
     "generation": generation_flow,

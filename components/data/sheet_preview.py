@@ -11,13 +11,14 @@ import streamlit as st
 from components import source_preview
 from services.core.domain.sheet import Sheet
 from services.core.workbench import Workbench
-from services.data.sheet_items import SheetItem
+from services.data.sheet_items import PARSED_TEXT_COLUMN, SheetItem
 from services.data.sheets import SheetService
 
 PAGE_SIZE = 12  # cards per page: four rows of three, each with a render
 CARD_COLUMNS = 3
 FIELDS_ON_CARD = 12  # a telemetry reading's every sensor value fits; long OCR text stays off the card
 LONG_TEXT = 120  # characters; longer values (OCR text) belong to the file viewer, not a card
+PARSED_TEXT_SHOWN = 4000  # characters of a parsed document on its card; the whole text is the column
 
 
 def show(wb: Workbench, service: SheetService, sheet: Sheet, key: str = "sheet_preview") -> None:
@@ -48,6 +49,10 @@ def _card(wb: Workbench, item: SheetItem, expects_files: bool) -> None:
     if expects_files and not item.media:
         st.caption("No file in the sheet's volumes for this item.")
     st.table(fields_frame(item.fields))
+    parsed = item.fields.get(PARSED_TEXT_COLUMN)
+    if isinstance(parsed, str) and parsed:
+        with st.expander(f"Parsed text · {len(parsed):,} characters", icon=":material/article:"):
+            st.text(parsed[:PARSED_TEXT_SHOWN] + ("…" if len(parsed) > PARSED_TEXT_SHOWN else ""))
 
 
 def fields_frame(fields: dict[str, object]) -> pd.DataFrame:

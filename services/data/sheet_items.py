@@ -11,7 +11,7 @@ from typing import Any
 
 from data_access.catalog.browser import TableInfo
 from data_access.sql.names import TableName, quote
-from data_access.volumes import VolumeFileError, VolumeFiles, VolumePathError
+from data_access.volumes import VolumeFileError, VolumeFiles, VolumePath, VolumePathError
 from services.core.domain.sheet import SheetDraft
 from services.data.sheet_filters import CheckedFilter, check_filter
 
@@ -69,7 +69,14 @@ class ItemQuery:
     columns: tuple[str, ...] = ()  # the fields of an item: the primary table's, then each joined table's
 
 
-def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo]) -> ItemQuery:
+PARSED_TEXT_COLUMN = "parsed_text"  # a joined volume's file text, once the volume is parsed (DATA: Parse documents)
+
+
+def build_item_query(
+    draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo], documents_table: str | None = None
+) -> ItemQuery:
+    """`documents_table`: the parsed documents (document_files); each joined volume then adds its
+    file's parsed text as a column, `parsed_text` (`<volume>__parsed_text` after the first)."""
     checked: CheckedFilter | None = check_filter(draft.filter_condition, primary.column_names, qualifier="p")
     table = TableName.parse(draft.primary_table).quoted
     order = f"p.{quote(draft.item_ref_column)}"
@@ -87,8 +94,20 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
         joined_columns = [c for c in info.column_names if c != target]
         columns += [f"{alias}.{quote(c)} AS {quote(f'{info.name}__{c}')}" for c in joined_columns]
         fields += [f"{info.name}__{c}" for c in joined_columns]
-    where = f"WHERE {checked.sql}" if checked else ""
     params: dict[str, Any] = dict(checked.params) if checked else {}
+    if documents_table:
+        for index, source in enumerate(draft.volume_sources):
+            alias, volume = f"d{index}", f"parsed_volume_{index}"
+            name = PARSED_TEXT_COLUMN if PARSED_TEXT_COLUMN not in fields else f"{source.path.rsplit('/', 1)[-1]}__{PARSED_TEXT_COLUMN}"
+            joins.append(
+                f"LEFT JOIN (SELECT file_stem, max(parsed_text) AS parsed_text FROM {documents_table} "
+                f"WHERE volume_path = :{volume} AND status = 'parsed' GROUP BY file_stem) AS {alias} "
+                f"ON CAST(p.{quote(source.join_key)} AS STRING) = {alias}.file_stem"
+            )
+            columns.append(f"{alias}.parsed_text AS {quote(name)}")
+            fields.append(name)
+            params[volume] = _volume_key(source.path)
+    where = f"WHERE {checked.sql}" if checked else ""
     base = f"SELECT {', '.join(columns)} FROM {table} AS p {' '.join(joins)} {where}"
     # The sample is the first `sample_size` items in item order: stable across reruns and backends.
     sampled = f"{base} ORDER BY {order} LIMIT :sample_size" if draft.sample_size else base
@@ -105,6 +124,14 @@ def build_item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, Ta
         params=params,
         columns=tuple(fields),
     )
+
+
+def _volume_key(path: str) -> str:
+    """The volume as parsed documents record it (VolumePath's own spelling of it)."""
+    try:
+        return str(VolumePath.parse(path))
+    except VolumePathError:
+        return path  # a path no volume has: the join finds nothing, as it should
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,12 @@ class VolumeIndex:
 
     def stems(self, volume_path: str) -> dict[str, list[str]]:
         return self._listing(volume_path).stems
+
+    def forget(self, volume_paths: Iterable[str]) -> None:
+        """List these volumes afresh next time (files just landed in them)."""
+        with self._lock:
+            for path in volume_paths:
+                self._cache.pop(path, None)
 
     def problems(self, volume_paths: Iterable[str]) -> tuple[str, ...]:
         """Why any of these volumes is not served (a link out of the store, say)."""

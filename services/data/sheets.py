@@ -86,7 +86,7 @@ class SheetService:
                 _require_column(joined[source.path], source.target_key or source.join_key, "secondary_sources", "join key")
         if draft.sample_size is not None and not 1 <= draft.sample_size <= MAX_SAMPLE_SIZE:
             raise ValidationError(f"Sample size must be between 1 and {MAX_SAMPLE_SIZE:,}.", "sample_size")
-        return CheckedDraft(draft, primary, joined, _item_query(draft, primary, joined))
+        return CheckedDraft(draft, primary, joined, _item_query(draft, primary, joined, self._wb.table("document_files")))
 
     def _table(self, name: str, field: str) -> TableInfo:
         try:
@@ -246,6 +246,15 @@ class SheetService:
         )
         return (row["previous_ref"], row["next_ref"]) if row else (None, None)
 
+    def refresh_count(self, sheet: Sheet) -> Sheet:
+        """Count the sheet's items again (after new files or rows landed) and store the count; its
+        volumes are listed afresh, so new files join their items at once."""
+        self._volumes.forget(s.path for s in sheet.volume_sources)
+        count = self.item_count(sheet)
+        if count != sheet.row_count:
+            self._store.set_row_count(sheet.id, count)
+        return replace(sheet, row_count=count)
+
     def item_count(self, sheet: SheetDraft) -> int:
         return self._count(self.check_for_reading(sheet).query)
 
@@ -253,7 +262,7 @@ class SheetService:
         """Like check, without the name rules (a saved sheet's name is already its own)."""
         primary = self._table(sheet.primary_table, "primary_table")
         joined = {s.path: self._table(s.path, "secondary_sources") for s in sheet.table_sources}
-        return CheckedDraft(sheet, primary, joined, _item_query(sheet, primary, joined))
+        return CheckedDraft(sheet, primary, joined, _item_query(sheet, primary, joined, self._wb.table("document_files")))
 
     def _count(self, query: ItemQuery) -> int:
         try:
@@ -262,9 +271,9 @@ class SheetService:
             raise ValidationError(f"The filter could not run on this table: {error}", "filter_condition") from error
 
 
-def _item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo]) -> ItemQuery:
+def _item_query(draft: SheetDraft, primary: TableInfo, joined: dict[str, TableInfo], documents_table: str) -> ItemQuery:
     try:
-        return build_item_query(draft, primary, joined)
+        return build_item_query(draft, primary, joined, documents_table)
     except InvalidNameError as error:  # a column no SQL can quote (a line break in its name)
         raise ValidationError(str(error)) from error
 

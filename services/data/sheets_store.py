@@ -83,6 +83,10 @@ class SheetsStore:
         )
         return changed == 1
 
+    def set_row_count(self, sheet_id: str, row_count: int) -> None:
+        """The item count is derived from the data, not edited: no version bump, no stale-write check."""
+        self._engine.execute(f"UPDATE {self._table} SET row_count = :row_count WHERE id = :id", {"id": sheet_id, "row_count": row_count})
+
     def delete(self, sheet_id: str) -> None:
         self._engine.execute(f"DELETE FROM {self._table} WHERE id = :id", {"id": sheet_id})
 

@@ -7,6 +7,7 @@ records, so scans and the broken upload look to the workbench as they would in p
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -195,6 +196,27 @@ def build_invoices(rng: random.Random, count: int = INVOICE_COUNT) -> list[Invoi
             )
         )
     return invoices
+
+
+@dataclass(frozen=True)
+class ScannedInvoice:
+    """A scanned demo invoice as the seed writes it, and the digital PDF it was scanned from."""
+
+    invoice_id: str
+    drawn_pdf: bytes
+    scanned_pdf: bytes
+
+
+def scanned_invoices(seed: int) -> list[ScannedInvoice]:
+    """The demo's scanned invoices, drawn and scanned exactly as `seed` writes them to the volume."""
+    context = DemoContext(None, seed)  # type: ignore[arg-type]  # drawing needs only the seed
+    scanned = []
+    for invoice in build_invoices(context.random("invoices")):
+        if invoice.presentation is Presentation.SCANNED:
+            drawn = render_invoice(invoice)
+            scan = rescan(drawn, invoice, context.random("scan", invoice.invoice_id), context.numpy("scan", invoice.invoice_id))
+            scanned.append(ScannedInvoice(invoice.invoice_id, drawn, scan))
+    return scanned
 
 
 # -- the step ------------------------------------------------------------------------------------

@@ -191,6 +191,11 @@ class FakeDatabricksRest:
         with self._lock:
             self.files[path] = StoredFile(data)
 
+    def stored_files(self) -> dict[str, StoredFile]:
+        """Every file the workspace holds, by path (for fakes that read volumes, like read_files)."""
+        with self._lock:
+            return dict(self.files)
+
     def file_text(self, path: str) -> str | None:
         with self._lock:
             stored = self.files.get(path)

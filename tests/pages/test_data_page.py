@@ -195,3 +195,27 @@ def test_item_cards_show_the_rows_fields_as_a_table(open_page, invoice_source):
     assert first["invoice_id"].startswith("INV-") and first["provider_name"] in ("City Medical Center", "Lakeside Clinic")
     assert first["total_amount"].replace(".", "").replace(",", "").isdigit()
     assert not app.json
+
+
+def test_parse_documents_on_a_volume_sheet_runs_as_a_job_and_each_card_shows_its_items_parsed_text(open_page, invoice_source):
+    from services.core.jobs import JobRunner
+    from services.data.volume_parsing import VolumeParsing
+    from tests.job_works import WAIT_S
+
+    sheet = SheetService(invoice_source).create(joined_invoice_draft())
+    app = open_page("pages/data.py", {"sheet": sheet.id})
+    assert not app.exception
+    assert any("0 PDFs parsed" in c.value for c in app.caption)
+    app.button(key=f"docs_{sheet.id}_0_parse").click().run()
+    assert not app.exception
+    job = VolumeParsing(invoice_source).latest_job("/Volumes/mirion_vital/raw/invoice_pdfs")
+    assert JobRunner(invoice_source).wait(job.id, WAIT_S).status == "succeeded"
+    app.run()
+    assert not app.exception
+    assert any("5 PDFs parsed (10 pages, 0 read by OCR) · 1 could not be read" in c.value for c in app.caption)
+    assert [p.text for p in app.progress] == ["6 of 6 items · succeeded"]
+    parsed = [e for e in app.expander if e.label.startswith("Parsed text")]
+    assert parsed[0].label == "Parsed text · 32 characters"
+    assert "INV-0000 page 1" in parsed[0].text[0].value
+    failed = next(e for e in app.expander if "could not be read" in e.label)
+    assert "INV-0005.pdf cannot be opened: the file is damaged or is not a PDF." in failed.markdown[0].value
