@@ -18,7 +18,7 @@ DEMO_SEED = 42
 
 
 def run() -> list[Measurement]:
-    import pymupdf
+    from data_access.pymupdf_lean import pymupdf
 
     recognizer = TesseractRecognizer()
     invoices = scanned_invoices(DEMO_SEED)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import groupby
 
-import pymupdf
 from PIL import Image
 
 from data_access.ocr.recognizer import RecognizerError, TextRecognizer, Word
+from data_access.pymupdf_lean import pymupdf
 from services.data.file_decoding import PreviewError, opened_pdf, zoom_within
 from services.data.ocr_image import prepared_for_ocr
 
