@@ -41,6 +41,7 @@ class QueueFilter:
     data_classification: str | None = None
     search: str = ""  # in the prompt, the response and the item ref, case-insensitively
     pre_approved: bool = False  # only pairs pre-approved from canonical labels and not reviewed since
+    signal: str | None = None  # only pairs a LABEL signal of this kind flags (services/core/domain/signals.py)
 
     def to_json(self) -> str:
         return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}, ensure_ascii=False)
@@ -68,6 +69,8 @@ class QueueFilter:
             parts.append(f"classified {self.data_classification}")
         if self.search:
             parts.append(f"containing “{self.search}”")
+        if self.signal:
+            parts.append(f"flagged by the {self.signal} signal")
         return ", ".join(parts) or "all pairs"
 
 
