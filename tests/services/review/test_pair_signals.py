@@ -17,6 +17,7 @@ from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
 from services.review.signals import PairSignals
 from tests.review_builders import build_review_setup
+from tests.signal_builders import set_prompt
 
 SMALL = 8  # pairs: enough for findings and clean pairs side by side
 
@@ -30,27 +31,14 @@ def _pairs(wb, setup):
     return {p.item_ref: p for p in GenerationService(wb).first_pairs(setup.training_sheet.id, 100)}
 
 
-def _set_prompt(wb, pair, prompt: str, response: str | None = None) -> None:
-    """Constructs a pair with known content: its last user message (and response) replaced."""
-    messages = [{"role": m.role, "content": m.content} for m in pair.messages]
-    user = max(i for i, m in enumerate(messages) if m["role"] == "user")
-    messages[user]["content"] = prompt
-    if response is not None and messages[-1]["role"] == "assistant":
-        messages[-1]["content"] = response
-    wb.backend.engine.execute(
-        f"UPDATE {wb.table('qa_pairs')} SET messages = :messages, row_version = row_version + 1 WHERE id = :id",
-        {"id": pair.id, "messages": json.dumps(messages)},
-    )
-
-
 def _pii(signals, pair):
     return next(s for s in signals.for_pair(pair) if s.kind == SignalKind.PII)
 
 
 def test_personal_data_in_prompt_and_response_is_a_signal_with_its_reason(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
-    _set_prompt(invoice_source, pairs["INV-0004"], "Patient: John Smith, NPI 1234567893, SSN 123-45-6789.", '{"urgency": "call jane@example.com"}')
-    _set_prompt(invoice_source, pairs["INV-0005"], "Provider NPI 1234567894 (check digit fails).")
+    set_prompt(invoice_source, pairs["INV-0004"], "Patient: John Smith, NPI 1234567893, SSN 123-45-6789.", '{"urgency": "call jane@example.com"}')
+    set_prompt(invoice_source, pairs["INV-0005"], "Provider NPI 1234567894 (check digit fails).")
     signals = PairSignals(invoice_source)
     assert signals.refresh(setup.training_sheet.id) == SMALL
     queue = ReviewQueue(invoice_source)
@@ -69,23 +57,23 @@ def test_a_signal_is_computed_once_and_again_only_when_its_pair_changes(invoice_
     ts = setup.training_sheet.id
     assert signals.refresh(ts) == SMALL
     assert signals.refresh(ts) == 0  # nothing changed: nothing recomputed
-    _set_prompt(invoice_source, pairs["INV-0006"], "Member ID: XJ4-55-1234")
+    set_prompt(invoice_source, pairs["INV-0006"], "Member ID: XJ4-55-1234")
     assert signals.refresh(ts) == 1
     assert _pii(signals, ReviewQueue(invoice_source).pair(pairs["INV-0006"].id)).flagged
-    _set_prompt(invoice_source, pairs["INV-0006"], "Nothing personal here.")  # the card recomputes its own pair
+    set_prompt(invoice_source, pairs["INV-0006"], "Nothing personal here.")  # the card recomputes its own pair
     assert not _pii(signals, ReviewQueue(invoice_source).pair(pairs["INV-0006"].id)).flagged
 
 
 def test_the_queue_filters_on_a_current_signal_only(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
     ts = setup.training_sheet.id
-    _set_prompt(invoice_source, pairs["INV-0004"], "DOB: 1984-03-12")
-    _set_prompt(invoice_source, pairs["INV-0007"], "Call (415) 555-0132")
+    set_prompt(invoice_source, pairs["INV-0004"], "DOB: 1984-03-12")
+    set_prompt(invoice_source, pairs["INV-0007"], "Call (415) 555-0132")
     PairSignals(invoice_source).refresh(ts)
     queue = ReviewQueue(invoice_source)
     flagged = QueueFilter(signal="pii")
     assert {p.item_ref for p in queue.page(ts, flagged).pairs} == {"INV-0004", "INV-0007"}
-    _set_prompt(invoice_source, pairs["INV-0007"], "No phone any more")  # stale: no longer counts
+    set_prompt(invoice_source, pairs["INV-0007"], "No phone any more")  # stale: no longer counts
     assert {p.item_ref for p in queue.page(ts, flagged).pairs} == {"INV-0004"}
     assert "flagged by the pii signal" in flagged.describe()
     with pytest.raises(ValidationError, match="Unknown signal"):
@@ -94,7 +82,7 @@ def test_the_queue_filters_on_a_current_signal_only(invoice_source, setup):
 
 def test_a_pii_finding_proposes_tighter_governance_and_applies_it_only_on_request_audited(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
-    _set_prompt(invoice_source, pairs["INV-0004"], "Insured: Mary Ann Lee")
+    set_prompt(invoice_source, pairs["INV-0004"], "Insured: Mary Ann Lee")
     signals, queue = PairSignals(invoice_source), ReviewQueue(invoice_source)
     pair = queue.pair(pairs["INV-0004"].id)
     finding = _pii(signals, pair)
@@ -114,7 +102,7 @@ def test_a_pii_finding_proposes_tighter_governance_and_applies_it_only_on_reques
 
 def test_a_pair_already_tighter_than_personal_data_requires_gets_no_proposal(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
-    _set_prompt(invoice_source, pairs["INV-0004"], "SSN 123-45-6789")
+    set_prompt(invoice_source, pairs["INV-0004"], "SSN 123-45-6789")
     review, signals = ReviewService(invoice_source), PairSignals(invoice_source)
     pair = ReviewQueue(invoice_source).pair(pairs["INV-0004"].id)
     pair = review.change_constraints(pair, pair.row_version, UsageConstraints(("testing",), ("training", "validation", "evaluation", "few_shot"), "Locked", "restricted"))
