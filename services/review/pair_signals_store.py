@@ -48,14 +48,18 @@ class PairSignalsStore:
         self.table = signals_table
         self._pairs = pairs_table
 
-    def stale_pairs(self, training_sheet_id: str, kind: str, pair_id: str | None = None) -> list[Row]:
+    def stale_pairs(self, training_sheet_id: str, kind: str, pair_id: str | None = None, limit: int | None = None) -> list[Row]:
         """The pairs of a sheet (or the one pair) whose `kind` signal is missing or was computed
-        for other messages."""
+        for other messages (with `limit`, at most that many: "is any stale?")."""
         one = " AND p.id = :pair_id" if pair_id else ""
+        bounded = " LIMIT :limit" if limit is not None else ""
         return self._engine.query(
             f"SELECT p.id, p.messages FROM {self._pairs} AS p WHERE p.training_sheet_id = :training_sheet_id{one} "
-            f"AND {stale_predicate(self.table)} ORDER BY p.ordinal",
-            {"training_sheet_id": training_sheet_id, "kind": kind, **({"pair_id": pair_id} if pair_id else {})},
+            f"AND {stale_predicate(self.table)} ORDER BY p.ordinal{bounded}",
+            {
+                "training_sheet_id": training_sheet_id, "kind": kind, **({"pair_id": pair_id} if pair_id else {}),
+                **({"limit": limit} if limit is not None else {}),
+            },
         )
 
     def replace(self, kind: str, signals: Sequence[PairSignal]) -> int:
@@ -65,7 +69,7 @@ class PairSignalsStore:
             for start in range(0, len(signals), WRITE_BATCH):
                 batch = signals[start : start + WRITE_BATCH]
                 self._engine.execute(
-                    f"DELETE FROM {self.table} WHERE kind = :kind AND array_contains(:pair_ids, pair_id)",
+                    f"DELETE FROM {self.table} WHERE kind = :kind AND pair_id IN (SELECT explode(:pair_ids))",
                     {"kind": kind, "pair_ids": [s.pair_id for s in batch]},
                 )
                 written += self._engine.insert_rows(self.table, _frame(batch))
@@ -81,9 +85,11 @@ class PairSignalsStore:
         return [(to_signal(r), bool(r["is_current"])) for r in rows]
 
     def in_group(self, training_sheet_id: str, group_id: str) -> list[PairSignal]:
+        """The members of a near-duplicate group whose signal is current (their pair unchanged since)."""
         rows = self._engine.query(
-            f"SELECT {', '.join(SIGNAL_COLUMNS)} FROM {self.table} WHERE training_sheet_id = :training_sheet_id "
-            "AND kind = 'duplicate' AND group_id = :group_id ORDER BY pair_id",
+            f"SELECT {', '.join('s.' + c for c in SIGNAL_COLUMNS)} FROM {self.table} AS s JOIN {self._pairs} AS p ON p.id = s.pair_id "
+            "WHERE s.training_sheet_id = :training_sheet_id AND s.kind = 'duplicate' AND s.group_id = :group_id AND s.flagged "
+            f"AND s.content_hash = {MESSAGES_HASH.format(p='p.')} ORDER BY p.ordinal",
             {"training_sheet_id": training_sheet_id, "group_id": group_id},
         )
         return [to_signal(r) for r in rows]

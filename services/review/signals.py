@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from data_access.embeddings import Embedder
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import QaPair
 from services.core.domain.signals import PairSignal, SignalKind
@@ -14,20 +15,23 @@ from services.core.errors import ValidationError
 from services.core.governance import governance_changed, most_restrictive, personal_data_rule
 from services.core.workbench import Workbench
 from services.review.actions import ReviewService
+from services.review.duplicate_signals import DuplicateSignals, ResolvedGroup
 from services.review.pair_signals_store import PairSignalsStore
 from services.review.pii_signals import AI_MASK_LABELS, AI_MASK_SOURCE, pii_signal, warehouse_pii_merge
 
 
 class PairSignals:
-    def __init__(self, workbench: Workbench) -> None:
+    def __init__(self, workbench: Workbench, embedder: Embedder | None = None) -> None:
         self._wb = workbench
+        self._duplicates = DuplicateSignals(workbench, embedder)  # opens the embedder only when it must embed
         self._store = PairSignalsStore(workbench.backend.engine, workbench.table("pair_signals"), workbench.table("qa_pairs"))
 
     # -- computing -------------------------------------------------------------------
     def refresh(self, training_sheet_id: str, pair_id: str | None = None) -> int:
         """Computes the signals of every pair of the sheet (or the one pair) whose messages changed
         since they were last computed, or never were; returns how many were (re)computed."""
-        return self.refresh_pii(training_sheet_id, pair_id)
+        pii = self.refresh_pii(training_sheet_id, pair_id)
+        return max(pii, self._duplicates.refresh(training_sheet_id))
 
     def refresh_pii(self, training_sheet_id: str, pair_id: str | None = None) -> int:
         now = datetime.now(UTC)
@@ -55,6 +59,13 @@ class PairSignals:
 
     def flagged_counts(self, training_sheet_id: str) -> dict[str, int]:
         return self._store.flagged_counts(training_sheet_id)
+
+    # -- resolving a near-duplicate group -----------------------------------------------
+    def duplicate_group(self, training_sheet_id: str, group_id: str) -> list[str]:
+        return self._duplicates.group(training_sheet_id, group_id)
+
+    def resolve_duplicates(self, training_sheet_id: str, group_id: str, keep_pair_id: str, note: str | None = None) -> ResolvedGroup:
+        return self._duplicates.resolve(training_sheet_id, group_id, keep_pair_id, note)
 
     # -- what a PII finding proposes -------------------------------------------------
     def proposed_governance(self, pair: QaPair, signal: PairSignal) -> UsageConstraints | None:

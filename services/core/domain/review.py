@@ -21,6 +21,7 @@ class ReviewAction(StrEnum):
     BULK_APPROVE = "bulk_approve"
     BULK_REJECT = "bulk_reject"
     UNDO = "undo"
+    RESOLVE_DUPLICATES = "resolve_duplicates"  # a near-duplicate group: one kept, the rest rejected
 
 
 # The actions "Undo" can take back: one pair each, with the state before them recorded.

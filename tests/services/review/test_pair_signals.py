@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from data_access.embeddings.lexical import LexicalEmbedder
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.review import QueueFilter
 from services.core.domain.signals import SignalKind
@@ -39,7 +40,7 @@ def test_personal_data_in_prompt_and_response_is_a_signal_with_its_reason(invoic
     pairs = _pairs(invoice_source, setup)
     set_prompt(invoice_source, pairs["INV-0004"], "Patient: John Smith, NPI 1234567893, SSN 123-45-6789.", '{"urgency": "call jane@example.com"}')
     set_prompt(invoice_source, pairs["INV-0005"], "Provider NPI 1234567894 (check digit fails).")
-    signals = PairSignals(invoice_source)
+    signals = PairSignals(invoice_source, LexicalEmbedder())
     assert signals.refresh(setup.training_sheet.id) == SMALL
     queue = ReviewQueue(invoice_source)
     found = _pii(signals, queue.pair(pairs["INV-0004"].id))
@@ -53,12 +54,12 @@ def test_personal_data_in_prompt_and_response_is_a_signal_with_its_reason(invoic
 
 def test_a_signal_is_computed_once_and_again_only_when_its_pair_changes(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
-    signals = PairSignals(invoice_source)
+    signals = PairSignals(invoice_source, LexicalEmbedder())
     ts = setup.training_sheet.id
     assert signals.refresh(ts) == SMALL
     assert signals.refresh(ts) == 0  # nothing changed: nothing recomputed
     set_prompt(invoice_source, pairs["INV-0006"], "Member ID: XJ4-55-1234")
-    assert signals.refresh(ts) == 1
+    assert signals.refresh_pii(ts) == 1  # the changed pair only
     assert _pii(signals, ReviewQueue(invoice_source).pair(pairs["INV-0006"].id)).flagged
     set_prompt(invoice_source, pairs["INV-0006"], "Nothing personal here.")  # the card recomputes its own pair
     assert not _pii(signals, ReviewQueue(invoice_source).pair(pairs["INV-0006"].id)).flagged
@@ -69,7 +70,7 @@ def test_the_queue_filters_on_a_current_signal_only(invoice_source, setup):
     ts = setup.training_sheet.id
     set_prompt(invoice_source, pairs["INV-0004"], "DOB: 1984-03-12")
     set_prompt(invoice_source, pairs["INV-0007"], "Call (415) 555-0132")
-    PairSignals(invoice_source).refresh(ts)
+    PairSignals(invoice_source, LexicalEmbedder()).refresh(ts)
     queue = ReviewQueue(invoice_source)
     flagged = QueueFilter(signal="pii")
     assert {p.item_ref for p in queue.page(ts, flagged).pairs} == {"INV-0004", "INV-0007"}
@@ -83,7 +84,7 @@ def test_the_queue_filters_on_a_current_signal_only(invoice_source, setup):
 def test_a_pii_finding_proposes_tighter_governance_and_applies_it_only_on_request_audited(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
     set_prompt(invoice_source, pairs["INV-0004"], "Insured: Mary Ann Lee")
-    signals, queue = PairSignals(invoice_source), ReviewQueue(invoice_source)
+    signals, queue = PairSignals(invoice_source, LexicalEmbedder()), ReviewQueue(invoice_source)
     pair = queue.pair(pairs["INV-0004"].id)
     finding = _pii(signals, pair)
     assert queue.pair(pair.id).constraints == pair.constraints  # a signal decides nothing by itself
@@ -103,7 +104,7 @@ def test_a_pii_finding_proposes_tighter_governance_and_applies_it_only_on_reques
 def test_a_pair_already_tighter_than_personal_data_requires_gets_no_proposal(invoice_source, setup):
     pairs = _pairs(invoice_source, setup)
     set_prompt(invoice_source, pairs["INV-0004"], "SSN 123-45-6789")
-    review, signals = ReviewService(invoice_source), PairSignals(invoice_source)
+    review, signals = ReviewService(invoice_source), PairSignals(invoice_source, LexicalEmbedder())
     pair = ReviewQueue(invoice_source).pair(pairs["INV-0004"].id)
     pair = review.change_constraints(pair, pair.row_version, UsageConstraints(("testing",), ("training", "validation", "evaluation", "few_shot"), "Locked", "restricted"))
     assert signals.proposed_governance(pair, _pii(signals, pair)) is None

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from data_access.backends import Backend
+from data_access.embeddings.lexical import LexicalEmbedder
 from data_access.identity import User
 from data_access.schema.migrate import migrate
 from data_access.settings import load_settings
@@ -61,7 +62,7 @@ def _add_pair(wb: Workbench, pair_id: str, ordinal: int, prompt: str) -> None:
 def test_ai_mask_flags_the_stale_pairs_of_a_sheet_in_one_warehouse_statement(workbench, warehouse):
     _add_pair(workbench, "p1", 0, "Reply to jane@example.com about the claim")
     _add_pair(workbench, "p2", 1, "Nothing personal")
-    signals = PairSignals(workbench)
+    signals = PairSignals(workbench, LexicalEmbedder())
     sent = len(warehouse.received)
     assert signals.refresh("ts") == 2
     merges = [s for s in warehouse.received[sent:] if "ai_mask" in s.sql]
@@ -69,18 +70,18 @@ def test_ai_mask_flags_the_stale_pairs_of_a_sheet_in_one_warehouse_statement(wor
     assert merges[0].parameters["labels"] == list(AI_MASK_LABELS)
     flagged = ReviewQueue(workbench).page("ts", QueueFilter(signal="pii"))
     assert [p.id for p in flagged.pairs] == ["p1"]
-    found = signals.for_pair(flagged.pairs[0])[0]
+    found = next(s for s in signals.for_pair(flagged.pairs[0]) if s.kind == "pii")
     assert (found.source, found.reason) == ("ai_mask", "Personal data masked by ai_mask: 1 span(s) in the prompt or response.")
     assert signals.refresh("ts") == 0  # computed for these messages already: nothing sent to ai_mask
 
 
 def test_a_changed_pair_is_masked_again_and_its_signal_updated(workbench):
     _add_pair(workbench, "p1", 0, "Reply to jane@example.com")
-    signals = PairSignals(workbench)
+    signals = PairSignals(workbench, LexicalEmbedder())
     signals.refresh("ts")
     workbench.backend.engine.execute(
         f"UPDATE {workbench.table('qa_pairs')} SET messages = :m WHERE id = 'p1'", {"m": json.dumps([{"role": "user", "content": "No address now"}])}
     )
-    assert signals.refresh("ts") == 1
+    assert signals.refresh_pii("ts") == 1
     pair = ReviewQueue(workbench).pair("p1")
-    assert [(s.flagged, s.reason) for s in signals.for_pair(pair)] == [(False, "No personal data found by ai_mask.")]
+    assert [(s.flagged, s.reason) for s in signals.for_pair(pair) if s.kind == "pii"] == [(False, "No personal data found by ai_mask.")]
