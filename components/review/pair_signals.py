@@ -31,12 +31,31 @@ def _pii(signals: PairSignals, pair: QaPair, signal: PairSignal, key: str) -> No
             st.rerun()
 
 
+def _duplicate(signals: PairSignals, pair: QaPair, signal: PairSignal, key: str) -> None:
+    st.info(f"**Duplicate signal** ({signal.source}): {signal.reason}", icon=_ICONS[SignalKind.DUPLICATE])
+    members = signals.duplicate_group(pair.training_sheet_id, signal.group_id or "")
+    if len(members) < 2:
+        return  # a near-duplicate of canonically labeled items only: nothing in this sheet to resolve
+    with st.expander(f"Resolve this group of {len(members)} pairs at once", icon=":material/merge:"):
+        refs = {m.pair_id: f"{m.item_ref} ({m.status})" for m in members}
+        keep = st.radio("Keep", list(refs), format_func=refs.get, index=list(refs).index(pair.id) if pair.id in refs else 0, key=f"{key}_keep_{pair.id}")
+        st.caption("The others are rejected unless a person already decided them (approved, rejected or flagged).")
+        if st.button("Keep this one, reject the rest", key=f"{key}_resolve_{pair.id}", icon=":material/done_all:"):
+            with shown_errors():
+                resolved = signals.resolve_duplicates(pair.training_sheet_id, signal.group_id or "", keep)
+                left = f"; {resolved.left_alone} already decided left as they were" if resolved.left_alone else ""
+                flash(f"Kept {refs[keep]}; rejected {resolved.rejected} near-duplicate(s){left}.")
+                st.rerun()
+
+
 def show(signals: PairSignals, pair: QaPair, key: str = "pair_signals") -> None:
     """The pair's current signals (stale ones recomputed first)."""
     found = signals.for_pair(pair)
     for signal in found:
         if signal.kind == SignalKind.PII:
             _pii(signals, pair, signal, key)
+        elif signal.kind == SignalKind.DUPLICATE and signal.flagged:
+            _duplicate(signals, pair, signal, key)
         elif signal.flagged:
             st.info(f"**{signal.kind.title()} signal** ({signal.source}): {signal.reason}", icon=_ICONS.get(SignalKind(signal.kind)))
         else:

@@ -42,6 +42,13 @@ NAMED_MEMBERS = 5
 
 
 @dataclass(frozen=True)
+class GroupMember:
+    pair_id: str
+    item_ref: str
+    status: str
+
+
+@dataclass(frozen=True)
 class ResolvedGroup:
     kept: str
     rejected: int
@@ -139,15 +146,15 @@ class DuplicateSignals:
         return signals
 
     # -- resolving a group -----------------------------------------------------------
-    def group(self, training_sheet_id: str, group_id: str) -> list[str]:
-        """The pair ids of a current near-duplicate group."""
-        return [s.pair_id for s in self._store.in_group(training_sheet_id, group_id)]
+    def group(self, training_sheet_id: str, group_id: str) -> list[GroupMember]:
+        """The pairs of a current near-duplicate group, in queue order."""
+        return [GroupMember(r["id"], r["item_ref"], r["status"]) for r in self._store.in_group(training_sheet_id, group_id)]
 
     def resolve(self, training_sheet_id: str, group_id: str, keep_pair_id: str, note: str | None = None) -> ResolvedGroup:
         """Keeps one pair of the group and rejects the others nobody has decided yet, in one
         statement, recorded once in review_events. The kept pair stays as it is, for review."""
         note = checked_note(note)
-        members = self.group(training_sheet_id, group_id)
+        members = [m.pair_id for m in self.group(training_sheet_id, group_id)]
         if keep_pair_id not in members:
             raise ValidationError("The pair to keep is not in this near-duplicate group (the group may have changed); nothing was rejected.")
         rest = [m for m in members if m != keep_pair_id]

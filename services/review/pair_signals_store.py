@@ -84,15 +84,15 @@ class PairSignalsStore:
         )
         return [(to_signal(r), bool(r["is_current"])) for r in rows]
 
-    def in_group(self, training_sheet_id: str, group_id: str) -> list[PairSignal]:
-        """The members of a near-duplicate group whose signal is current (their pair unchanged since)."""
-        rows = self._engine.query(
-            f"SELECT {', '.join('s.' + c for c in SIGNAL_COLUMNS)} FROM {self.table} AS s JOIN {self._pairs} AS p ON p.id = s.pair_id "
+    def in_group(self, training_sheet_id: str, group_id: str) -> list[Row]:
+        """The members of a near-duplicate group whose signal is current (their pair unchanged
+        since): pair id, item ref and status, in queue order."""
+        return self._engine.query(
+            f"SELECT p.id, p.item_ref, p.status FROM {self.table} AS s JOIN {self._pairs} AS p ON p.id = s.pair_id "
             "WHERE s.training_sheet_id = :training_sheet_id AND s.kind = 'duplicate' AND s.group_id = :group_id AND s.flagged "
             f"AND s.content_hash = {MESSAGES_HASH.format(p='p.')} ORDER BY p.ordinal",
             {"training_sheet_id": training_sheet_id, "group_id": group_id},
         )
-        return [to_signal(r) for r in rows]
 
     def flagged_counts(self, training_sheet_id: str) -> dict[str, int]:
         """kind → pairs of the sheet with a flagged, current signal of that kind."""

@@ -15,7 +15,7 @@ from services.core.errors import ValidationError
 from services.core.governance import governance_changed, most_restrictive, personal_data_rule
 from services.core.workbench import Workbench
 from services.review.actions import ReviewService
-from services.review.duplicate_signals import DuplicateSignals, ResolvedGroup
+from services.review.duplicate_signals import DuplicateSignals, GroupMember, ResolvedGroup
 from services.review.pair_signals_store import PairSignalsStore
 from services.review.pii_signals import AI_MASK_LABELS, AI_MASK_SOURCE, pii_signal, warehouse_pii_merge
 
@@ -61,7 +61,7 @@ class PairSignals:
         return self._store.flagged_counts(training_sheet_id)
 
     # -- resolving a near-duplicate group -----------------------------------------------
-    def duplicate_group(self, training_sheet_id: str, group_id: str) -> list[str]:
+    def duplicate_group(self, training_sheet_id: str, group_id: str) -> list[GroupMember]:
         return self._duplicates.group(training_sheet_id, group_id)
 
     def resolve_duplicates(self, training_sheet_id: str, group_id: str, keep_pair_id: str, note: str | None = None) -> ResolvedGroup:

@@ -38,3 +38,21 @@ def test_the_queue_filtered_on_pii_shows_the_finding_and_tightens_its_governance
     assert audit.new.data_classification == "restricted" and "training" in audit.new.prohibited_uses
     assert any("Governance tightened for personal data" in s.value for s in app.success)
     assert any("already keeps it out of training" in c.value for c in app.caption)
+
+
+def test_a_near_duplicate_group_is_shown_on_the_card_and_resolved_in_one_click(open_page, setup, invoice_source):
+    setup, _ = setup
+    pairs = {p.item_ref: p for p in GenerationService(invoice_source).first_pairs(setup.training_sheet.id, 100)}
+    for ref in ("INV-0004", "INV-0006"):
+        set_prompt(invoice_source, pairs[ref], "Invoice INV-0042 from Lakeside Medical Supply, total 420.00 USD.")
+    app = open_page("pages/label.py", {"training_sheet": setup.training_sheet.id})
+    app.selectbox(key="label_filters_signal").select("duplicate").run()
+    assert not app.exception
+    assert next(m.value for m in app.markdown if m.value.startswith("**INV-")).startswith("**INV-0004**")
+    [info] = [i.value for i in app.info if "Duplicate signal" in i.value]
+    assert "Near-duplicate of 1 other pair(s) of this sheet (INV-0006)" in info
+    app.button(key=f"review_card_signals_resolve_{pairs['INV-0004'].id}").click().run()
+    assert not app.exception and not app.error
+    assert any("rejected 1 near-duplicate(s)" in s.value for s in app.success)
+    statuses = {p.item_ref: p.status for p in GenerationService(invoice_source).first_pairs(setup.training_sheet.id, 100)}
+    assert (statuses["INV-0004"], statuses["INV-0006"]) == ("unlabeled", "rejected")
