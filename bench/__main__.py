@@ -15,6 +15,7 @@ from bench import (
     example_search,
     foundation,
     generation,
+    label_signals,
     model_path,
     monitor_dashboards,
     review,
@@ -38,6 +39,7 @@ SUITES = {
     "example_store": example_search.run,
     "dspy": dspy_optimizer.run,
     "monitor": monitor_dashboards.run,
+    "label_signals": label_signals.run,
 }
 
 
