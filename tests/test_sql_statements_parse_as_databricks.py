@@ -55,6 +55,7 @@ from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
 from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.monitor_builders import monitor_sql_flow
+from tests.signal_builders import label_signals_sql_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet, crystal_template
 from tests.train_model_builders import training_sql_flow
 
@@ -323,6 +324,7 @@ FLOWS: dict[str, Flow] = {
     "example_store": example_store_flow,
     "dspy": dspy_flow,
     "demo_model": demo_model_flow,
+    "label_signals": label_signals_sql_flow,
 }
 
 
