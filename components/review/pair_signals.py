@@ -48,6 +48,14 @@ def _duplicate(signals: PairSignals, pair: QaPair, signal: PairSignal, key: str)
                 st.rerun()
 
 
+def _quality(pair: QaPair, signal: PairSignal) -> None:
+    score = f" {signal.score:.2f}" if signal.score is not None else ""
+    text = f"**Quality signal{score}** ({signal.source}): " + " ".join(signal.details.get("reasons", [signal.reason]))
+    (st.info if signal.flagged else st.caption)(text)
+    if pair.quality_score is not None and signal.score is not None and abs(pair.quality_score - signal.score) > 1e-9:
+        st.caption(f"The pair's quality score {pair.quality_score:.2f} comes from another source (the DSPy optimizer's metric); this check left it as it is.")
+
+
 def show(signals: PairSignals, pair: QaPair, key: str = "pair_signals") -> None:
     """The pair's current signals (stale ones recomputed first)."""
     found = signals.for_pair(pair)
@@ -56,6 +64,8 @@ def show(signals: PairSignals, pair: QaPair, key: str = "pair_signals") -> None:
             _pii(signals, pair, signal, key)
         elif signal.kind == SignalKind.DUPLICATE and signal.flagged:
             _duplicate(signals, pair, signal, key)
+        elif signal.kind == SignalKind.QUALITY:
+            _quality(pair, signal)
         elif signal.flagged:
             st.info(f"**{signal.kind.title()} signal** ({signal.source}): {signal.reason}", icon=_ICONS.get(SignalKind(signal.kind)))
         else:

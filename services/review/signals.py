@@ -18,12 +18,14 @@ from services.review.actions import ReviewService
 from services.review.duplicate_signals import DuplicateSignals, GroupMember, ResolvedGroup
 from services.review.pair_signals_store import PairSignalsStore
 from services.review.pii_signals import AI_MASK_LABELS, AI_MASK_SOURCE, pii_signal, warehouse_pii_merge
+from services.review.quality_signals import QualitySignals
 
 
 class PairSignals:
     def __init__(self, workbench: Workbench, embedder: Embedder | None = None) -> None:
         self._wb = workbench
         self._duplicates = DuplicateSignals(workbench, embedder)  # opens the embedder only when it must embed
+        self._quality = QualitySignals(workbench, embedder)
         self._store = PairSignalsStore(workbench.backend.engine, workbench.table("pair_signals"), workbench.table("qa_pairs"))
 
     # -- computing -------------------------------------------------------------------
@@ -31,7 +33,8 @@ class PairSignals:
         """Computes the signals of every pair of the sheet (or the one pair) whose messages changed
         since they were last computed, or never were; returns how many were (re)computed."""
         pii = self.refresh_pii(training_sheet_id, pair_id)
-        return max(pii, self._duplicates.refresh(training_sheet_id))
+        duplicates = self._duplicates.refresh(training_sheet_id)  # before quality: it embeds the prompts quality reads
+        return max(pii, duplicates, self._quality.refresh(training_sheet_id))
 
     def refresh_pii(self, training_sheet_id: str, pair_id: str | None = None) -> int:
         now = datetime.now(UTC)

@@ -64,7 +64,7 @@ def test_ai_mask_flags_the_stale_pairs_of_a_sheet_in_one_warehouse_statement(wor
     _add_pair(workbench, "p2", 1, "Nothing personal")
     signals = PairSignals(workbench, LexicalEmbedder())
     sent = len(warehouse.received)
-    assert signals.refresh("ts") == 2
+    assert signals.refresh_pii("ts") == 2
     merges = [s for s in warehouse.received[sent:] if "ai_mask" in s.sql]
     assert len(merges) == 1 and merges[0].sql.startswith("MERGE INTO")
     assert merges[0].parameters["labels"] == list(AI_MASK_LABELS)
@@ -72,13 +72,13 @@ def test_ai_mask_flags_the_stale_pairs_of_a_sheet_in_one_warehouse_statement(wor
     assert [p.id for p in flagged.pairs] == ["p1"]
     found = next(s for s in signals.for_pair(flagged.pairs[0]) if s.kind == "pii")
     assert (found.source, found.reason) == ("ai_mask", "Personal data masked by ai_mask: 1 span(s) in the prompt or response.")
-    assert signals.refresh("ts") == 0  # computed for these messages already: nothing sent to ai_mask
+    assert signals.refresh_pii("ts") == 0  # computed for these messages already: nothing sent to ai_mask
 
 
 def test_a_changed_pair_is_masked_again_and_its_signal_updated(workbench):
     _add_pair(workbench, "p1", 0, "Reply to jane@example.com")
     signals = PairSignals(workbench, LexicalEmbedder())
-    signals.refresh("ts")
+    signals.refresh_pii("ts")
     workbench.backend.engine.execute(
         f"UPDATE {workbench.table('qa_pairs')} SET messages = :m WHERE id = 'p1'", {"m": json.dumps([{"role": "user", "content": "No address now"}])}
     )
