@@ -31,10 +31,12 @@ class PairSignals:
     # -- computing -------------------------------------------------------------------
     def refresh(self, training_sheet_id: str, pair_id: str | None = None) -> int:
         """Computes the signals of every pair of the sheet (or the one pair) whose messages changed
-        since they were last computed, or never were; returns how many were (re)computed."""
+        since they were last computed, or never were; returns how many were (re)computed. A
+        pair's duplicate group depends on the whole sheet, so duplicates are regrouped only for
+        the sheet (on queue load), never for one pair."""
         pii = self.refresh_pii(training_sheet_id, pair_id)
-        duplicates = self._duplicates.refresh(training_sheet_id)  # before quality: it embeds the prompts quality reads
-        return max(pii, duplicates, self._quality.refresh(training_sheet_id))
+        duplicates = self._duplicates.refresh(training_sheet_id) if pair_id is None else 0  # before quality: it embeds the prompts
+        return max(pii, duplicates, self._quality.refresh(training_sheet_id, pair_id))
 
     def refresh_pii(self, training_sheet_id: str, pair_id: str | None = None) -> int:
         now = datetime.now(UTC)
@@ -53,9 +55,10 @@ class PairSignals:
 
     # -- reading ---------------------------------------------------------------------
     def for_pair(self, pair: QaPair) -> list[PairSignal]:
-        """The pair's signals computed for its messages as they are now (stale ones recomputed first)."""
+        """The pair's signals computed for its messages as they are now (its stale PII and quality
+        signals recomputed first; a stale duplicate signal waits for the next queue load)."""
         signals = self._store.for_pair(pair.id)
-        if not signals or not all(is_current for _, is_current in signals):
+        if not signals or any(not current and s.kind != SignalKind.DUPLICATE for s, current in signals):
             self.refresh(pair.training_sheet_id, pair.id)
             signals = self._store.for_pair(pair.id)
         return [signal for signal, is_current in signals if is_current]
