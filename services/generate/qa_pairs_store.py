@@ -46,11 +46,12 @@ PAIR_COUNTS = (
 )
 
 # The pair carries a flagged signal of kind :signal computed for its messages as they are now
-# (a stale one, whose pair changed since, does not count). Unqualified, `id` and `messages`
+# (a stale one, whose pair changed since, does not count): its row unchanged since, or its
+# messages (services/review/pair_signals_store.py: CURRENT). Unqualified, `id` and `messages`
 # resolve to qa_pairs: pair_signals has neither column.
 SIGNAL_FLAGGED = (
     "EXISTS (SELECT 1 FROM {signals} AS sig WHERE sig.pair_id = {p}id AND sig.kind = :signal AND sig.flagged "
-    "AND sig.content_hash = sha2(coalesce({p}messages, ''), 256))"
+    "AND (sig.pair_version = {p}row_version OR sig.content_hash = sha2(coalesce({p}messages, ''), 256)))"
 )
 
 # A pair's version check as a scalar subquery on its id: DuckDB looks a row up by its primary

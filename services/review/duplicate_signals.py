@@ -94,7 +94,7 @@ class DuplicateSignals:
 
     def _sheet_pairs(self, training_sheet_id: str) -> list[Row]:
         return self._engine.query(
-            f"SELECT id, sheet_id, item_ref, messages FROM {self._wb.table('qa_pairs')} WHERE training_sheet_id = :id ORDER BY ordinal",
+            f"SELECT id, sheet_id, item_ref, messages, row_version FROM {self._wb.table('qa_pairs')} WHERE training_sheet_id = :id ORDER BY ordinal",
             {"id": training_sheet_id},
         )
 
@@ -142,6 +142,7 @@ class DuplicateSignals:
                 pair["id"], training_sheet_id, SignalKind.DUPLICATE.value, content_hash(pair["messages"]), flagged, reason,
                 {"pairs": pair_members, "labels": [references[m - count]["canonical_label_id"] for m in group if m >= count]} if flagged else {},
                 float(best[row]) if flagged else None, f"dup-{min(pair_members)}" if flagged else None, f"embeddings:{model}", now,
+                pair["row_version"],
             ))
         return signals
 

@@ -16,12 +16,12 @@ from services.core.domain.signals import PairSignal
 # inside what a SQL warehouse accepts (as bulk review's batches).
 WRITE_BATCH = 10_000
 
-# The hash of the messages a signal is computed for, in SQL (services/core/domain/signals.py
-# computes the same in Python).
-MESSAGES_HASH = "sha2(coalesce({p}messages, ''), 256)"
+# A signal {s} is current for pair {p}: the pair's row is unchanged since (an integer compare),
+# or it changed but its messages did not (a review decision): only those few are hashed.
+CURRENT = "({s}.pair_version = {p}row_version OR {s}.content_hash = sha2(coalesce({p}messages, ''), 256))"
 
 SIGNAL_COLUMNS = (
-    "pair_id", "training_sheet_id", "kind", "content_hash", "flagged", "score", "reason", "details", "group_id", "source",
+    "pair_id", "training_sheet_id", "kind", "content_hash", "pair_version", "flagged", "score", "reason", "details", "group_id", "source",
     "computed_at",
 )
 
@@ -30,7 +30,7 @@ def stale_predicate(signals_table: str, kind_param: str = "kind") -> str:
     """Over qa_pairs alias p: the pair has no signal of the kind, or one computed for other messages."""
     return (
         f"NOT EXISTS (SELECT 1 FROM {signals_table} AS s WHERE s.pair_id = p.id AND s.kind = :{kind_param} "
-        f"AND s.content_hash = {MESSAGES_HASH.format(p='p.')})"
+        f"AND {CURRENT.format(s='s', p='p.')})"
     )
 
 
@@ -38,7 +38,7 @@ def to_signal(row: Row) -> PairSignal:
     return PairSignal(
         row["pair_id"], row["training_sheet_id"], row["kind"], row["content_hash"], bool(row["flagged"]), row["reason"] or "",
         json.loads(row["details"]) if row["details"] else {}, row["score"], row["group_id"], row["source"] or "",
-        row["computed_at"],
+        row["computed_at"], row["pair_version"],
     )
 
 
@@ -54,7 +54,7 @@ class PairSignalsStore:
         one = " AND p.id = :pair_id" if pair_id else ""
         bounded = " LIMIT :limit" if limit is not None else ""
         return self._engine.query(
-            f"SELECT p.id, p.messages FROM {self._pairs} AS p WHERE p.training_sheet_id = :training_sheet_id{one} "
+            f"SELECT p.id, p.messages, p.row_version FROM {self._pairs} AS p WHERE p.training_sheet_id = :training_sheet_id{one} "
             f"AND {stale_predicate(self.table)} ORDER BY p.ordinal{bounded}",
             {
                 "training_sheet_id": training_sheet_id, "kind": kind, **({"pair_id": pair_id} if pair_id else {}),
@@ -78,7 +78,7 @@ class PairSignalsStore:
     def for_pair(self, pair_id: str) -> list[tuple[PairSignal, bool]]:
         """The pair's signals, each with whether it was computed for the pair's messages as they are."""
         rows = self._engine.query(
-            f"SELECT {', '.join('s.' + c for c in SIGNAL_COLUMNS)}, s.content_hash = {MESSAGES_HASH.format(p='p.')} AS is_current "
+            f"SELECT {', '.join('s.' + c for c in SIGNAL_COLUMNS)}, {CURRENT.format(s='s', p='p.')} AS is_current "
             f"FROM {self.table} AS s JOIN {self._pairs} AS p ON p.id = s.pair_id WHERE s.pair_id = :id ORDER BY s.kind",
             {"id": pair_id},
         )
@@ -90,7 +90,7 @@ class PairSignalsStore:
         return self._engine.query(
             f"SELECT p.id, p.item_ref, p.status FROM {self.table} AS s JOIN {self._pairs} AS p ON p.id = s.pair_id "
             "WHERE s.training_sheet_id = :training_sheet_id AND s.kind = 'duplicate' AND s.group_id = :group_id AND s.flagged "
-            f"AND s.content_hash = {MESSAGES_HASH.format(p='p.')} ORDER BY p.ordinal",
+            f"AND {CURRENT.format(s='s', p='p.')} ORDER BY p.ordinal",
             {"training_sheet_id": training_sheet_id, "group_id": group_id},
         )
 
@@ -98,7 +98,7 @@ class PairSignalsStore:
         """kind → pairs of the sheet with a flagged, current signal of that kind."""
         rows = self._engine.query(
             f"SELECT s.kind, count(*) AS n FROM {self.table} AS s JOIN {self._pairs} AS p ON p.id = s.pair_id "
-            f"WHERE s.training_sheet_id = :training_sheet_id AND s.flagged AND s.content_hash = {MESSAGES_HASH.format(p='p.')} "
+            f"WHERE s.training_sheet_id = :training_sheet_id AND s.flagged AND {CURRENT.format(s='s', p='p.')} "
             "GROUP BY s.kind",
             {"training_sheet_id": training_sheet_id},
         )
@@ -123,5 +123,6 @@ def _frame(signals: Sequence[PairSignal]) -> pd.DataFrame:
             "group_id": [s.group_id for s in signals],
             "source": [s.source for s in signals],
             "computed_at": pd.to_datetime([s.computed_at for s in signals], utc=True),
+            "pair_version": pd.array([s.pair_version for s in signals], dtype="Int64"),
         }
     )

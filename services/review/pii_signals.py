@@ -42,7 +42,7 @@ def _counted(findings: list[PiiFinding]) -> str:
     return ", ".join(f"{n} {_KIND_WORDS[k][0 if n == 1 else 1]}" for k, n in counts.items())
 
 
-def pii_signal(pair_id: str, training_sheet_id: str, messages_json: str | None, now: datetime) -> PairSignal:
+def pii_signal(pair_id: str, training_sheet_id: str, messages_json: str | None, now: datetime, pair_version: int | None = None) -> PairSignal:
     """The rules' PII signal for a pair's messages as stored: the prompt the item gave (the last
     user message; the template's system message and examples are the same for every pair) and
     the response. Details keep each finding's kind and masked value, never the value itself."""
@@ -56,7 +56,7 @@ def pii_signal(pair_id: str, training_sheet_id: str, messages_json: str | None, 
         pair_id, training_sheet_id, SignalKind.PII.value, content_hash(messages_json), bool(found),
         f"Personal data {reason}." if found else "No personal data found by the rules.",
         {place: [{"kind": f.kind.value, "masked": f.masked} for f in findings] for place, findings in found.items()},
-        float(sum(len(f) for f in found.values())), None, RULES_SOURCE, now,
+        float(sum(len(f) for f in found.values())), None, RULES_SOURCE, now, pair_version,
     )
 
 
@@ -68,17 +68,17 @@ def warehouse_pii_merge(signals_table: str, pairs_table: str, one_pair: bool = F
     hashed = "sha2(coalesce(p.messages, ''), 256)"
     masked_spans = "CAST((length(m.masked) - length(replace(m.masked, '[MASKED]', ''))) / 8 AS INT)"
     return (
-        f"MERGE INTO {signals_table} AS t USING (SELECT p.id AS pair_id, p.training_sheet_id, {hashed} AS content_hash, "
+        f"MERGE INTO {signals_table} AS t USING (SELECT p.id AS pair_id, p.training_sheet_id, p.row_version, {hashed} AS content_hash, "
         "coalesce(p.messages, '') AS original, ai_mask(coalesce(p.messages, ''), :labels) AS masked "
         f"FROM {pairs_table} AS p WHERE p.training_sheet_id = :training_sheet_id{one} AND NOT EXISTS (SELECT 1 FROM {signals_table} AS s "
-        f"WHERE s.pair_id = p.id AND s.kind = 'pii' AND s.content_hash = {hashed})) AS m "
+        f"WHERE s.pair_id = p.id AND s.kind = 'pii' AND (s.pair_version = p.row_version OR s.content_hash = {hashed}))) AS m "
         "ON t.pair_id = m.pair_id AND t.kind = 'pii' "
-        "WHEN MATCHED THEN UPDATE SET content_hash = m.content_hash, flagged = m.masked <> m.original, "
+        "WHEN MATCHED THEN UPDATE SET content_hash = m.content_hash, pair_version = m.row_version, flagged = m.masked <> m.original, "
         f"score = {masked_spans}, reason = CASE WHEN m.masked <> m.original THEN concat('Personal data masked by ai_mask: ', "
         f"CAST({masked_spans} AS STRING), ' span(s) in the prompt or response.') ELSE 'No personal data found by ai_mask.' END, "
         "details = NULL, group_id = NULL, source = :source, computed_at = :now "
-        "WHEN NOT MATCHED THEN INSERT (pair_id, training_sheet_id, kind, content_hash, flagged, score, reason, details, group_id, "
-        "source, computed_at) VALUES (m.pair_id, m.training_sheet_id, 'pii', m.content_hash, m.masked <> m.original, "
+        "WHEN NOT MATCHED THEN INSERT (pair_id, training_sheet_id, kind, content_hash, pair_version, flagged, score, reason, details, "
+        "group_id, source, computed_at) VALUES (m.pair_id, m.training_sheet_id, 'pii', m.content_hash, m.row_version, m.masked <> m.original, "
         f"{masked_spans}, CASE WHEN m.masked <> m.original THEN concat('Personal data masked by ai_mask: ', "
         f"CAST({masked_spans} AS STRING), ' span(s) in the prompt or response.') ELSE 'No personal data found by ai_mask.' END, "
         "NULL, NULL, :source, :now)"

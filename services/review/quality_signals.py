@@ -23,7 +23,7 @@ from services.core.errors import ValidationError
 from services.core.workbench import Workbench
 from services.data.text_embeddings import TextEmbeddings
 from services.review.duplicate_signals import prompt_of
-from services.review.pair_signals_store import PairSignalsStore
+from services.review.pair_signals_store import CURRENT, PairSignalsStore
 from services.review.rules import label_data_for, response_of, template_of
 
 SOURCE = "label_checks"
@@ -89,10 +89,10 @@ class QualitySignals:
         signals, pairs = self._store.table, self._wb.table("qa_pairs")
         one = " AND p.id = :pair_id" if pair_id else ""
         return self._engine.query(
-            f"SELECT p.id, p.item_ref, p.messages, p.quality_score, s.score AS previous_score "
+            f"SELECT p.id, p.item_ref, p.messages, p.row_version, p.quality_score, s.score AS previous_score "
             f"FROM {pairs} AS p LEFT JOIN {signals} AS s ON s.pair_id = p.id AND s.kind = 'quality' "
             f"WHERE p.training_sheet_id = :training_sheet_id{one} AND (s.content_hash IS NULL "
-            "OR s.content_hash <> sha2(coalesce(p.messages, ''), 256)) ORDER BY p.ordinal",
+            f"OR NOT {CURRENT.format(s='s', p='p.')}) ORDER BY p.ordinal",
             {"training_sheet_id": training_sheet_id, **({"pair_id": pair_id} if pair_id else {})},
         )
 
@@ -129,6 +129,7 @@ class QualitySignals:
             return PairSignal(
                 row["id"], training_sheet_id, SignalKind.QUALITY.value, content_hash(row["messages"]), False,
                 "No response yet: nothing to score.", {"reasons": ["No response yet: nothing to score."]}, None, None, f"{SOURCE} ({model})", now,
+                row["row_version"],
             )
         data, problem = _parsed(row["messages"], template)
         checks = {"schema": 0.0 if problem else 1.0}
@@ -145,7 +146,7 @@ class QualitySignals:
         score = round(sum(checks.values()) / len(checks), 4)
         return PairSignal(
             row["id"], training_sheet_id, SignalKind.QUALITY.value, content_hash(row["messages"]), score < CONCERN_BELOW,
-            " ".join(reasons), {"checks": checks, "reasons": reasons}, score, None, f"{SOURCE} ({model})", now,
+            " ".join(reasons), {"checks": checks, "reasons": reasons}, score, None, f"{SOURCE} ({model})", now, row["row_version"],
         )
 
 

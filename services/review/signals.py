@@ -49,7 +49,7 @@ class PairSignals:
                 },
             )
         stale = self._store.stale_pairs(training_sheet_id, SignalKind.PII.value, pair_id)
-        signals = [pii_signal(row["id"], training_sheet_id, row["messages"], now) for row in stale]
+        signals = [pii_signal(row["id"], training_sheet_id, row["messages"], now, row["row_version"]) for row in stale]
         self._store.replace(SignalKind.PII.value, signals)
         return len(signals)
 

@@ -43,6 +43,7 @@ class PairSignal:
     group_id: str | None = None  # duplicates: the group the pair belongs to
     source: str = ""  # what computed it: rules, ai_mask, an embedding model, …
     computed_at: datetime | None = None
+    pair_version: int | None = None  # the pair's row_version when computed (a cheap currency check)
 
     def details_json(self) -> str:
         return json.dumps(self.details, ensure_ascii=False, sort_keys=True)

@@ -80,7 +80,7 @@ def test_a_changed_pair_is_masked_again_and_its_signal_updated(workbench):
     signals = PairSignals(workbench, LexicalEmbedder())
     signals.refresh_pii("ts")
     workbench.backend.engine.execute(
-        f"UPDATE {workbench.table('qa_pairs')} SET messages = :m WHERE id = 'p1'", {"m": json.dumps([{"role": "user", "content": "No address now"}])}
+        f"UPDATE {workbench.table('qa_pairs')} SET messages = :m, row_version = row_version + 1 WHERE id = 'p1'", {"m": json.dumps([{"role": "user", "content": "No address now"}])}
     )
     assert signals.refresh_pii("ts") == 1
     pair = ReviewQueue(workbench).pair("p1")
