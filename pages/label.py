@@ -15,6 +15,7 @@ from components.review import (
     review_progress,
     review_queue_filters,
     review_queue_table,
+    signals_refresh,
 )
 from components.session import workbench
 from services.core.domain.qa_pair import TrainingSheet
@@ -53,7 +54,7 @@ with quick:
     pre_approved = review_queue_filters.chip("label_filters")
 filters, bulk = st.columns([3, 2])
 signals = PairSignals(wb)
-signals.refresh(chosen.id)  # on queue load: the signals of pairs that changed since (or are new)
+signals_refresh.show(signals, chosen.id)  # on queue load: the signals of pairs new or changed since
 with filters, st.expander("Filter the queue", expanded=False, icon=":material/filter_list:"):
     queue_filter = review_queue_filters.show("label_filters", pre_approved, signals.flagged_counts(chosen.id))
 with bulk:

@@ -39,7 +39,7 @@ def label_signals_sql_flow(workbench: Workbench) -> None:
     for pair in pairs[3:5]:
         set_prompt(workbench, pair, "Patient: John Smith, NPI 1234567893")
     signals = PairSignals(workbench, LexicalEmbedder())
-    signals.refresh(ts)
+    signals.refresh_if_small(ts)
     ReviewQueue(workbench).page(ts, QueueFilter(signal="duplicate"))
     signals.flagged_counts(ts)
     pair = ReviewQueue(workbench).pair(pairs[3].id)

@@ -62,6 +62,16 @@ class PairSignalsStore:
             },
         )
 
+    def stale_count(self, training_sheet_id: str, kinds: list[str]) -> int:
+        stale = " OR ".join(stale_predicate(self.table, f"kind_{i}") for i in range(len(kinds)))
+        return int(
+            self._engine.scalar(
+                f"SELECT count(*) AS n FROM {self._pairs} AS p WHERE p.training_sheet_id = :training_sheet_id AND ({stale})",
+                {"training_sheet_id": training_sheet_id, **{f"kind_{i}": kind for i, kind in enumerate(kinds)}},
+            )
+            or 0
+        )
+
     def replace(self, kind: str, signals: Sequence[PairSignal]) -> int:
         """The pairs' `kind` signals become these: one DELETE and one INSERT per batch."""
         written = 0

@@ -60,9 +60,9 @@ class QualitySignals:
         self._store = PairSignalsStore(self._engine, workbench.table("pair_signals"), workbench.table("qa_pairs"))
         self._embedder = embedder
 
-    def refresh(self, training_sheet_id: str, pair_id: str | None = None) -> int:
-        """Scores the pairs of the sheet (or the one pair) whose quality signal is missing or stale."""
-        stale = self._stale(training_sheet_id, pair_id)
+    def refresh(self, training_sheet_id: str) -> int:
+        """Scores the pairs of the sheet whose quality signal is missing or stale."""
+        stale = self._stale(training_sheet_id)
         if not stale:
             return 0
         template = template_of(self._wb, training_sheet_id)
@@ -84,16 +84,15 @@ class QualitySignals:
             )
         return len(signals)
 
-    def _stale(self, training_sheet_id: str, pair_id: str | None) -> list[Row]:
+    def _stale(self, training_sheet_id: str) -> list[Row]:
         """Stale pairs with the column's value and the score this check last wrote (to tell whose it is)."""
         signals, pairs = self._store.table, self._wb.table("qa_pairs")
-        one = " AND p.id = :pair_id" if pair_id else ""
         return self._engine.query(
             f"SELECT p.id, p.item_ref, p.messages, p.row_version, p.quality_score, s.score AS previous_score "
             f"FROM {pairs} AS p LEFT JOIN {signals} AS s ON s.pair_id = p.id AND s.kind = 'quality' "
-            f"WHERE p.training_sheet_id = :training_sheet_id{one} AND (s.content_hash IS NULL "
+            "WHERE p.training_sheet_id = :training_sheet_id AND (s.content_hash IS NULL "
             f"OR NOT {CURRENT.format(s='s', p='p.')}) ORDER BY p.ordinal",
-            {"training_sheet_id": training_sheet_id, **({"pair_id": pair_id} if pair_id else {})},
+            {"training_sheet_id": training_sheet_id},
         )
 
     def _labeled(self, label_type: str) -> list[tuple[_Labeled, str]]:

@@ -20,6 +20,11 @@ from services.review.pair_signals_store import PairSignalsStore
 from services.review.pii_signals import AI_MASK_LABELS, AI_MASK_SOURCE, pii_signal, warehouse_pii_merge
 from services.review.quality_signals import QualitySignals
 
+# Pairs whose signals the LABEL page computes on queue load before showing it: a few seconds
+# (the PII rules scan ~5,000 pairs/s; new prompts are embedded by the CPU model at ~100-200/s).
+# A larger backlog (a new 100,000-pair sheet) waits for a person to ask for it.
+INLINE_REFRESH_LIMIT = 500
+
 
 class PairSignals:
     def __init__(self, workbench: Workbench, embedder: Embedder | None = None) -> None:
@@ -29,14 +34,25 @@ class PairSignals:
         self._store = PairSignalsStore(workbench.backend.engine, workbench.table("pair_signals"), workbench.table("qa_pairs"))
 
     # -- computing -------------------------------------------------------------------
-    def refresh(self, training_sheet_id: str, pair_id: str | None = None) -> int:
-        """Computes the signals of every pair of the sheet (or the one pair) whose messages changed
-        since they were last computed, or never were; returns how many were (re)computed. A
-        pair's duplicate group depends on the whole sheet, so duplicates are regrouped only for
-        the sheet (on queue load), never for one pair."""
-        pii = self.refresh_pii(training_sheet_id, pair_id)
-        duplicates = self._duplicates.refresh(training_sheet_id) if pair_id is None else 0  # before quality: it embeds the prompts
-        return max(pii, duplicates, self._quality.refresh(training_sheet_id, pair_id))
+    def refresh(self, training_sheet_id: str) -> int:
+        """Computes the signals of every pair of the sheet whose messages changed since they were
+        last computed, or never were; returns how many were (re)computed."""
+        pii = self.refresh_pii(training_sheet_id)
+        duplicates = self._duplicates.refresh(training_sheet_id)  # before quality: it embeds the prompts quality reads
+        return max(pii, duplicates, self._quality.refresh(training_sheet_id))
+
+    def stale_count(self, training_sheet_id: str) -> int:
+        """Pairs of the sheet missing a current signal of some kind (what `refresh` would compute)."""
+        return self._store.stale_count(training_sheet_id, [k.value for k in SignalKind])
+
+    def refresh_if_small(self, training_sheet_id: str) -> int:
+        """`refresh` when at most INLINE_REFRESH_LIMIT pairs need it; otherwise how many do (the
+        page offers to compute them), so a large sheet's queue opens at once."""
+        stale = self.stale_count(training_sheet_id)
+        if 0 < stale <= INLINE_REFRESH_LIMIT:
+            self.refresh(training_sheet_id)
+            return 0
+        return stale
 
     def refresh_pii(self, training_sheet_id: str, pair_id: str | None = None) -> int:
         now = datetime.now(UTC)
@@ -55,11 +71,12 @@ class PairSignals:
 
     # -- reading ---------------------------------------------------------------------
     def for_pair(self, pair: QaPair) -> list[PairSignal]:
-        """The pair's signals computed for its messages as they are now (its stale PII and quality
-        signals recomputed first; a stale duplicate signal waits for the next queue load)."""
+        """The pair's signals computed for its messages as they are now: its PII signal recomputed
+        first when stale (one pair's scan); duplicates and quality, which read the whole sheet or
+        its labeled neighbours, wait for the next queue load."""
         signals = self._store.for_pair(pair.id)
-        if not signals or any(not current and s.kind != SignalKind.DUPLICATE for s, current in signals):
-            self.refresh(pair.training_sheet_id, pair.id)
+        if not any(s.kind == SignalKind.PII and current for s, current in signals):
+            self.refresh_pii(pair.training_sheet_id, pair.id)
             signals = self._store.for_pair(pair.id)
         return [signal for signal, is_current in signals if is_current]
 

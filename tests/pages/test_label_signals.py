@@ -56,3 +56,18 @@ def test_a_near_duplicate_group_is_shown_on_the_card_and_resolved_in_one_click(o
     assert any("rejected 1 near-duplicate(s)" in s.value for s in app.success)
     statuses = {p.item_ref: p.status for p in GenerationService(invoice_source).first_pairs(setup.training_sheet.id, 100)}
     assert (statuses["INV-0004"], statuses["INV-0006"]) == ("unlabeled", "rejected")
+
+
+def test_a_large_backlog_of_signals_waits_for_the_compute_button(open_page, setup, invoice_source, monkeypatch):
+    import services.review.signals as signals_module
+
+    setup, pair = setup
+    monkeypatch.setattr(signals_module, "INLINE_REFRESH_LIMIT", 2)
+    app = open_page("pages/label.py", {"training_sheet": setup.training_sheet.id})
+    assert not app.exception
+    assert any(f"not computed yet for {SMALL} pairs" in i.value for i in app.info)
+    assert app.selectbox(key="label_filters_signal").format_func("pii") == "Personal data found (0)"
+    app.button(key=f"signals_refresh_{setup.training_sheet.id}").click().run()
+    assert not app.exception
+    assert not any("not computed yet" in i.value for i in app.info)
+    assert app.selectbox(key="label_filters_signal").format_func("pii") == "Personal data found (1)"

@@ -108,3 +108,16 @@ def test_a_pair_already_tighter_than_personal_data_requires_gets_no_proposal(inv
     pair = ReviewQueue(invoice_source).pair(pairs["INV-0004"].id)
     pair = review.change_constraints(pair, pair.row_version, UsageConstraints(("testing",), ("training", "validation", "evaluation", "few_shot"), "Locked", "restricted"))
     assert signals.proposed_governance(pair, _pii(signals, pair)) is None
+
+
+def test_a_small_backlog_is_computed_on_queue_load_and_a_large_one_waits_to_be_asked(invoice_source, setup, monkeypatch):
+    import services.review.signals as signals_module
+
+    ts = setup.training_sheet.id
+    signals = PairSignals(invoice_source, LexicalEmbedder())
+    monkeypatch.setattr(signals_module, "INLINE_REFRESH_LIMIT", SMALL - 1)
+    assert signals.refresh_if_small(ts) == SMALL  # too many: nothing computed yet
+    assert signals.stale_count(ts) == SMALL
+    monkeypatch.setattr(signals_module, "INLINE_REFRESH_LIMIT", SMALL)
+    assert signals.refresh_if_small(ts) == 0
+    assert signals.stale_count(ts) == 0
