@@ -18,9 +18,8 @@ import numpy as np
 
 from data_access.embeddings import Embedder
 from data_access.sql.engine import Row, WriteConflictError
-from services.core.domain.qa_pair import messages_from_json
 from services.core.domain.review import ReviewAction, ReviewEvent
-from services.core.domain.signals import PairSignal, SignalKind, content_hash
+from services.core.domain.signals import PairSignal, SignalKind, content_hash, last_content, readable_messages
 from services.core.errors import StaleWriteError, ValidationError
 from services.core.workbench import Workbench
 from services.data.text_embeddings import TextEmbeddings
@@ -59,8 +58,7 @@ class ResolvedGroup:
 def prompt_of(messages_json: str | None) -> str:
     """The item's prompt: the last user message (the template's system message and examples are
     the same for every pair, so they would make every pair look alike)."""
-    messages = messages_from_json(messages_json) if messages_json else ()
-    return next((m.content for m in reversed(messages) if m.role == "user"), "")
+    return last_content(readable_messages(messages_json), "user")
 
 
 def _named(refs: list[str]) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from services.core.domain.qa_pair import messages_from_json
-from services.core.domain.signals import PairSignal, SignalKind, content_hash
+from services.core.domain.signals import PairSignal, SignalKind, content_hash, last_content, readable_messages
 from services.core.pii import PiiFinding, PiiKind, find_pii
 
 RULES_SOURCE = "rules"
@@ -46,9 +45,14 @@ def pii_signal(pair_id: str, training_sheet_id: str, messages_json: str | None, 
     """The rules' PII signal for a pair's messages as stored: the prompt the item gave (the last
     user message; the template's system message and examples are the same for every pair) and
     the response. Details keep each finding's kind and masked value, never the value itself."""
-    messages = messages_from_json(messages_json) if messages_json else ()
-    prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
-    response = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
+    messages = readable_messages(messages_json)
+    if messages is None:  # fails closed: nobody can tell it holds no personal data
+        return PairSignal(
+            pair_id, training_sheet_id, SignalKind.PII.value, content_hash(messages_json), True,
+            "The pair's messages are not readable chat JSON, so they could not be scanned for personal data.",
+            {}, None, None, RULES_SOURCE, now, pair_version,
+        )
+    prompt, response = last_content(messages, "user"), last_content(messages, "assistant")
     places = {"prompt": find_pii(prompt), "response": find_pii(response)}
     found = {place: findings for place, findings in places.items() if findings}
     reason = "; ".join(f"in the {place}: {_counted(findings)}" for place, findings in found.items())

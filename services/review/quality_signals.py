@@ -18,13 +18,13 @@ import numpy as np
 
 from data_access.embeddings import Embedder
 from data_access.sql.engine import Row
-from services.core.domain.signals import PairSignal, SignalKind, content_hash
+from services.core.domain.signals import PairSignal, SignalKind, content_hash, last_content, readable_messages
 from services.core.errors import ValidationError
 from services.core.workbench import Workbench
 from services.data.text_embeddings import TextEmbeddings
 from services.review.duplicate_signals import prompt_of
 from services.review.pair_signals_store import CURRENT, PairSignalsStore
-from services.review.rules import label_data_for, response_of, template_of
+from services.review.rules import label_data_for, template_of
 
 SOURCE = "label_checks"
 # Labeled neighbours a response is compared with, and how similar a neighbour's prompt must be
@@ -46,9 +46,13 @@ class _Labeled:
     data: Any
 
 
+def _response(messages_json: str | None) -> str:
+    return last_content(readable_messages(messages_json), "assistant")
+
+
 def _parsed(messages_json: str | None, template: Any) -> tuple[Any, str | None]:
     try:
-        return label_data_for(response_of(messages_json), template), None
+        return label_data_for(_response(messages_json), template), None
     except ValidationError as error:
         return None, str(error)
 
@@ -124,7 +128,7 @@ class QualitySignals:
     def _signal(
         self, training_sheet_id: str, row: Row, template: Any, near: list[tuple[tuple[_Labeled, str], float]], model: str, now: datetime,
     ) -> PairSignal:
-        if not response_of(row["messages"]).strip():  # no draft yet: nothing to score, nothing to worry about
+        if not _response(row["messages"]).strip():  # no draft yet: nothing to score, nothing to worry about
             return PairSignal(
                 row["id"], training_sheet_id, SignalKind.QUALITY.value, content_hash(row["messages"]), False,
                 "No response yet: nothing to score.", {"reasons": ["No response yet: nothing to score."]}, None, None, f"{SOURCE} ({model})", now,

@@ -61,7 +61,7 @@ def test_a_near_duplicate_group_is_shown_on_the_card_and_resolved_in_one_click(o
 def test_a_large_backlog_of_signals_waits_for_the_compute_button(open_page, setup, invoice_source, monkeypatch):
     import services.review.signals as signals_module
 
-    setup, pair = setup
+    setup, _ = setup
     monkeypatch.setattr(signals_module, "INLINE_REFRESH_LIMIT", 2)
     app = open_page("pages/label.py", {"training_sheet": setup.training_sheet.id})
     assert not app.exception

@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from services.core.domain.qa_pair import Message, messages_from_json
+
 
 class SignalKind(StrEnum):
     PII = "pii"
@@ -28,6 +30,19 @@ def content_hash(messages_json: str | None) -> str:
     """The hash a signal was computed for: SHA-256 of the pair's messages as stored (the same as
     SQL's `sha2(coalesce(messages, ''), 256)`), so a changed prompt or response reads as stale."""
     return hashlib.sha256((messages_json or "").encode("utf-8")).hexdigest()
+
+
+def readable_messages(messages_json: str | None) -> tuple[Message, ...] | None:
+    """A pair's chat messages, or None when the stored text is not chat JSON (a bad row breaks
+    only its own signal, never the sheet's)."""
+    try:
+        return messages_from_json(messages_json) if messages_json else ()
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def last_content(messages: tuple[Message, ...] | None, role: str) -> str:
+    return next((m.content for m in reversed(messages or ()) if m.role == role), "")
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,17 @@ def test_a_small_backlog_is_computed_on_queue_load_and_a_large_one_waits_to_be_a
     monkeypatch.setattr(signals_module, "INLINE_REFRESH_LIMIT", SMALL)
     assert signals.refresh_if_small(ts) == 0
     assert signals.stale_count(ts) == 0
+
+
+def test_a_pair_whose_messages_are_not_chat_json_is_flagged_for_pii_and_breaks_no_other_signal(invoice_source, setup):
+    pairs = _pairs(invoice_source, setup)
+    invoice_source.backend.engine.execute(
+        f"UPDATE {invoice_source.table('qa_pairs')} SET messages = 'not json {{', row_version = row_version + 1 WHERE id = :id",
+        {"id": pairs["INV-0004"].id},
+    )
+    signals = PairSignals(invoice_source, LexicalEmbedder())
+    assert signals.refresh(setup.training_sheet.id) == SMALL
+    broken = {s.kind: s for s, _ in signals._store.for_pair(pairs["INV-0004"].id)}  # (a QaPair cannot be read from it)
+    assert broken["pii"].flagged and "not readable chat JSON" in broken["pii"].reason  # fails closed
+    assert broken["quality"].reason == "No response yet: nothing to score."
+    assert not _pii(signals, ReviewQueue(invoice_source).pair(pairs["INV-0005"].id)).flagged
