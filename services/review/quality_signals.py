@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from data_access.embeddings import Embedder
+from data_access.llm.chat import ChatModel
 from data_access.sql.engine import Row
 from services.core.domain.signals import PairSignal, SignalKind, content_hash, last_content, readable_messages
 from services.core.errors import ValidationError
@@ -24,6 +25,7 @@ from services.core.workbench import Workbench
 from services.data.text_embeddings import TextEmbeddings
 from services.review.duplicate_signals import prompt_of
 from services.review.pair_signals_store import CURRENT, PairSignalsStore
+from services.review.quality_judge import Verdict, configured_judge, verdicts
 from services.review.rules import label_data_for, template_of
 
 SOURCE = "label_checks"
@@ -37,7 +39,7 @@ SCORE_CHUNK = 2_048
 # A score below this is shown as a quality concern (the queue filter): a response that fails
 # the schema, or that most of its labeled neighbours disagree with.
 CONCERN_BELOW = 0.5
-NOT_AVAILABLE = "A judge's verdict and toxicity need a configured model; none is used by this check."
+NOT_AVAILABLE = "A judge's verdict and toxicity are not available: no model is configured for them."
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,10 @@ def _parsed(messages_json: str | None, template: Any) -> tuple[Any, str | None]:
 
 
 class QualitySignals:
-    def __init__(self, workbench: Workbench, embedder: Embedder | None = None) -> None:
+    def __init__(self, workbench: Workbench, embedder: Embedder | None = None, judge: ChatModel | None = None) -> None:
+        """`judge`: the model that judges each response (default: the configured one, if any)."""
         self._wb = workbench
+        self._judge = judge or configured_judge(workbench.settings, workbench.user)
         self._engine = workbench.backend.engine
         self._store = PairSignalsStore(self._engine, workbench.table("pair_signals"), workbench.table("qa_pairs"))
         self._embedder = embedder
@@ -73,11 +77,12 @@ class QualitySignals:
         labeled = self._labeled(template.label_type)
         embeddings = TextEmbeddings(self._wb, self._embedder)
         neighbours = self._neighbours(embeddings, [prompt_of(r["messages"]) for r in stale], labeled)
+        judged = self._verdicts(stale)
         now = datetime.now(UTC)
         signals = []
         for row, near in zip(stale, neighbours, strict=True):
             near = [(labeled[i], s) for i, s in near if labeled[i][0].item_ref != row["item_ref"]]
-            signals.append(self._signal(training_sheet_id, row, template, near, embeddings.model, now))
+            signals.append(self._signal(training_sheet_id, row, template, near, judged.get(row["id"]), embeddings.model, now))
         self._store.replace(SignalKind.QUALITY.value, signals)
         owned = [(r["id"], s.score) for r, s in zip(stale, signals, strict=True) if s.score is not None and _column_is_ours(r)]
         if owned:
@@ -87,6 +92,12 @@ class QualitySignals:
                 {"pair_ids": [p for p, _ in owned], "scores": [s for _, s in owned]},
             )
         return len(signals)
+
+    def _verdicts(self, stale: list[Row]) -> dict[str, Verdict]:
+        if self._judge is None:
+            return {}
+        answered = [(r["id"], prompt_of(r["messages"]), _response(r["messages"])) for r in stale]
+        return verdicts(self._judge, [a for a in answered if a[2].strip()])
 
     def _stale(self, training_sheet_id: str) -> list[Row]:
         """Stale pairs with the column's value and the score this check last wrote (to tell whose it is)."""
@@ -126,7 +137,8 @@ class QualitySignals:
         return found
 
     def _signal(
-        self, training_sheet_id: str, row: Row, template: Any, near: list[tuple[tuple[_Labeled, str], float]], model: str, now: datetime,
+        self, training_sheet_id: str, row: Row, template: Any, near: list[tuple[tuple[_Labeled, str], float]], verdict: Verdict | None,
+        model: str, now: datetime,
     ) -> PairSignal:
         if not _response(row["messages"]).strip():  # no draft yet: nothing to score, nothing to worry about
             return PairSignal(
@@ -145,10 +157,19 @@ class QualitySignals:
             reasons.append(f"Agrees with {len(agreeing)} of the {len(near)} most similar labeled items: {named}.")
         elif data is not None:
             reasons.append(f"No labeled item is similar enough (≥ {MIN_NEIGHBOUR_SIMILARITY:g}) to compare with.")
-        reasons.append(NOT_AVAILABLE)
+        toxic = False
+        if verdict is None:
+            reasons.append(NOT_AVAILABLE if self._judge is None else "The judge gave no verdict.")
+        else:
+            if verdict.correct is not None:
+                checks["judge"] = 1.0 if verdict.correct else 0.0
+            toxic = bool(verdict.toxic)
+            said = "correct" if verdict.correct else "not correct" if verdict.correct is False else "no verdict"
+            tone = "; toxic" if verdict.toxic else "; not toxic" if verdict.toxic is False else ""
+            reasons.append(f"Judge: {said}{tone}. {verdict.reason}".strip())
         score = round(sum(checks.values()) / len(checks), 4)
         return PairSignal(
-            row["id"], training_sheet_id, SignalKind.QUALITY.value, content_hash(row["messages"]), score < CONCERN_BELOW,
+            row["id"], training_sheet_id, SignalKind.QUALITY.value, content_hash(row["messages"]), score < CONCERN_BELOW or toxic,
             " ".join(reasons), {"checks": checks, "reasons": reasons}, score, None, f"{SOURCE} ({model})", now, row["row_version"],
         )
 

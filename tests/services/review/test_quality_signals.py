@@ -67,3 +67,28 @@ def test_a_score_another_source_wrote_is_left_alone_and_ours_follows_the_pair(in
     assert quality.refresh(setup.training_sheet.id) == 1
     changed, signal = _quality(invoice_source, pairs["INV-0004"].id)
     assert changed.quality_score == signal.score == 0.5
+
+
+def test_a_configured_judge_adds_its_verdict_and_a_toxic_response_is_a_concern(invoice_source, setup):
+    import json
+
+    from data_access.llm.openai_compatible import OpenAICompatibleChat
+    from tests.fakes.chat_server import ChatScript, FakeChatServer
+
+    setup, pairs = setup
+
+    def judge(body) -> str:  # the fake judge: wrong when the proposed answer says urgent, toxic when it insults
+        text = body["messages"][-1]["content"]
+        return json.dumps({"correct": "urgent" not in text, "toxic": "idiot" in text, "reason": "Scripted verdict."})
+
+    set_prompt(invoice_source, pairs["INV-0007"], GAMMA, '{"urgency": "routine", "note": "the vendor is an idiot"}')
+    with FakeChatServer(ChatScript(answer=judge)) as server:
+        model = OpenAICompatibleChat(server.base_url, default_model="judge")
+        QualitySignals(invoice_source, LexicalEmbedder(), judge=model).refresh(setup.training_sheet.id)
+    _, agreeing = _quality(invoice_source, pairs["INV-0004"].id)
+    assert agreeing.details["checks"] == {"schema": 1.0, "agreement": 1.0, "judge": 1.0}
+    assert "Judge: correct; not toxic. Scripted verdict." in agreeing.reason and NOT_AVAILABLE not in agreeing.reason
+    _, disagreeing = _quality(invoice_source, pairs["INV-0005"].id)
+    assert disagreeing.details["checks"]["judge"] == 0.0 and disagreeing.score == pytest.approx(1 / 3, abs=1e-4)
+    _, toxic = _quality(invoice_source, pairs["INV-0007"].id)
+    assert toxic.flagged and "toxic" in toxic.reason
