@@ -68,6 +68,11 @@ class QualitySignals:
         self._store = PairSignalsStore(self._engine, workbench.table("pair_signals"), workbench.table("qa_pairs"))
         self._embedder = embedder
 
+    @property
+    def judged(self) -> bool:
+        """A model judges each response (one request per pair)."""
+        return self._judge is not None
+
     def refresh(self, training_sheet_id: str) -> int:
         """Scores the pairs of the sheet whose quality signal is missing or stale."""
         stale = self._stale(training_sheet_id)

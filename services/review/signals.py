@@ -24,6 +24,9 @@ from services.review.quality_signals import QualitySignals
 # (the PII rules scan ~5,000 pairs/s; new prompts are embedded by the CPU model at ~100-200/s).
 # A larger backlog (a new 100,000-pair sheet) waits for a person to ask for it.
 INLINE_REFRESH_LIMIT = 500
+# With a judge configured each pair is one model request (about a second each, 8 at a time): the
+# page waits for a few of them only.
+INLINE_JUDGED_LIMIT = 20
 
 
 class PairSignals:
@@ -49,7 +52,7 @@ class PairSignals:
         """`refresh` when at most INLINE_REFRESH_LIMIT pairs need it; otherwise how many do (the
         page offers to compute them), so a large sheet's queue opens at once."""
         stale = self.stale_count(training_sheet_id)
-        if 0 < stale <= INLINE_REFRESH_LIMIT:
+        if 0 < stale <= (INLINE_JUDGED_LIMIT if self._quality.judged else INLINE_REFRESH_LIMIT):
             self.refresh(training_sheet_id)
             return 0
         return stale
