@@ -153,7 +153,8 @@ class DuplicateSignals:
         """Keeps one pair of the group and rejects the others nobody has decided yet, in one
         statement, recorded once in review_events. The kept pair stays as it is, for review."""
         note = checked_note(note)
-        members = [m.pair_id for m in self.group(training_sheet_id, group_id)]
+        group = {m.pair_id: m.item_ref for m in self.group(training_sheet_id, group_id)}
+        members = list(group)
         if keep_pair_id not in members:
             raise ValidationError("The pair to keep is not in this near-duplicate group (the group may have changed); nothing was rejected.")
         rest = [m for m in members if m != keep_pair_id]
@@ -164,7 +165,7 @@ class DuplicateSignals:
                     f"UPDATE {self._wb.table('qa_pairs')} SET status = 'rejected', reviewed_by = :user, reviewed_at = :at, "
                     "review_notes = :note, updated_at = :at, row_version = row_version + 1 WHERE training_sheet_id = :training_sheet_id "
                     "AND id IN (SELECT explode(:ids)) AND status = 'unlabeled'",
-                    {"user": user, "at": now, "note": note or f"Near-duplicate of {keep_pair_id}", "training_sheet_id": training_sheet_id, "ids": rest},
+                    {"user": user, "at": now, "note": note or f"Near-duplicate of {group[keep_pair_id]}, kept", "training_sheet_id": training_sheet_id, "ids": rest},
                 )
                 self._events.add(ReviewEvent(
                     event_id, training_sheet_id, None, str(ReviewAction.RESOLVE_DUPLICATES), user, now, "rejected", note,
