@@ -17,6 +17,7 @@ from bench import (
     foundation,
     generation,
     improve,
+    label_signals,
     model_path,
     monitor_dashboards,
     ocr,
@@ -43,6 +44,7 @@ SUITES = {
     "monitor": monitor_dashboards.run,
     "improve": improve.run,
     "ocr": ocr.run,
+    "label_signals": label_signals.run,
 }
 
 

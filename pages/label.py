@@ -15,12 +15,14 @@ from components.review import (
     review_progress,
     review_queue_filters,
     review_queue_table,
+    signals_refresh,
 )
 from components.session import workbench
 from services.core.domain.qa_pair import TrainingSheet
 from services.generate.generation import GenerationService
 from services.review.actions import ReviewService
 from services.review.queue import ReviewQueue
+from services.review.signals import PairSignals
 
 TRAINING_SHEET_PARAM = "training_sheet"
 
@@ -51,8 +53,10 @@ if st.query_params.get(TRAINING_SHEET_PARAM) != chosen.id:
 with quick:
     pre_approved = review_queue_filters.chip("label_filters")
 filters, bulk = st.columns([3, 2])
+signals = PairSignals(wb)
+signals_refresh.show(signals, chosen.id)  # on queue load: the signals of pairs new or changed since
 with filters, st.expander("Filter the queue", expanded=False, icon=":material/filter_list:"):
-    queue_filter = review_queue_filters.show("label_filters", pre_approved)
+    queue_filter = review_queue_filters.show("label_filters", pre_approved, signals.flagged_counts(chosen.id))
 with bulk:
     bulk_review.show(review, chosen.id, queue_filter)
 

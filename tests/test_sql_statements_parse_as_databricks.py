@@ -57,6 +57,7 @@ from tests.improve_builders import improve_gaps_sql_flow, improve_sql_flow
 from tests.labeling_sql_flow import canonical_labeling_flow
 from tests.monitor_builders import monitor_sql_flow
 from tests.retrain_builders import retrain_sql_flow
+from tests.signal_builders import label_signals_sql_flow
 from tests.train_builders import IMAGES, PairSpec, build_training_sheet, crystal_template
 from tests.train_model_builders import training_sql_flow
 
@@ -344,6 +345,7 @@ FLOWS: dict[str, Flow] = {
     "improve": improve_sql_flow,
     "improve_gaps_and_trace": improve_gaps_sql_flow,
     "improve_retrain": retrain_sql_flow,
+    "label_signals": label_signals_sql_flow,
 }
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import box_drawer, source_viewer, usage_constraints
 from components.feedback import shown_errors
-from components.review import review_form
+from components.review import pair_signals, review_form
 from components.review.review_form import ReviewForm
 from services.core.domain.canonical_label import CanonicalLabel
 from services.core.domain.qa_pair import LabelingMode, PairStatus, QaPair
@@ -23,6 +23,7 @@ from services.labels.labeling_session import drawing_image
 from services.review.actions import ReviewService
 from services.review.draft_confidence import confidence_note, draft_calibration
 from services.review.response_form import ResponseForm
+from services.review.signals import PairSignals
 from services.review.sources import PairSource, source_of
 
 _STATUS_COLOURS = {PairStatus.LABELED: "green", PairStatus.REJECTED: "red", PairStatus.FLAGGED: "orange", PairStatus.UNLABELED: "gray"}
@@ -151,6 +152,7 @@ def show(wb: Workbench, review: ReviewService, pair: QaPair, actions: Callable[[
         _source(wb, pair, source, card_form, drawing, key)
     with pair_column:
         _confidence(wb, pair)
+        pair_signals.show(PairSignals(wb), pair, f"{key}_signals")
         review_form.show(card_form, problems)
         _constraints(review, pair, f"{key}_constraints")
         _prompt(pair)

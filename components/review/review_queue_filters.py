@@ -1,4 +1,5 @@
-"""The review queue's filters: status, labeling mode, AI confidence, usage, classification, text."""
+"""The review queue's filters: status, labeling mode, AI confidence, usage, classification, text,
+LABEL signal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 from services.core.domain.governance import ALL_USES, DataClassification
 from services.core.domain.qa_pair import LabelingMode, PairStatus
 from services.core.domain.review import QueueFilter
+from services.core.domain.signals import SIGNAL_FILTERS
 from services.review.queue import MAX_SEARCH_LENGTH, NEEDS_REVIEW
 
 ANY = "Any"
@@ -25,9 +27,9 @@ def chip(key: str = "review_filters") -> bool:
     return chosen == PRE_APPROVED_CHIP
 
 
-def show(key: str = "review_filters", pre_approved: bool = False) -> QueueFilter:
+def show(key: str = "review_filters", pre_approved: bool = False, flagged: dict[str, int] | None = None) -> QueueFilter:
     """The filter the person set (by default: the pairs that still need a decision). With the
-    pre-approved chip on, the chip decides status and mode."""
+    pre-approved chip on, the chip decides status and mode. `flagged`: pairs each LABEL signal flags."""
     first, second, third = st.columns([3, 3, 2])
     decided = "The Pre-approved chip decides this while it is on." if pre_approved else None
     statuses = first.multiselect(
@@ -54,6 +56,12 @@ def show(key: str = "review_filters", pre_approved: bool = False) -> QueueFilter
     )
     from_feedback = st.toggle("From production feedback only", key=f"{key}_from_feedback",
                               help="Pairs IMPROVE added from feedback on a deployed model's answers.")
+    counts = flagged or {}
+    signal = st.selectbox(
+        "LABEL signal", [ANY, *SIGNAL_FILTERS], key=f"{key}_signal",
+        format_func=lambda s: s if s == ANY else f"{SIGNAL_FILTERS[s]} ({counts.get(s, 0):,})",
+        help="Pairs a check flags, with its reason on the card. A signal is never a decision.",
+    )
     # The full range means "no bound", so pairs without an AI confidence (manual, canonical) stay in.
     full_range = low <= 0.0 and high >= 1.0
     return QueueFilter(
@@ -67,4 +75,5 @@ def show(key: str = "review_filters", pre_approved: bool = False) -> QueueFilter
         search=search.strip(),
         pre_approved=pre_approved,
         from_feedback=from_feedback,
+        signal=None if signal == ANY else signal,
     )

@@ -72,6 +72,11 @@ def tag_rule(tags: Mapping[str, str]) -> UsageConstraints | None:
     return UsageConstraints(combined.allowed_uses, combined.prohibited_uses, f"Source tagged {names} in Unity Catalog", combined.data_classification)
 
 
+def personal_data_rule(reason: str) -> UsageConstraints:
+    """What personal data found in a pair itself imposes: the same rule as a PII tag on its source."""
+    return UsageConstraints(_PERSONAL.allowed_uses, _PERSONAL.prohibited_uses, reason, _PERSONAL.data_classification)
+
+
 def constraints_from_tags(tags: Mapping[str, str]) -> UsageConstraints:
     """What a pair or label without a person's decision may be used for: the tag rule, or every
     use (`internal`) when the source has no governance tag."""

@@ -23,11 +23,11 @@ from data_access.serving.served_model import ModelAnswer, ServedModel, ServingEr
 from data_access.settings import Settings
 from services.core.domain.template import SchemaField
 from services.core.errors import NotFoundError, ValidationError, WorkbenchError
+from services.core.pii import masked_text
 from services.core.workbench import Workbench
 from services.deploy.deployments_store import DeploymentsStore
 from services.deploy.guardrails import MAX_TOKENS_CEILING, described, pii_check, refused, schema_check, tokens_for
 from services.deploy.inference_log import InferenceLogStore, InferenceLogWriter
-from services.deploy.pii import masked_text
 from services.deploy.records import (
     ChatReply,
     ChatRequest,

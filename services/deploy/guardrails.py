@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.core.domain.template import SchemaField
-from services.deploy.pii import PiiFinding, find_pii
+from services.core.pii import PiiFinding, find_pii
 from services.deploy.records import ChatRequest, GuardrailResult
 from services.deploy.serving_errors import GuardrailRefusal
 from services.templates.output_parsing import parse_output

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from data_access.serving.served_model import ChatTurn as ChatTurn  # for the API and pages: a message of a chat
-from services.deploy.pii import PiiFinding
+from services.core.pii import PiiFinding
 
 
 class Target(StrEnum):

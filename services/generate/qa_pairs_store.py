@@ -45,6 +45,15 @@ PAIR_COUNTS = (
     "count(*) FILTER (WHERE status = 'labeled' AND reviewed_by IS NULL AND labeling_mode <> 'canonical') AS from_source_column"
 )
 
+# The pair carries a flagged signal of kind :signal computed for its messages as they are now
+# (a stale one, whose pair changed since, does not count): its row unchanged since, or its
+# messages (services/review/pair_signals_store.py: CURRENT). Unqualified, `id` and `messages`
+# resolve to qa_pairs: pair_signals has neither column.
+SIGNAL_FLAGGED = (
+    "EXISTS (SELECT 1 FROM {signals} AS sig WHERE sig.pair_id = {p}id AND sig.kind = :signal AND sig.flagged "
+    "AND (sig.pair_version = {p}row_version OR sig.content_hash = sha2(coalesce({p}messages, ''), 256)))"
+)
+
 # A pair's version check as a scalar subquery on its id: DuckDB looks a row up by its primary
 # key only when the id is the scan's sole filter (`AND row_version = :v` makes it scan the whole
 # table, ~6 ms at 100k pairs instead of ~1.4 ms); Databricks takes scalar subqueries in UPDATE.
@@ -58,9 +67,9 @@ def escaped_like(text: str) -> str:
     return f"%{text}%"
 
 
-def queue_predicate(training_sheet_id: str, queue: QueueFilter, alias: str = "") -> tuple[str, dict[str, Any]]:
+def queue_predicate(training_sheet_id: str, queue: QueueFilter, alias: str = "", signals_table: str = "") -> tuple[str, dict[str, Any]]:
     """The WHERE condition of a filtered queue. Clauses are constants chosen by which filters
-    are set; every value is a bound parameter."""
+    are set; every value is a bound parameter. A filter on a LABEL signal needs `signals_table`."""
     p = f"{alias}." if alias else ""
     clauses = [f"{p}training_sheet_id = :training_sheet_id"]
     params: dict[str, Any] = {"training_sheet_id": training_sheet_id}
@@ -99,6 +108,11 @@ def queue_predicate(training_sheet_id: str, queue: QueueFilter, alias: str = "")
             f"({p}messages ILIKE :search ESCAPE '{LIKE_ESCAPE}' OR {p}item_ref ILIKE :search ESCAPE '{LIKE_ESCAPE}')"
         )
         params["search"] = escaped_like(queue.search.strip())
+    if queue.signal:
+        if not signals_table:
+            raise ValueError("A queue filtered on a signal needs the pair_signals table.")
+        clauses.append(SIGNAL_FLAGGED.format(signals=signals_table, p=p))
+        params["signal"] = queue.signal
     return " AND ".join(clauses), params
 
 
@@ -120,9 +134,10 @@ def to_pair(row: Row) -> QaPair:
 
 
 class QaPairsStore:
-    def __init__(self, engine: SqlEngine, table: str) -> None:
+    def __init__(self, engine: SqlEngine, table: str, signals_table: str = "") -> None:
         self._engine = engine
         self.table = table
+        self._signals = signals_table  # pair_signals, for queues filtered on a LABEL signal
 
     def insert_frame(self, frame: pd.DataFrame) -> int:
         return self._engine.insert_rows(self.table, frame[[*INSERT_COLUMNS, *(c for c in OPTIONAL_INSERT_COLUMNS if c in frame.columns)]])
@@ -180,7 +195,7 @@ class QaPairsStore:
         in one statement: the filter is evaluated once into the ordinals it matches (narrow
         integers), which both the count and the page's sort read; only the page's own rows are
         then read whole (ordinals are unique within a Training Sheet)."""
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         rows = self._engine.query(
             f"WITH matching AS (SELECT ordinal FROM {self.table} WHERE {where}) "
             f"SELECT {_qualified('p')}, (SELECT count(*) FROM matching) AS queue_total FROM {self.table} AS p "
@@ -193,12 +208,12 @@ class QaPairsStore:
         return [to_pair(r) for r in rows], int(rows[0]["queue_total"])
 
     def queue_count(self, training_sheet_id: str, queue: QueueFilter) -> int:
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         return int(self._engine.scalar(f"SELECT count(*) AS n FROM {self.table} WHERE {where}", params) or 0)
 
     def queue_position(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> int:
         """How many pairs of the queue come before this ordinal (a 0-based position)."""
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         return int(
             self._engine.scalar(f"SELECT count(*) AS n FROM {self.table} WHERE {where} AND ordinal < :ordinal", {**params, "ordinal": ordinal})
             or 0
@@ -206,7 +221,7 @@ class QaPairsStore:
 
     def queue_after(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
         """The queue's first pair after `ordinal` (-1: the first of all), in one query."""
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         row = self._engine.query_one(
             f"SELECT {PAIR_COLUMNS} FROM {self.table} WHERE {where} AND ordinal > :ordinal ORDER BY ordinal LIMIT 1",
             {**params, "ordinal": ordinal},
@@ -214,7 +229,7 @@ class QaPairsStore:
         return to_pair(row) if row else None
 
     def queue_before(self, training_sheet_id: str, queue: QueueFilter, ordinal: int) -> QaPair | None:
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         row = self._engine.query_one(
             f"SELECT {PAIR_COLUMNS} FROM {self.table} WHERE {where} AND ordinal < :ordinal ORDER BY ordinal DESC LIMIT 1",
             {**params, "ordinal": ordinal},
@@ -260,7 +275,7 @@ class QaPairsStore:
 
     def bulk_reject(self, training_sheet_id: str, queue: QueueFilter, user: str, at: Any, note: str | None) -> int:
         """Reject every undecided pair of the filtered queue, in one statement."""
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         return self._engine.execute(
             f"UPDATE {self.table} SET status = 'rejected', reviewed_by = :user, reviewed_at = :at, review_notes = :note, "
             f"updated_at = :at, row_version = row_version + 1 WHERE {where} AND status = 'unlabeled'",
@@ -268,7 +283,7 @@ class QaPairsStore:
         )
 
     def count_undecided(self, training_sheet_id: str, queue: QueueFilter) -> int:
-        where, params = queue_predicate(training_sheet_id, queue)
+        where, params = queue_predicate(training_sheet_id, queue, signals_table=self._signals)
         return int(
             self._engine.scalar(f"SELECT count(*) AS n FROM {self.table} WHERE {where} AND status = 'unlabeled'", params) or 0
         )

@@ -106,7 +106,7 @@ class BulkReview:
         self._wb = workbench
         engine = workbench.backend.engine
         self._engine = engine
-        self._pairs = QaPairsStore(engine, workbench.table("qa_pairs"))
+        self._pairs = QaPairsStore(engine, workbench.table("qa_pairs"), workbench.table("pair_signals"))
         self._events = ReviewEventsStore(engine, workbench.table("review_events"))
         self._labels = ReviewLabelsStore(
             engine, workbench.table("qa_pairs"), workbench.table("canonical_labels"), workbench.table("canonical_label_versions"),
@@ -129,7 +129,7 @@ class BulkReview:
 
     def _approval_batch(self, training_sheet_id: str, queue: QueueFilter) -> tuple[_Staged, BulkPlan]:
         template = template_of(self._wb, training_sheet_id)
-        where, params = queue_predicate(training_sheet_id, queue, alias="p")
+        where, params = queue_predicate(training_sheet_id, queue, alias="p", signals_table=self._wb.table("pair_signals"))
         rows = self._labels.approval_candidates(where, params)
         in_queue = self._pairs.queue_count(training_sheet_id, queue)
         staged = _Staged([], [], [], [])

@@ -14,6 +14,7 @@ from services.core.domain.canonical_label import LabelAuthor
 from services.core.domain.governance import ALL_USES, CLASSIFICATION_RANK
 from services.core.domain.qa_pair import LabelingMode, PairCounts, PairStatus, QaPair
 from services.core.domain.review import QueueFilter, ReviewerCount
+from services.core.domain.signals import SIGNAL_FILTERS
 from services.core.errors import NotFoundError, ValidationError
 from services.core.workbench import Workbench
 from services.generate.qa_pairs_store import COUNT_NAMES, QaPairsStore
@@ -51,6 +52,8 @@ def checked_filter(queue: QueueFilter) -> QueueFilter:
             raise ValidationError(f"Unknown use '{use}'. Uses are {', '.join(ALL_USES)}.", name)
     if queue.data_classification and queue.data_classification not in CLASSIFICATION_RANK:
         raise ValidationError(f"Unknown data classification '{queue.data_classification}'.", "data_classification")
+    if queue.signal and queue.signal not in SIGNAL_FILTERS:
+        raise ValidationError(f"Unknown signal '{queue.signal}'. Signals are {', '.join(SIGNAL_FILTERS)}.", "signal")
     if len(queue.search) > MAX_SEARCH_LENGTH:
         raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.", "search")
     return queue
@@ -63,7 +66,7 @@ _prefetcher = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefi
 
 class ReviewQueue:
     def __init__(self, workbench: Workbench) -> None:
-        self._pairs = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"))
+        self._pairs = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"), workbench.table("pair_signals"))
         self._labels = CanonicalLabelService(workbench)
 
     # -- the queue -------------------------------------------------------------------

@@ -21,6 +21,7 @@ class ReviewAction(StrEnum):
     BULK_APPROVE = "bulk_approve"
     BULK_REJECT = "bulk_reject"
     UNDO = "undo"
+    RESOLVE_DUPLICATES = "resolve_duplicates"  # a near-duplicate group: one kept, the rest rejected
 
 
 # The actions "Undo" can take back: one pair each, with the state before them recorded.
@@ -42,6 +43,7 @@ class QueueFilter:
     search: str = ""  # in the prompt, the response and the item ref, case-insensitively
     pre_approved: bool = False  # only pairs pre-approved from canonical labels and not reviewed since
     from_feedback: bool = False  # only pairs IMPROVE made from production feedback
+    signal: str | None = None  # only pairs a LABEL signal of this kind flags (services/core/domain/signals.py)
 
     def to_json(self) -> str:
         return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}, ensure_ascii=False)
@@ -69,6 +71,8 @@ class QueueFilter:
             parts.append(f"classified {self.data_classification}")
         if self.search:
             parts.append(f"containing “{self.search}”")
+        if self.signal:
+            parts.append(f"flagged by the {self.signal} signal")
         return ", ".join(parts) or "all pairs"
 
 

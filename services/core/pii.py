@@ -1,6 +1,10 @@
-"""Personal data in a model's answer: e-mail addresses, phone numbers (international and US
-forms), US SSNs, payment card numbers (Luhn-checked), IBANs (mod-97 checked), IPv4 addresses and
-dates of birth where the text labels them so.
+"""Personal data in text (a model's answer, a pair's prompt or response): e-mail addresses, phone
+numbers (international and US forms), US SSNs, payment card numbers (Luhn-checked), IBANs (mod-97
+checked), IPv4 addresses; and, where the text labels them so, dates of birth, people's names,
+insurance and member ids, and NPIs (Luhn-checked with the 80840 prefix).
+
+Used by the serving guardrail (DEPLOY) and the PII signal beside each pair (LABEL), so it sits
+in core, below both.
 
 Patterns alone flag every long run of digits, so the numbers that carry a check digit are
 flagged only when it holds: a random 16-digit number is not a card. A finding keeps its kind,
@@ -23,6 +27,9 @@ class PiiKind(StrEnum):
     IBAN = "iban"
     IPV4 = "ipv4"
     DATE_OF_BIRTH = "date_of_birth"
+    PERSON_NAME = "person_name"
+    MEMBER_ID = "member_id"  # an insurance policy, member or subscriber id
+    NPI = "npi"  # a US National Provider Identifier
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,29 @@ _LABELED_BIRTH_DATE = re.compile(
     rf"(?i)\b(?:date of birth|birth ?date|d\.?o\.?b\.?|born(?: on)?)[\s:\"'=-]{{0,4}}({_DATE})(?![\w/.-]?\d)"
 )
 
+# A name is personal data, but a capitalised word is not a name: only a name the text labels as
+# a person's (a field such as "Patient:" or a bare "Name:", not "Vendor name:"; or a title such as
+# "Dr.") is flagged. Two to four words.
+_NAME_WORDS = r"[A-Z][a-z'’-]+(?:[ \t]+(?:[A-Z]\.|[A-Z][a-z'’-]+)){1,3}"
+_LABELED_NAME = re.compile(
+    r"(?i:\b(?:patient|member|subscriber|insured|beneficiary|policy ?holder|guarantor|full|first and last|customer|employee)"
+    r"[ _]?(?:name)?|(?<![A-Za-z][ _])\bname)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    rf"({_NAME_WORDS})"
+)
+_TITLED_NAME = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+({_NAME_WORDS})")
+# Insurance and member ids have no common format or check digit: only a value the text labels so,
+# with at least one digit in it (a word after "Member ID" is no id).
+_LABELED_MEMBER_ID = re.compile(
+    r"(?i)\b(?:member|subscriber|insurance|policy|medicare|medicaid|health plan|beneficiary)[ _]?"
+    r"(?:id|identifier|number|no\.?|#)[\"']?[ \t]*[:=#]?[ \t]*[\"']?"
+    r"((?=[A-Z0-9-]*\d)[A-Z0-9](?:[A-Z0-9-]{3,18})[A-Z0-9])(?![\w-])"
+)
+# An NPI is ten digits, the first 1 or 2, whose last is a Luhn check digit over "80840" and the
+# first nine (the health-industry prefix); a random ten-digit number passes one time in ten, so
+# only a number the text labels as an NPI is checked.
+_LABELED_NPI = re.compile(r"(?i)\bNPI(?:[ _]?(?:number|no\.?|#))?[\"']?[ \t]*[:=#]?[ \t]*[\"']?([12]\d{9})(?!\d)")
+NPI_PREFIX = "80840"
+
 _IBAN_LENGTHS = range(15, 35)  # Norway's 15 to Saint Lucia's 32, with room for the longest allowed (34)
 _PHONE_DIGITS = range(8, 16)  # E.164: at most 15 digits with the country code; fewer than 8 is no full number
 
@@ -85,6 +115,11 @@ def iban_valid(iban: str) -> bool:
         return False
     rearranged = iban[4:] + iban[:4]
     return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def npi_valid(npi: str) -> bool:
+    """CMS's NPI check: ten digits, the first 1 or 2, Luhn-valid behind the 80840 prefix."""
+    return len(npi) == 10 and npi.isdigit() and npi[0] in "12" and luhn_valid(NPI_PREFIX + npi)
 
 
 def _digits(text: str) -> str:
@@ -116,10 +151,14 @@ def _phone(value: str) -> bool:
 _DETECTORS: tuple[tuple[PiiKind, Callable[[str], Iterator[tuple[int, int]]]], ...] = (
     (PiiKind.IBAN, _whole(_IBAN, _iban)),
     (PiiKind.PAYMENT_CARD, _whole(_CARD, _card)),
+    (PiiKind.NPI, _whole(_LABELED_NPI, npi_valid, group=1)),
     (PiiKind.SSN, _whole(_SSN)),
     (PiiKind.SSN, _whole(_LABELED_SSN, group=1)),
     (PiiKind.EMAIL, _whole(_EMAIL)),
     (PiiKind.DATE_OF_BIRTH, _whole(_LABELED_BIRTH_DATE, group=1)),
+    (PiiKind.MEMBER_ID, _whole(_LABELED_MEMBER_ID, group=1)),
+    (PiiKind.PERSON_NAME, _whole(_LABELED_NAME, group=1)),
+    (PiiKind.PERSON_NAME, _whole(_TITLED_NAME, group=1)),
     (PiiKind.IPV4, _whole(_IPV4)),
     (PiiKind.PHONE, _whole(_INTERNATIONAL_PHONE, _phone)),
     (PiiKind.PHONE, _whole(_US_PHONE)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.deploy.pii import PiiKind, find_pii, iban_valid, luhn_valid, mask, masked_text
+from services.core.pii import PiiKind, find_pii, iban_valid, luhn_valid, mask, masked_text, npi_valid
 
 
 def found(text: str) -> list[tuple[PiiKind, str]]:
@@ -31,6 +31,15 @@ def found(text: str) -> list[tuple[PiiKind, str]]:
     ("Date of birth: 1984-03-12", PiiKind.DATE_OF_BIRTH, "1984-03-12"),
     ('{"dob": "03/12/1984"}', PiiKind.DATE_OF_BIRTH, "03/12/1984"),
     ("She was born on March 12, 1984.", PiiKind.DATE_OF_BIRTH, "March 12, 1984"),
+    ("Referring provider NPI: 1234567893.", PiiKind.NPI, "1234567893"),
+    ('{"npi": "1245319599"}', PiiKind.NPI, "1245319599"),
+    ("Patient: John Smith was seen today.", PiiKind.PERSON_NAME, "John Smith"),
+    ('{"patient_name": "Mary Ann Lee"}', PiiKind.PERSON_NAME, "Mary Ann Lee"),
+    ("Name: Jane Roe", PiiKind.PERSON_NAME, "Jane Roe"),
+    ("Seen by Dr. Gregory House.", PiiKind.PERSON_NAME, "Gregory House"),
+    ("Member ID: XJ4-55-1234", PiiKind.MEMBER_ID, "XJ4-55-1234"),
+    ("Policy number W123456789 is active", PiiKind.MEMBER_ID, "W123456789"),
+    ('{"insurance_id": "BCX88812345"}', PiiKind.MEMBER_ID, "BCX88812345"),
 ])
 def test_each_kind_of_personal_data_is_found_with_its_span(text, kind, value):
     assert found(text) == [(kind, value)]
@@ -50,6 +59,12 @@ def test_each_kind_of_personal_data_is_found_with_its_span(text, kind, value):
     "Dial 555-0132 (seven digits, no area code).",
     "ID 4155550132 without separators.",
     "user at example dot com",
+    "NPI: 1234567894",  # the check digit over 80840 + the first nine fails
+    "NPI: 3234567893",  # an NPI starts with 1 or 2
+    "Vendor name: Acme Supplies Ltd",  # a company's name is no person's
+    "Name: invoice total",  # not a capitalised name
+    "Member ID: pending",  # no digit: no id
+    "Reference 1234567893 without a label is no NPI.",
 ])
 def test_text_without_personal_data_is_not_flagged(text):
     assert found(text) == []
@@ -64,6 +79,11 @@ def test_the_checksums_follow_their_standards():
     assert luhn_valid("79927398713") and not luhn_valid("79927398710")
     assert iban_valid("NO9386011117947") and iban_valid("FR1420041010050500013M02606")
     assert not iban_valid("FR1420041010050500013M02607") and not iban_valid("DE89")
+
+
+def test_an_npi_check_digit_is_luhn_over_the_80840_prefix():
+    assert npi_valid("1234567893") and npi_valid("1245319599")
+    assert not npi_valid("1234567890") and not npi_valid("123456789") and not npi_valid("0234567893")
 
 
 def test_a_masked_value_keeps_its_shape_and_only_its_last_characters():

@@ -1,0 +1,82 @@
+"""Embeddings stored once per text and model (`text_embeddings`), and reused: a sheet's items,
+pairs' prompts, by duplicates, quality and retrieval alike. Only texts never embedded by this
+model reach the embedder; the rest are read back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from data_access.embeddings import Embedder, open_embedder
+from services.core.workbench import Workbench
+
+# Texts per lookup and per embedding call: a parameter array of this many 64-character hashes
+# stays well under a warehouse's statement size; an embedding endpoint takes batches this large.
+EMBED_BATCH = 5_000
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class TextEmbeddings:
+    def __init__(self, workbench: Workbench, embedder: Embedder | None = None) -> None:
+        self._engine = workbench.backend.engine
+        self._table = workbench.table("text_embeddings")
+        self._embedder = embedder or open_embedder(workbench.settings)
+
+    @property
+    def model(self) -> str:
+        return self._embedder.name
+
+    @property
+    def is_semantic(self) -> bool:
+        return self._embedder.is_semantic
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) unit vectors in input order; each distinct text embedded at
+        most once per model, ever."""
+        hashes = [text_hash(t) for t in texts]
+        unique = dict(zip(hashes, texts, strict=True))
+        found = self._stored(list(unique))
+        missing = [h for h in unique if h not in found]
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start : start + EMBED_BATCH]
+            embedded = self._embedder.embed([unique[h] for h in batch])
+            self._store(batch, embedded)
+            found.update(zip(batch, embedded, strict=True))
+        if not hashes:
+            return np.zeros((0, self._embedder.dimension), dtype=np.float32)
+        return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False)
+
+    def _stored(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), EMBED_BATCH):
+            batches = self._engine.stream_arrow(
+                f"SELECT e.text_hash, e.vector FROM {self._table} AS e JOIN (SELECT explode(:hashes) AS h) AS q "
+                "ON q.h = e.text_hash WHERE e.model = :model",
+                {"hashes": hashes[start : start + EMBED_BATCH], "model": self.model},
+            )
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                matrix = batch.column(1).flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(batch.num_rows, -1)
+                found.update(zip(batch.column(0).to_pylist(), matrix, strict=True))
+        return found
+
+    def _store(self, hashes: list[str], vectors: np.ndarray) -> None:
+        self._engine.insert_rows(
+            self._table,
+            pd.DataFrame(
+                {
+                    "text_hash": hashes,
+                    "model": self.model,
+                    "vector": [v.astype(np.float32).tolist() for v in vectors],
+                    "created_at": pd.Timestamp(datetime.now(UTC)),
+                }
+            ),
+        )
