@@ -91,6 +91,10 @@ class ExampleStore:
     def count(self) -> int:
         return self._store.count()
 
+    def measured(self, limit: int = BROWSE_LIMIT) -> list[Example]:
+        """Examples whose effectiveness was measured, worst first."""
+        return self._store.measured(limit)
+
     def training_sheets(self) -> list[TrainingSheetChoice]:
         return [TrainingSheetChoice(r["id"], r["name"], r["label_type"] or "") for r in self._store.training_sheets()]
 
@@ -192,9 +196,11 @@ class ExampleStore:
         )
 
     # -- retrieval -----------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, min_score: float = 0.0, filters: ExampleFilters = NO_FILTERS) -> list[SearchHit]:
+    def search(self, query: str, k: int = 5, min_score: float = 0.0, filters: ExampleFilters = NO_FILTERS,
+               count_use: bool = True) -> list[SearchHit]:
         """The k examples nearest in meaning to `query` that pass the filters, score at least
-        `min_score` and pass the few-shot gate now; each one's usage_count goes up by one."""
+        `min_score` and pass the few-shot gate now; each one's usage_count goes up by one unless
+        `count_use` is off (measuring the examples is not using them)."""
         if not query.strip():
             raise ValidationError("Type what the example should be about.")
         if not 1 <= k <= MAX_K:
@@ -211,7 +217,8 @@ class ExampleStore:
                 break
             wanted = min(MAX_CANDIDATES, wanted * 2)
         hits = hits[:k]
-        self._store.count_usage([h.example.example_id for h in hits])
+        if count_use:
+            self._store.count_usage([h.example.example_id for h in hits])
         return hits
 
     def _gated(self, candidates: list[Any], filters: ExampleFilters) -> list[SearchHit]:
