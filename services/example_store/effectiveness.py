@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from services.core.domain.template import SchemaField, TemplateDraft
+from services.example_store.records import Example
 from services.templates.answer_match import field_match
 from services.templates.output_parsing import parse_output
 from services.templates.rendering import RenderedMessage, render_messages
@@ -133,9 +134,9 @@ def measured(template: TemplateDraft, items: Sequence[EvaluationItem], answers: 
     return Measurement(sum(full.values()) / len(full) if full else 0.0, len(full), tuple(effects), len(answers), failed)
 
 
-def prune_suggestions(effects: Sequence[ExampleEffect]) -> list[ExampleEffect]:
-    """Store examples that do not help (effect ≤ 0): pruning them costs nothing measured."""
-    return [e for e in effects if e.example_id is not None and e.effect <= NEUTRAL_BAND]
+def prune_suggestions(examples: Sequence[Example]) -> list[Example]:
+    """Examples measured not to help (effectiveness ≤ 0): pruning them costs nothing measured."""
+    return [e for e in examples if e.effectiveness_score is not None and e.effectiveness_score <= NEUTRAL_BAND]
 
 
 def _messages(template: TemplateDraft, item: EvaluationItem, left_out: Shown | None) -> tuple[RenderedMessage, ...]:

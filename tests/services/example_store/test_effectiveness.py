@@ -3,8 +3,7 @@ scripted model behind the loopback OpenAI-compatible fake: which examples help, 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -19,26 +18,15 @@ from services.example_store.effectiveness_job import launch
 from services.example_store.examples import ExampleStore
 from services.example_store.records import ExampleDraft
 from tests.dspy_builders import provider_training_sheet
+from tests.effectiveness_builders import HELPS, HURTS, NEUTRAL, ablation_answer, add_ablation_examples
 from tests.fakes.chat_server import ChatScript, FakeChatServer, message_text
 
 JOB_WAIT_S = 120
-HELPS = "Invoice INV-9001 from City Medical Center."
-HURTS = "Invoice INV-9002 from Lakeside Clinic."  # labelled hospital: a wrong answer taught
-NEUTRAL = "Invoice INV-9003 from Riverside Imaging."
-
-
-def _answer(body: Mapping[str, Any]) -> str:
-    """Right only after seeing HELPS; HURTS beside it spoils the clinics (it says a clinic is a hospital)."""
-    users = [message_text(m) for m in body["messages"] if m["role"] == "user"]
-    shown, item = users[:-1], users[-1]
-    hospital = "Medical" in item
-    right = HELPS in shown and (HURTS not in shown or hospital)
-    return json.dumps({"kind": ("hospital" if hospital else "clinic") if right else "unknown"})
 
 
 @pytest.fixture
 def model_server() -> Iterator[FakeChatServer]:
-    with FakeChatServer(ChatScript(answer=_answer)) as server:
+    with FakeChatServer(ChatScript(answer=ablation_answer)) as server:
         yield server
 
 
@@ -46,11 +34,6 @@ def model_server() -> Iterator[FakeChatServer]:
 def wb(workbench: Workbench, model_server: FakeChatServer) -> Workbench:
     settings = replace(workbench.settings, llm_base_url=model_server.base_url, llm_model="scripted")
     return Workbench(replace(workbench.backend, settings=settings))
-
-
-def _examples(store: ExampleStore) -> dict[str, str]:
-    answers = {HELPS: '{"kind": "hospital"}', HURTS: '{"kind": "hospital"}', NEUTRAL: '{"kind": "clinic"}'}
-    return {text: store.add(ExampleDraft(text, answer, function_name="classification")).example_id for text, answer in answers.items()}
 
 
 def _measured(wb: Workbench, training_sheet_id: str) -> dict[str, Any]:
@@ -62,7 +45,7 @@ def _measured(wb: Workbench, training_sheet_id: str) -> dict[str, Any]:
 def test_each_retrieved_example_gets_its_score_with_it_minus_without_it(wb: Workbench) -> None:
     training = provider_training_sheet(wb, pairs=12, retrieved_examples_k=3)
     store = ExampleStore(wb)
-    ids = _examples(store)
+    ids = add_ablation_examples(store)
 
     result = _measured(wb, training.id)
 
@@ -111,9 +94,10 @@ def test_a_fixed_example_is_left_out_of_one_prompt_and_kept_in_the_others() -> N
     assert contents["ex-1"] == ["Q: fixed one", "A1", "Q: item"]
 
 
-def test_pruning_is_suggested_for_store_examples_that_do_not_help() -> None:
-    from services.example_store.effectiveness import ExampleEffect
-
-    effects = [ExampleEffect("a", "a", "a", None, -0.2, 4, 0, 1), ExampleEffect("b", "b", "b", None, 0.0, 4, 0, 0),
-               ExampleEffect("c", "c", "c", None, 0.25, 4, 1, 0), ExampleEffect("fixed:0", "f", None, 0, -0.5, 4, 0, 2)]
-    assert [e.key for e in prune_suggestions(effects)] == ["a", "b"]  # a fixed example is the template's to change
+def test_pruning_is_suggested_for_examples_measured_not_to_help(wb: Workbench) -> None:
+    training = provider_training_sheet(wb, pairs=4, retrieved_examples_k=3)
+    store = ExampleStore(wb)
+    ids = add_ablation_examples(store)
+    store.add(ExampleDraft("Never measured", "x"))
+    _measured(wb, training.id)
+    assert {e.example_id for e in prune_suggestions(store.browse())} == {ids[HURTS], ids[NEUTRAL]}
