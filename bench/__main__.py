@@ -13,6 +13,7 @@ from bench import (
     drafter_calibration,
     dspy_optimizer,
     example_search,
+    example_sync,
     foundation,
     generation,
     model_path,
@@ -35,7 +36,7 @@ SUITES = {
     "train_export": train_export.run,
     "train": train_finetune.run,
     "deploy": deploy_endpoint.run,
-    "example_store": example_search.run,
+    "example_store": lambda: [*example_search.run(), *example_sync.run()],
     "dspy": dspy_optimizer.run,
     "monitor": monitor_dashboards.run,
 }

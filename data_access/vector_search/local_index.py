@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import ThreadpoolController
 
 from data_access.embeddings.embedder import l2_normalised
 from data_access.sql.duckdb_engine import DuckDbEngine
@@ -40,6 +41,10 @@ _INITIAL_CAPACITY = 1024
 # Filters whose candidate rows a mirror keeps between writes: a page's or an agent's few usual
 # filters; each holds a copy of its rows' vectors (a tenth of the store for one domain of ten).
 _MAX_FILTERS_KEPT = 8
+# One matrix-vector product over a filter's rows (10,000 × 384 floats) is too small to share out:
+# on the shared 2 cores BLAS's threads waited on each other, p95 11.4 ms against 1.0 ms on one
+# thread (300 products side by side, load average 3-5). Limited per call, not process-wide.
+_BLAS = ThreadpoolController()
 _NO_CODE = 0  # the code of a missing domain or function name
 _UNKNOWN_CODE = -1  # a filter's name that no row has
 
@@ -135,7 +140,8 @@ class _Mirror:
         rows, vectors = self._candidates(filters)
         if vectors.shape[0] == 0:
             return []
-        scores = vectors @ query
+        with _BLAS.limit(limits=1, user_api="blas"):
+            scores = vectors @ query
         positions = np.flatnonzero(scores >= min_score)
         if positions.size > k:
             positions = positions[np.argpartition(-scores[positions], k - 1)[:k]]
