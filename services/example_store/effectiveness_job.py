@@ -14,7 +14,6 @@ from typing import Any
 
 from data_access.llm.batch import run_batch
 from data_access.llm.chat import ChatMessage, ChatModel, ChatRequest, ImagePart, TextPart
-from data_access.llm.configured import configured_chat_model
 from services.core.domain.governance import Use
 from services.core.domain.qa_pair import messages_from_json
 from services.core.domain.template import Template
@@ -39,6 +38,7 @@ from services.example_store.examples import ExampleStore
 from services.example_store.examples_store import ExamplesStore
 from services.templates.prompt_templates import MAX_IMAGE_BYTES, TemplateService
 from services.templates.rendering import item_values, render_messages
+from services.templates.template_model import required_chat_model
 
 JOB_TYPE = "example_effectiveness"
 # Calls are pairs × (1 + examples per prompt): 24 pairs with 5 examples each is 144 answers,
@@ -55,9 +55,10 @@ class EffectivenessWork:
         self._table = ExamplesStore(workbench.backend.engine, workbench.table("example_store"), workbench.table("qa_pairs"),
                                     workbench.table("training_sheets"))
         self._template, self._pairs = self._checked()
-        self._model = _model(workbench, self._template)
+        self._model = required_chat_model(workbench, self._template)
 
     def run(self, context: JobContext) -> dict[str, Any]:
+        self._template, self._pairs = self._checked()  # the gate as it is when the work starts, not when it was queued
         items = self._items()
         if not any(i.retrieved for i in items) and not self._template.examples:
             raise ValidationError(f"{self._template.title} shows its evaluation pairs no example (no fixed ones, and none "
@@ -140,14 +141,6 @@ def _chat(prompt: Prompt, images: tuple[ImagePart, ...]) -> tuple[ChatMessage, .
     if images:
         chat[-1] = ChatMessage("user", (TextPart(prompt.messages[-1].content), *images))
     return tuple(chat)
-
-
-def _model(workbench: Workbench, template: Template) -> ChatModel:
-    model = configured_chat_model(workbench.settings, workbench.user, template.base_model)
-    if model is None:
-        raise ValidationError("No language model is configured: set WORKBENCH_LLM_BASE_URL (an OpenAI-compatible server, or this "
-                              "app's local endpoint at /api/v1/openai/v1), or run on Databricks with a serving endpoint.")
-    return model
 
 
 def _as_json(result: Measurement, training_sheet_id: str, template: Template, model: ChatModel) -> dict[str, Any]:
