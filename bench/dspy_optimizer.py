@@ -10,20 +10,16 @@ it has enough) is part of the run and counts against it. Run: `python -m bench.d
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 from bench.measure import Measurement, at_least, over_floor
+from bench.scratch_home import bench_settings, scratch_home
 from data_access.llm.chat import ChatMessage, ChatRequest
 from data_access.llm.openai_compatible import OpenAICompatibleChat
-from data_access.settings import load_settings
-from data_access.sql.duckdb_engine import release_home
 from services.core.jobs import JobRunner
-from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
+from services.core.workbench import Workbench, open_workbench
 from services.dspy.optimizer_service import DspyOptimizerService
 from tests.dspy_builders import TASK_FIELDS, provider_kind, provider_training_sheet
 from tests.fakes.chat_server import ChatScript, FakeChatServer
@@ -73,19 +69,13 @@ def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, opti
 
 
 def run() -> list[Measurement]:
-    home = Path(tempfile.mkdtemp(prefix="bench-dspy-"))
-    try:
-        with FakeChatServer(ChatScript(latency_s=CALL_S, answer=dspy_answerer(provider_kind, TASK_FIELDS))) as server:
-            settings = load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0", "WORKBENCH_USER": "bench@localhost",
-                                      "WORKBENCH_LLM_BASE_URL": server.base_url, "WORKBENCH_LLM_MODEL": "scripted"})
-            wb = open_workbench(replace(settings, model_concurrency=CONCURRENCY))
-            training = provider_training_sheet(wb, pairs=PAIRS)
-            _measure(wb, server, training.id, OPTIMIZERS[0])  # warm-up: dspy's import and MLflow's first store are paid once per process
-            return [_measure(wb, server, training.id, optimizer) for optimizer in OPTIMIZERS]
-    finally:
-        forget_prepared_stores()
-        release_home(home)
-        shutil.rmtree(home, ignore_errors=True)
+    with scratch_home("bench-dspy-") as home, \
+            FakeChatServer(ChatScript(latency_s=CALL_S, answer=dspy_answerer(provider_kind, TASK_FIELDS))) as server:
+        settings = bench_settings(home, WORKBENCH_LLM_BASE_URL=server.base_url, WORKBENCH_LLM_MODEL="scripted")
+        wb = open_workbench(replace(settings, model_concurrency=CONCURRENCY))
+        training = provider_training_sheet(wb, pairs=PAIRS)
+        _measure(wb, server, training.id, OPTIMIZERS[0])  # warm-up: dspy's import and MLflow's first store are paid once per process
+        return [_measure(wb, server, training.id, optimizer) for optimizer in OPTIMIZERS]
 
 
 if __name__ == "__main__":

@@ -8,23 +8,19 @@ longer than the whole suite); the query is embedded by the real model. Run: `pyt
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from bench.measure import Measurement, at_most, median, over_floor, p95, timings_ms
+from bench.scratch_home import bench_settings, scratch_home
 from data_access.embeddings.factory import open_embedder
 from data_access.embeddings.vector_index import VectorIndex
-from data_access.settings import load_settings
-from data_access.sql.duckdb_engine import release_home
 from data_access.vector_search.factory import open_example_index
 from data_access.vector_search.index import ExampleVectorIndex, IndexedVector, IndexFilters
-from services.core.workbench import forget_prepared_stores, open_workbench
+from services.core.workbench import open_workbench
 from services.example_store.examples import ExampleStore
 from services.example_store.examples_store import ExamplesStore
 from services.example_store.records import ExampleFilters
@@ -57,9 +53,8 @@ def _fill(table: ExamplesStore, index: ExampleVectorIndex, dimension: int) -> np
 
 
 def run() -> list[Measurement]:
-    home = Path(tempfile.mkdtemp(prefix="bench-examples-"))
-    try:
-        wb = open_workbench(load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0", "WORKBENCH_USER": "bench@localhost"}))
+    with scratch_home("bench-examples-") as home:
+        wb = open_workbench(bench_settings(home))
         embedder = open_embedder(wb.settings)
         dimension = embedder.dimension
         example_index = open_example_index(wb.backend, dimension)
@@ -97,10 +92,6 @@ def run() -> list[Measurement]:
                        "the index query alone (p95)", p95(index), 3),
             at_most("Example index query alone (in-memory mirror, domain filter), p95", p95(index), GOAL_MS, "ms"),
         ]
-    finally:
-        forget_prepared_stores()
-        release_home(home)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

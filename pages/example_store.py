@@ -4,7 +4,7 @@ gate at sync and again at every retrieval."""
 import streamlit as st
 
 from components import breadcrumb, source_preview
-from components.example_store import example_form, example_grid, reports
+from components.example_store import effectiveness, example_form, example_grid, reports
 from components.feedback import flash, show_flash, shown_errors
 from components.session import workbench
 from services.example_store.examples import MAX_K, ExampleStore
@@ -19,7 +19,8 @@ st.caption(f"{store.count():,} example(s) · retrieval by {store.embedder.name}"
            + ("" if store.embedder.is_semantic else f" (shared words, not meaning: {store.embedder.fallback_reason})"))
 show_flash()
 
-search_tab, browse_tab, add_tab, sync_tab = st.tabs(["Search", "Browse", "Add or upload", "Sync from a Training Sheet"])
+search_tab, browse_tab, add_tab, sync_tab, effect_tab = st.tabs(
+    ["Search", "Browse", "Add or upload", "Sync from a Training Sheet", "Effectiveness"])
 with search_tab:
     query = st.text_input("Query", key="search_query", placeholder="What the model is asked")
     k, threshold = st.columns(2)
@@ -73,3 +74,9 @@ with sync_tab:
     if st.button("Sync", key="sync_go", type="primary", disabled=chosen is None):
         with shown_errors():
             reports.sync_report(store.sync(chosen.id))
+
+with effect_tab:
+    effectiveness.measure(wb, store)
+    measured = store.measured()
+    effectiveness.chart(measured)
+    effectiveness.prune_suggestions(store, measured)

@@ -30,21 +30,24 @@ def provider_kind(inputs: dict[str, str]) -> dict[str, str]:
 
 
 
-def provider_template(wb: Workbench) -> Template:
+def provider_template(wb: Workbench, retrieved_examples_k: int = 0) -> Template:
     service = TemplateService(wb)
     return service.publish(service.create(TemplateDraft(
         name="Provider kind", label_type="classification", system_prompt="Say what kind of provider billed the invoice.",
         user_prompt_template="Invoice {{ invoice_id }} from {{ provider_name }}.",
         input_schema=(SchemaField("invoice_id"), SchemaField("provider_name", description="who billed")),
         output_schema=(SchemaField("kind", FieldType.STRING, choices=("hospital", "clinic")),),
+        retrieved_examples_k=retrieved_examples_k,
     )))
 
 
-def provider_training_sheet(wb: Workbench, pairs: int = 12, uses: dict[int, tuple[str, ...]] | None = None) -> TrainingSheet:
-    """`pairs` approved pairs over INV-0000…; `uses` overrides the allowed uses of pair i."""
+def provider_training_sheet(wb: Workbench, pairs: int = 12, uses: dict[int, tuple[str, ...]] | None = None,
+                            retrieved_examples_k: int = 0) -> TrainingSheet:
+    """`pairs` approved pairs over INV-0000…; `uses` overrides the allowed uses of pair i; the
+    template retrieves `retrieved_examples_k` Example Store examples per item."""
     build_invoice_source(wb)
     sheet = SheetService(wb).create(SheetDraft("Invoices for DSPy", SOURCE_TABLE, "invoice_id", sample_size=200))
-    template = provider_template(wb)
+    template = provider_template(wb, retrieved_examples_k)
     engine = wb.backend.engine
     training = TrainingSheet(str(uuid.uuid4()), "Provider kinds", sheet.id, template.id, template.version, template.label_type, "manual", "review")
     TrainingSheetsStore(engine, wb.table("training_sheets"), wb.table("qa_pairs")).insert(training)

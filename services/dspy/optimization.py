@@ -17,11 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from data_access.dspy.engine import ChatModelEngine, RunCancelled, cancelled_within, import_dspy, workbench_lm
-from data_access.llm.chat import ChatModel
-from data_access.llm.configured import configured_chat_model
 from data_access.tracking.factory import open_tracker
 from data_access.tracking.tracker import ExperimentTracker, RunEnd
-from services.core.domain.template import Template
 from services.core.errors import ValidationError
 from services.core.jobs import JobContext, register_job_type
 from services.core.workbench import Workbench
@@ -29,6 +26,7 @@ from services.dspy import program as dspy_program
 from services.dspy.dataset import DatasetExporter, check_runnable
 from services.dspy.records import DspyRun, ExampleScore, Metric, Optimizer, RunConfig, RunResult, RunStatus
 from services.dspy.runs_store import DspyRunsStore
+from services.templates.template_model import required_chat_model
 
 JOB_TYPE = "dspy_optimize"
 EXPERIMENT = "vital-workbench-dspy"  # beside the training experiment, not mixed into it
@@ -48,21 +46,13 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     return RunConfig(str(params.get("training_sheet_id") or ""), optimizer, metric, max_demos, seed)
 
 
-def optimizer_model(workbench: Workbench, template: Template) -> ChatModel:
-    model = configured_chat_model(workbench.settings, workbench.user, template.base_model)
-    if model is None:
-        raise ValidationError("No language model is configured: set WORKBENCH_LLM_BASE_URL (an OpenAI-compatible server, or this "
-                              "app's local endpoint at /api/v1/openai/v1), or run on Databricks with a serving endpoint.")
-    return model
-
-
 class OptimizationWork:
     def __init__(self, workbench: Workbench, params: dict[str, Any]) -> None:
         self._wb = workbench
         self._config = run_config(params)
         self._dataset = DatasetExporter(workbench).export(self._config.training_sheet_id, self._config.seed)
         check_runnable(self._dataset)
-        self._model = optimizer_model(workbench, self._dataset.template)
+        self._model = required_chat_model(workbench, self._dataset.template)
         self._store = DspyRunsStore(workbench)
 
     def run(self, context: JobContext) -> dict[str, Any]:

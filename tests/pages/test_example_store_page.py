@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+from services.core.jobs import JobRunner
 from services.example_store.examples import ExampleStore
 from services.example_store.records import ExampleDraft
+from tests.dspy_builders import provider_training_sheet
+from tests.effectiveness_builders import HELPS, HURTS, NEUTRAL, ablation_answer, add_ablation_examples
 from tests.example_store_builders import pair_ids, set_pair, sheet_with_pairs
+from tests.fakes.chat_server import ChatScript, FakeChatServer
 from tests.train_builders import PairSpec
 
 PAGE = "pages/example_store.py"
@@ -86,3 +90,27 @@ def test_editing_and_pruning_the_shown_example(open_page, workbench):
     app.button(key="prune_one").click().run()
     assert ExampleStore(workbench).count() == 0
     assert "example" not in app.query_params
+
+
+def test_measuring_effectiveness_charts_each_example_and_suggests_pruning_those_that_do_not_help(open_page, workbench, monkeypatch):
+    with FakeChatServer(ChatScript(answer=ablation_answer)) as server:
+        monkeypatch.setenv("WORKBENCH_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("WORKBENCH_LLM_MODEL", "scripted")
+        provider_training_sheet(workbench, pairs=4, retrieved_examples_k=3)
+        ids = add_ablation_examples(ExampleStore(workbench))
+        app = open_page(PAGE)
+        app.selectbox(key="effect_sheet").select_index(0).run()
+        app.button(key="effect_go").click().run()
+        assert not app.exception
+        job = JobRunner(workbench).wait(app.session_state["effect_job"], 120)
+        assert job.status.value == "succeeded", job.error
+        app.run()
+    assert not app.exception
+    last = next(d.value for d in app.dataframe if "Helped" in d.value.columns)
+    assert dict(zip(last["Example"], last["Effectiveness"], strict=True)) == {HURTS: -0.5, NEUTRAL: 0.0, HELPS: 0.5}
+    assert len(app.get("plotly_chart")) == 1
+    suggested = next(d.value for d in app.dataframe if "Used" in d.value.columns)
+    assert set(suggested["Id"]) == {ids[HURTS], ids[NEUTRAL]}
+    app.button(key="effect_prune").click().run()
+    assert [s.value for s in app.success] == ["Pruned 2 example(s) that did not help.", "Every measured example helps: nothing to prune."]
+    assert [e.example_id for e in ExampleStore(workbench).browse()] == [ids[HELPS]]
