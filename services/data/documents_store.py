@@ -1,4 +1,4 @@
-"""The parsed documents of volumes: per file, per page and per chunk (migration 021)."""
+"""The parsed documents of volumes: per file, per page and per chunk (migration 020)."""
 
 from __future__ import annotations
 
