@@ -27,6 +27,11 @@ def _feedback(wb) -> dict[str, str]:
     return {"wrong": wrong.id, "right": right.id}
 
 
+def _queue(app):
+    """The Queue tab: the Gaps and Retrain tabs beside it say their own things."""
+    return app.tabs[0]
+
+
 def _button(app, label: str):
     return next(b for b in app.button if b.label == label)
 
@@ -34,7 +39,7 @@ def _button(app, label: str):
 def test_with_no_feedback_the_page_says_what_fills_the_queue(open_page):
     app = open_page("pages/improve.py")
     assert not app.exception
-    assert "Nothing in the queue" in app.info[0].value and "low-confidence threshold" in app.info[0].value
+    assert "Nothing in the queue" in _queue(app).info[0].value and "low-confidence threshold" in _queue(app).info[0].value
     assert "**:blue-background[IMPROVE]**" in [m.value for m in app.markdown]
 
 
@@ -44,10 +49,10 @@ def test_the_queue_says_how_it_ranks_and_filters_by_value(open_page, workbench):
     assert not app.exception
     assert any("severity × how often similar requests occur" in c.value for c in app.caption)
     app.selectbox(key="improve_filters_value").set_value("up").run()
-    assert not app.exception and not app.info
+    assert not app.exception and not _queue(app).info
     app.selectbox(key="improve_filters_endpoint").set_value("urgency")
     app.selectbox(key="improve_filters_status").set_value(FeedbackStatus.FLAGGED).run()
-    assert "Nothing in the queue" in app.info[0].value
+    assert "Nothing in the queue" in _queue(app).info[0].value
 
 
 def test_an_opened_item_shows_its_request_answer_correction_and_source_and_goes_to_a_new_training_sheet(open_page, workbench):
@@ -59,6 +64,8 @@ def test_an_opened_item_shows_its_request_answer_correction_and_source_and_goes_
     codes = [c.value for c in app.code]
     assert codes[:3] == ["Invoice INV-0042 for 420.00.", '{"urgency": "routine"}', '{"urgency": "urgent"}']
     assert any("Source: item INV-0001" in c.value for c in app.caption)
+    assert "**Trace to training data**" in [m.value for m in app.markdown]  # to the pairs its version learned from
+    assert {"Queue", "Gaps", "Retrain"} <= {t.label for t in app.tabs}
 
     assert app.radio(key="improve_actions_into").value == "An existing Training Sheet"  # the model's own is offered
     app.radio(key="improve_actions_into").set_value("A new Training Sheet").run()
