@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from data_access.identity import User
@@ -70,3 +71,19 @@ def forget_clients() -> None:
     with _lock:
         _clients.clear()
         _app_config = None
+
+
+class LazyWorkspace:
+    """A WorkspaceClient made by `factory` on the first call and kept: building a Databricks seam
+    costs nothing and does not import the SDK until the seam is used."""
+
+    def __init__(self, factory: Callable[[], WorkspaceClient]) -> None:
+        self._factory = factory
+        self._client: WorkspaceClient | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> WorkspaceClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+            return self._client

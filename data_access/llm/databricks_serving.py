@@ -17,10 +17,10 @@ So the SDK does what it is authoritative for, the workspace URL and the auth hea
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from data_access.databricks_client import LazyWorkspace
 from data_access.llm.chat import ChatModel, ChatRequest, ChatResult, ModelError
 from data_access.llm.chat_wire import complete_over_http, pooled_session, request_body
 
@@ -58,16 +58,8 @@ class DatabricksServingChat(ChatModel):
         self.endpoint_name = endpoint_name
         self.name = endpoint_name
         self.timeout_s = timeout_s
-        self._client_factory = client_factory
-        self._client: WorkspaceClient | None = None
-        self._client_lock = threading.Lock()
+        self._workspace = LazyWorkspace(client_factory)
         self._session = pooled_session()
-
-    def _workspace(self) -> WorkspaceClient:
-        with self._client_lock:
-            if self._client is None:
-                self._client = self._client_factory()
-            return self._client
 
     def complete(self, request: ChatRequest, *, timeout_s: float | None = None) -> ChatResult:
         config = self._workspace().config

@@ -8,11 +8,12 @@ existing one is returned (a person pressing the button twice gets the same monit
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from data_access.databricks_client import LazyWorkspace
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -68,15 +69,7 @@ def _state(table: str, monitor: Monitor) -> QualityMonitorState:
 
 class DatabricksQualityMonitors(QualityMonitors):
     def __init__(self, client_factory: Callable[[], WorkspaceClient]) -> None:
-        self._client_factory = client_factory
-        self._client: WorkspaceClient | None = None
-        self._lock = threading.Lock()
-
-    def _workspace(self) -> WorkspaceClient:
-        with self._lock:
-            if self._client is None:
-                self._client = self._client_factory()
-            return self._client
+        self._workspace = LazyWorkspace(client_factory)
 
     def create_classification_monitor(self, spec: InferenceMonitorSpec) -> QualityMonitorState:
         from databricks.sdk.errors import DatabricksError, ResourceAlreadyExists

@@ -20,12 +20,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from data_access.databricks_client import LazyWorkspace
 from data_access.serving.endpoints import (
     EndpointAnswer,
     EndpointSpec,
@@ -57,16 +57,8 @@ class DatabricksServingTarget:
         if not catalog or not schema:
             raise ValueError(f"Inference tables need a catalog.schema; got {inference_schema!r}.")
         self._default_table = (catalog, schema)
-        self._client_factory = client_factory
-        self._client: WorkspaceClient | None = None
-        self._lock = threading.Lock()
+        self._workspace = LazyWorkspace(client_factory)
         self.timeout = timeout
-
-    def _workspace(self) -> WorkspaceClient:
-        with self._lock:
-            if self._client is None:
-                self._client = self._client_factory()
-            return self._client
 
     # -- deploy -------------------------------------------------------------------------------
     def deploy(self, spec: EndpointSpec) -> EndpointState:
