@@ -29,9 +29,9 @@ from services.core.domain.qa_pair import (
 )
 from services.core.errors import NotFoundError, ValidationError
 from services.core.governance import constraints_from_tags, most_restrictive, tag_rule, unreadable_tags_rule
+from services.core.pii import find_pii
 from services.core.workbench import Workbench
 from services.data.sheets import SheetService
-from services.deploy.pii import find_pii
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.improve.capture import FeedbackCapture
 from services.improve.feedback_store import FeedbackStore
