@@ -21,7 +21,9 @@ st.caption("Feedback from the Playground, MONITOR and `POST /api/v1/feedback`, a
            "low-confidence threshold (set in DEPLOY), each linked to the logged request and model version.")
 show_flash()
 
-queue_tab, gaps_tab, retrain_tab = st.tabs(["Queue", "Gaps", "Retrain"])
+# Tracked (keyed, a rerun on a switch): an action's flash above the tabs, or a job's rerun when it
+# ends, would otherwise reset them to Queue and hide the retrain a person is following.
+queue_tab, gaps_tab, retrain_tab = st.tabs(["Queue", "Gaps", "Retrain"], key="improve_tab", on_change="rerun")
 with queue_tab, shown_errors():
     st.caption(queue_grid.SEVERITY_RULE)
     filters = queue_grid.filters(queue.choices(), key="improve_filters")
