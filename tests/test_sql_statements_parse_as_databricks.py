@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlglot
 
@@ -86,8 +87,8 @@ class RecordingEngine(SqlEngine):
     def execute(self, sql: str, params: Params | None = None) -> int:
         return self._ran(sql, self.inner.execute(sql, params))
 
-    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
-        if rows.empty:
+    def insert_rows(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
+        if len(rows) == 0:
             return 0
         return sum(self.execute(statement, params) for statement, params in insert_statements(table, rows))
 

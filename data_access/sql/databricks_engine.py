@@ -213,9 +213,9 @@ class DatabricksSqlEngine(SqlEngine):
             return int(result.rows[0][result.columns.index(_AFFECTED_ROWS)] or 0)
         return max(result.rowcount, 0)
 
-    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
+    def insert_rows(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
         """Chunked multi-row INSERTs. Each chunk commits on its own; a failure leaves earlier chunks."""
-        if rows.empty:
+        if len(rows) == 0:
             return 0
         return sum(self.execute(statement, params) for statement, params in insert_statements(table, rows))
 
@@ -251,10 +251,12 @@ def connection_arguments(client: WorkspaceClient, warehouse_id: str, user: User)
     return arguments
 
 
-def insert_statements(table: str, rows: pd.DataFrame) -> Iterator[tuple[str, dict[str, Any]]]:
+def insert_statements(table: str, rows: pd.DataFrame | pa.Table) -> Iterator[tuple[str, dict[str, Any]]]:
     """The multi-row `INSERT … VALUES (:p0_0, …), (…)` statements that append `rows` to `table`."""
     if not is_qualified_name(table):
         raise SqlError(f"Not a table name: {table!r}")
+    if isinstance(rows, pa.Table):
+        rows = rows.to_pandas()  # every value becomes a parameter anyway; a list cell arrives as an array
     columns = [str(c) for c in rows.columns]
     if not columns:
         raise SqlError(f"No columns to insert into {table}.")

@@ -200,8 +200,8 @@ class DuckDbEngine(SqlEngine):
             return 0
         return int(result[0]) if result and isinstance(result[0], int) else 0
 
-    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
-        if rows.empty:
+    def insert_rows(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
+        if len(rows) == 0:
             return 0
         if not is_qualified_name(table):
             raise SqlError(f"Not a table name: {table!r}")

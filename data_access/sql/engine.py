@@ -57,8 +57,10 @@ class SqlEngine(ABC):
         """Run a statement; returns the number of rows it changed where the engine says."""
 
     @abstractmethod
-    def insert_rows(self, table: str, rows: pd.DataFrame) -> int:
-        """Append a frame of rows to a table, set-based (never one statement per row)."""
+    def insert_rows(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
+        """Append a frame of rows to a table, set-based (never one statement per row). An Arrow
+        table carries a column of vectors as one float buffer (a list array), where a DataFrame
+        holds one Python object per cell: the embedded engine reads it without touching Python."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

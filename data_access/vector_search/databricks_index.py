@@ -21,10 +21,11 @@ import numpy as np
 
 from data_access.vector_search.index import (
     ExampleVectorIndex,
-    IndexedVector,
+    IndexedVectors,
     IndexFilters,
     VectorHit,
     VectorIndexError,
+    checked_matrix,
     checked_vector,
 )
 
@@ -51,19 +52,20 @@ class DatabricksExampleIndex(ExampleVectorIndex):
         except DatabricksError as error:
             raise VectorIndexError(f"Vector Search index {self._index} refused to {what}: {error}") from error
 
-    def upsert(self, rows: Sequence[IndexedVector]) -> None:
-        if not rows:
+    def upsert_batch(self, batch: IndexedVectors) -> None:
+        if not batch.ids:
             return
+        # The matrix to lists in one call, not one checked vector per row.
+        vectors = checked_matrix(batch.vectors, self.dimension).tolist()
         payload = [
-            {"id": r.id, "function_name": r.function_name, "domain": r.domain, "quality_score": r.quality_score,
-             "embedding": checked_vector(r.vector, self.dimension)}
-            for r in rows
+            {"id": i, "function_name": f, "domain": d, "quality_score": q, "embedding": v}
+            for i, f, d, q, v in zip(batch.ids, batch.function_names, batch.domains, batch.quality_scores, vectors, strict=True)
         ]
         with self._answering("store examples"):
             answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=json.dumps(payload))
         failed = list(getattr(answer.result, "failed_primary_keys", None) or ()) if answer.result else []
         if failed or str(getattr(answer.status, "value", answer.status)) == "FAILURE":
-            raise VectorIndexError(f"Vector Search refused {len(failed) or len(rows)} example(s): {', '.join(failed[:5])}")
+            raise VectorIndexError(f"Vector Search refused {len(failed) or len(payload)} example(s): {', '.join(failed[:5])}")
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:

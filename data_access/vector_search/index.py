@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,23 @@ class IndexedVector:
 
 
 @dataclass(frozen=True)
+class IndexedVectors:
+    """Many rows as the index holds them, column by column, the vectors one (n, dimension)
+    matrix: a sync writes 100,000 at once, and an object per row was much of its time."""
+
+    ids: Sequence[str]
+    vectors: Any  # an (n, dimension) array, or a sequence of n vectors (checked_matrix checks either)
+    function_names: Sequence[str | None]
+    domains: Sequence[str | None]
+    quality_scores: Sequence[float | None]
+
+    @classmethod
+    def of(cls, rows: Sequence[IndexedVector]) -> IndexedVectors:
+        return cls([r.id for r in rows], [r.vector for r in rows], [r.function_name for r in rows],
+                   [r.domain for r in rows], [r.quality_score for r in rows])
+
+
+@dataclass(frozen=True)
 class IndexFilters:
     function_names: tuple[str, ...] = ()  # any of these; empty means any function
     domain: str | None = None
@@ -44,9 +62,13 @@ class VectorHit:
 class ExampleVectorIndex(ABC):
     dimension: int
 
-    @abstractmethod
     def upsert(self, rows: Sequence[IndexedVector]) -> None:
         """Adds rows; an id already present is replaced."""
+        self.upsert_batch(IndexedVectors.of(rows))
+
+    @abstractmethod
+    def upsert_batch(self, batch: IndexedVectors) -> None:
+        """As `upsert`, the rows given column by column."""
 
     @abstractmethod
     def delete(self, ids: Sequence[str]) -> None:
@@ -62,3 +84,15 @@ def checked_vector(vector: np.ndarray, dimension: int) -> list[float]:
     if values.shape[0] != dimension:
         raise VectorIndexError(f"Expected a vector of length {dimension}, got {values.shape[0]}.")
     return values.tolist()
+
+
+def checked_matrix(vectors: Any, dimension: int) -> np.ndarray:
+    """The vectors as one float32 matrix (no copy when they are one already); a vector of the
+    wrong length is named as checked_vector names it."""
+    try:
+        matrix = np.asarray(vectors, dtype=np.float32)
+    except ValueError:
+        matrix = None  # ragged: some vector has another length
+    if matrix is None or matrix.ndim != 2 or matrix.shape[1] != dimension:
+        return np.asarray([checked_vector(v, dimension) for v in vectors], dtype=np.float32)
+    return matrix

@@ -29,9 +29,10 @@ from data_access.sql.engine import SqlError
 from data_access.sql.names import TableName
 from data_access.vector_search.index import (
     ExampleVectorIndex,
-    IndexedVector,
+    IndexedVectors,
     IndexFilters,
     VectorHit,
+    checked_matrix,
     checked_vector,
 )
 
@@ -82,9 +83,9 @@ class _Mirror:
         self._reserve(len(self.ids))
         at = np.asarray(rows, dtype=np.int64)
         self.vectors[at] = l2_normalised(vectors)
-        self.functions[at] = [self._code(f) for f in functions]
-        self.domains[at] = [self._code(d) for d in domains]
-        self.quality[at] = [np.nan if q is None else float(q) for q in quality]
+        self.functions[at] = self._codes_of(functions)
+        self.domains[at] = self._codes_of(domains)
+        self.quality[at] = np.asarray(quality, dtype=np.float64)  # None reads as NaN: unrated
         self.live[at] = True
         self._filtered.clear()
 
@@ -98,6 +99,11 @@ class _Mirror:
 
     def _code(self, name: str | None) -> int:
         return self._codes.setdefault(name, len(self._codes))
+
+    def _codes_of(self, names: Sequence[str | None]) -> np.ndarray:
+        # A batch has a handful of distinct names: code each once, then look the rows up.
+        codes = {name: self._code(name) for name in dict.fromkeys(names)}
+        return np.fromiter((codes[name] for name in names), dtype=np.int32, count=len(names))
 
     def _reserve(self, rows: int) -> None:
         if rows <= self.vectors.shape[0]:
@@ -150,17 +156,6 @@ class _Mirror:
         return [VectorHit(self.ids[chosen[i]], float(scores[positions[i]])) for i in order]
 
 
-def _checked_matrix(vectors: Sequence[np.ndarray], dimension: int) -> np.ndarray:
-    """The vectors as one float32 matrix; a vector of the wrong length is named as checked_vector names it."""
-    try:
-        matrix = np.asarray(vectors, dtype=np.float32)
-    except ValueError:
-        matrix = None  # ragged: some vector has another length
-    if matrix is None or matrix.ndim != 2 or matrix.shape[1] != dimension:
-        return np.asarray([checked_vector(v, dimension) for v in vectors], dtype=np.float32)
-    return matrix
-
-
 _mirrors: OrderedDict[tuple[int, str], tuple[Any, _Mirror]] = OrderedDict()
 _mirrors_lock = threading.Lock()
 
@@ -202,17 +197,16 @@ class LocalExampleIndex(ExampleVectorIndex):
                        table.column("quality_score").to_pylist())
         return mirror
 
-    def upsert(self, rows: Sequence[IndexedVector]) -> None:
-        if not rows:
+    def upsert_batch(self, batch: IndexedVectors) -> None:
+        if not batch.ids:
             return
-        vectors = _checked_matrix([r.vector for r in rows], self.dimension)
-        ids = [r.id for r in rows]
+        vectors = checked_matrix(batch.vectors, self.dimension)
+        ids = list(batch.ids)
         # The rows go to DuckDB as one Arrow table (the vectors a fixed-size list over one float32
         # buffer): binding them as nested Python lists took 18 s per 10,000 rows, this well under one.
         upserted = pa.table({
-            "id": pa.array(ids, pa.string()), "function_name": pa.array([r.function_name for r in rows], pa.string()),
-            "domain": pa.array([r.domain for r in rows], pa.string()),
-            "quality_score": pa.array([r.quality_score for r in rows], pa.float64()),
+            "id": pa.array(ids, pa.string()), "function_name": pa.array(batch.function_names, pa.string()),
+            "domain": pa.array(batch.domains, pa.string()), "quality_score": pa.array(batch.quality_scores, pa.float64()),
             "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), self.dimension),
         })
         view = f"_index_upsert_{threading.get_ident()}"
@@ -227,7 +221,7 @@ class LocalExampleIndex(ExampleVectorIndex):
                 raise SqlError(str(error)) from error
             finally:
                 cursor.close()
-            self._mirror.put(ids, vectors, [r.function_name for r in rows], [r.domain for r in rows], [r.quality_score for r in rows])
+            self._mirror.put(ids, vectors, batch.function_names, batch.domains, batch.quality_scores)
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:

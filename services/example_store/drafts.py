@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from services.core.domain.qa_pair import messages_from_json
 from services.core.errors import ValidationError
 from services.example_store.records import MAX_SCORE, MIN_SCORE, ExampleDraft
 
@@ -36,24 +34,19 @@ def checked_draft(draft: ExampleDraft) -> ExampleDraft:
     )
 
 
-def embedded_text(draft: ExampleDraft) -> str:
-    """What retrieval compares a query with: the input, and the search keys that name it."""
-    return "\n".join([draft.input, *draft.search_keys])
-
-
-def draft_from_pair(row: dict[str, Any], function_name: str | None, domain: str | None) -> ExampleDraft | None:
-    """The user turns as input and the answer as expected output; None when the pair has neither."""
+def example_from_pair(messages_json: str | None, original_response: str | None, quality: float | None) -> tuple[str, str, float | None] | None:
+    """(input, expected output, quality): the user turns as input and the answer as expected
+    output; None when the pair has neither. Plain tuples: a sync derives 100,000 of them."""
     try:
-        messages = messages_from_json(row["messages"])
+        turns = [(m["role"], m["content"]) for m in json.loads(messages_json or "[]")]
     except (ValueError, KeyError, TypeError):
-        messages = ()
-    user = "\n\n".join(m.content for m in messages if m.role == "user").strip()
-    answer = next((m.content for m in reversed(messages) if m.role == "assistant"), None) or row.get("original_response") or ""
+        turns = []
+    user = "\n\n".join(content for role, content in turns if role == "user").strip()
+    answer = next((content for role, content in reversed(turns) if role == "assistant"), None) or original_response or ""
     if not user or not str(answer).strip():
         return None
-    quality = row.get("quality_score")
-    return ExampleDraft(user[:MAX_TEXT_CHARS], _compact(str(answer))[:MAX_TEXT_CHARS], "", (), function_name, domain,
-                        None if quality is None else min(MAX_SCORE, max(MIN_SCORE, float(quality))))
+    return (user[:MAX_TEXT_CHARS], _compact(str(answer))[:MAX_TEXT_CHARS],
+            None if quality is None else min(MAX_SCORE, max(MIN_SCORE, float(quality))))
 
 
 def _compact(answer: str) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from data_access.sql.arrow_columns import repeated, timestamps, vector_column
 from data_access.sql.engine import Row, SqlEngine
 from services.core.domain.governance import Use
 from services.core.governance import usable_for_sql
-from services.example_store.records import Example, ExampleFilters
+from services.example_store.records import Example, ExampleFilters, ExampleRows
 
 COLUMNS = (
     "example_id", "input", "expected_output", "explanation", "search_keys", "embedding", "embedding_model",
@@ -67,6 +70,25 @@ class ExamplesStore:
 
     def insert_frame(self, frame: pd.DataFrame) -> int:
         return self._engine.insert_rows(self._examples, frame[[c for c in COLUMNS if c in frame.columns]])
+
+    def insert(self, rows: ExampleRows, vectors: np.ndarray, model: str, user: str, at: datetime) -> int:
+        """New examples in one insert, as one Arrow table: the vectors a list column over the
+        matrix's buffer. A frame of 100,000 numpy rows took DuckDB 5.0 s; this 2.3-3.5 s, most
+        of it the checkpoint compressing the floats (measured side by side, load 1-2)."""
+        count = len(rows.example_ids)
+        return self._engine.insert_rows(self._examples, pa.table({
+            "example_id": pa.array(rows.example_ids, pa.string()), "input": pa.array(rows.inputs, pa.string()),
+            "expected_output": pa.array(rows.expected_outputs, pa.string()),
+            "explanation": pa.array(rows.explanations, pa.string()),
+            "search_keys": pa.array(rows.search_keys, pa.list_(pa.string())),
+            "embedding": vector_column(vectors), "embedding_model": repeated(model, count, pa.string()),
+            "function_name": pa.array(rows.function_names, pa.string()), "domain": pa.array(rows.domains, pa.string()),
+            "quality_score": pa.array(rows.quality_scores, pa.float64()), "usage_count": repeated(0, count, pa.int64()),
+            "effectiveness_score": pa.nulls(count, pa.float64()),
+            "source_qa_pair_id": pa.array(rows.source_qa_pair_ids, pa.string()),
+            "training_sheet_id": repeated(rows.training_sheet_id, count, pa.string()),
+            "created_by": repeated(user, count, pa.string()), "created_at": timestamps(at, count), "updated_at": timestamps(at, count),
+        }))
 
     def get(self, example_id: str) -> Example | None:
         row = self._engine.query_one(f"SELECT {_READ} FROM {self._examples} e WHERE e.example_id = :id", {"id": example_id})
