@@ -30,15 +30,24 @@ from data_access.vector_search.index import (
 )
 
 _COLUMNS = ["id"]
+# One request carries at most this many rows or keys. A 384-float vector is about 4 KB of JSON, so
+# 500 rows stay near 2 MB a request; deleted keys travel in the URL's query string, which
+# servers and proxies cap at around 8 KB: 100 ids of 36 characters with their names fit.
+UPSERT_ROWS = 500
+DELETE_KEYS = 100
 
 
 class DatabricksExampleIndex(ExampleVectorIndex):
-    def __init__(self, client_factory: Callable[[], Any], index_name: str, dimension: int) -> None:
+    def __init__(
+        self, client_factory: Callable[[], Any], index_name: str, dimension: int, *,
+        upsert_rows: int = UPSERT_ROWS, delete_keys: int = DELETE_KEYS,
+    ) -> None:
         if not index_name.strip():
             raise VectorIndexError("No Vector Search index is configured (WORKBENCH_EXAMPLE_INDEX).")
         self._client_factory = client_factory
         self._index = index_name.strip()
         self.dimension = dimension
+        self._upsert_rows, self._delete_keys = upsert_rows, delete_keys
 
     def _indexes(self) -> Any:
         return self._client_factory().vector_search_indexes
@@ -57,20 +66,25 @@ class DatabricksExampleIndex(ExampleVectorIndex):
             return
         # The matrix to lists in one call, not one checked vector per row.
         vectors = checked_matrix(batch.vectors, self.dimension).tolist()
-        payload = [
+        rows = [
             {"id": i, "function_name": f, "domain": d, "quality_score": q, "embedding": v}
             for i, f, d, q, v in zip(batch.ids, batch.function_names, batch.domains, batch.quality_scores, vectors, strict=True)
         ]
+        for start in range(0, len(rows), self._upsert_rows):
+            self._upsert(rows[start : start + self._upsert_rows])
+
+    def _upsert(self, rows: list[dict[str, Any]]) -> None:
         with self._answering("store examples"):
-            answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=json.dumps(payload))
+            answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=json.dumps(rows))
         failed = list(getattr(answer.result, "failed_primary_keys", None) or ()) if answer.result else []
         if failed or str(getattr(answer.status, "value", answer.status)) == "FAILURE":
-            raise VectorIndexError(f"Vector Search refused {len(failed) or len(payload)} example(s): {', '.join(failed[:5])}")
+            raise VectorIndexError(f"Vector Search refused {len(failed) or len(rows)} example(s): {', '.join(failed[:5])}")
 
     def delete(self, ids: Sequence[str]) -> None:
-        if ids:
+        keys = list(ids)
+        for start in range(0, len(keys), self._delete_keys):
             with self._answering("delete examples"):
-                self._indexes().delete_data_vector_index(index_name=self._index, primary_keys=list(ids))
+                self._indexes().delete_data_vector_index(index_name=self._index, primary_keys=keys[start : start + self._delete_keys])
 
     def search(self, vector: np.ndarray, k: int, filters: IndexFilters, min_score: float) -> list[VectorHit]:
         spec = filters_json(filters)

@@ -84,3 +84,16 @@ def test_an_index_that_does_not_exist_is_a_clear_error(fake: FakeDatabricksRest)
     missing = DatabricksExampleIndex(lambda: client, "mirion_vital.workbench.no_such_index", DIMENSION)
     with pytest.raises(VectorIndexError, match="no_such_index refused to search"):
         missing.search(unit(1, 0, 0, 0), 3, IndexFilters(), -1.0)
+
+
+def test_a_large_batch_goes_in_requests_of_bounded_size_and_all_of_it_arrives(fake: FakeDatabricksRest) -> None:
+    client = fake.client()
+    index = DatabricksExampleIndex(lambda: client, INDEX, DIMENSION, upsert_rows=4, delete_keys=3)
+    sent = len(fake.requests_for("upsert-data"))
+    index.upsert([IndexedVector(f"e{i}", unit(1, i, 0, 0), "dose_alert", "radiation", 0.5) for i in range(10)])
+    assert len(fake.requests_for("upsert-data")) - sent == 3  # 4 + 4 + 2
+    assert len(index.search(unit(1, 0, 0, 0), 20, IndexFilters(), min_score=-1.0)) == 10
+
+    index.delete([f"e{i}" for i in range(7)])
+    assert len(fake.requests_for("delete-data")) == 3  # 3 + 3 + 1
+    assert sorted(h.id for h in index.search(unit(1, 0, 0, 0), 20, IndexFilters(), min_score=-1.0)) == ["e7", "e8", "e9"]
