@@ -14,11 +14,23 @@ from services.review.signals import PairSignals
 _ICONS = {SignalKind.PII: ":material/badge:", SignalKind.DUPLICATE: ":material/content_copy:", SignalKind.QUALITY: ":material/grade:"}
 
 
+def _masked(signal: PairSignal) -> str:
+    """What the reason counts, as the masked values the rules kept (never the values), per place:
+    enough for a reviewer to see what was taken for personal data. Empty for `ai_mask`'s signal."""
+    places = [
+        ", ".join(f"`{str(finding.get('masked', '')).replace('`', '')}`" for finding in findings) + f" in the {place}"
+        for place, findings in (signal.details or {}).items()
+        if isinstance(findings, list) and findings
+    ]
+    return "; ".join(places)
+
+
 def _pii(signals: PairSignals, pair: QaPair, signal: PairSignal, key: str) -> None:
     if not signal.flagged:
         st.caption(f"PII: {signal.reason} ({signal.source})")
         return
-    st.warning(f"**PII signal** ({signal.source}): {signal.reason}", icon=_ICONS[SignalKind.PII])
+    masked = _masked(signal)
+    st.warning(f"**PII signal** ({signal.source}): {signal.reason}" + (f"  \nMasked: {masked}." if masked else ""), icon=_ICONS[SignalKind.PII])
     proposed = signals.proposed_governance(pair, signal)
     if proposed is None:
         st.caption("Its governance already keeps it out of training and validation.")

@@ -10,12 +10,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from playwright.sync_api import expect
+
+if TYPE_CHECKING:
+    from services.core.workbench import Workbench
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 90
@@ -86,6 +91,40 @@ def stop_app(app: ServedApp) -> None:
     except subprocess.TimeoutExpired:
         app.process.kill()
         app.process.wait()
+
+
+Built = TypeVar("Built")
+
+
+def serve_built_store(home: Path, build: Callable[[Workbench], Built]) -> tuple[ServedApp, Built]:
+    """A fresh store without demo data at `home`, built through the services by `build(workbench)`,
+    then served (the server process takes the store's lock from this one)."""
+    from data_access.settings import load_settings
+    from data_access.sql.duckdb_engine import release_home
+    from services.core.workbench import forget_prepared_stores, open_workbench
+
+    forget_prepared_stores()
+    built = build(open_workbench(load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0"})))
+    forget_prepared_stores()
+    release_home(home)
+    return start_app(home, {"WORKBENCH_DEMO_DATA": "0"}), built
+
+
+@contextmanager
+def store_after(app: ServedApp) -> Iterator[Workbench]:
+    """The served store opened here once its server has stopped (it holds the store's lock), to
+    read what the browser wrote through the services; released again afterwards."""
+    from data_access.settings import load_settings
+    from data_access.sql.duckdb_engine import release_home
+    from services.core.workbench import forget_prepared_stores, open_workbench
+
+    stop_app(app)
+    forget_prepared_stores()
+    try:
+        yield open_workbench(load_settings({"WORKBENCH_HOME": str(app.home), "WORKBENCH_DEMO_DATA": "0"}))
+    finally:
+        forget_prepared_stores()
+        release_home(app.home)
 
 
 def chromium_path() -> str:
@@ -186,6 +225,21 @@ def open_page(page: object, url: str, heading: str) -> None:
     page.goto(url)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     wait_for_app(page)
+
+
+# Streamlit opens an expander by setting `open` and animating the details' height (an inline
+# height while it grows, cleared at the end); a widget inside clicked meanwhile can take the
+# focus without acting (a selectbox's menu stays shut).
+_EXPANDER_OPEN = "details => details.open && !details.style.height && details.getAnimations().length === 0"
+
+
+def open_expander(scope: object, title: str) -> None:
+    """Open the expander titled `title` inside `scope` (a page or a locator), and wait until it
+    has finished opening."""
+    summary = scope.locator("summary").filter(has_text=title).first
+    summary.click()
+    details = summary.locator("xpath=..")
+    details.page.wait_for_function(_EXPANDER_OPEN, arg=details.element_handle(), polling="raf", timeout=60_000)
 
 
 def choose(page: object, label: str, option: str) -> None:

@@ -31,6 +31,8 @@ def test_the_queue_filtered_on_pii_shows_the_finding_and_tightens_its_governance
     assert next(m.value for m in app.markdown if m.value.startswith("**INV-")).startswith("**INV-0005**")
     [warning] = [w.value for w in app.warning if "PII signal" in w.value]
     assert "in the prompt: 1 person's name, 1 insurance or member id" in warning
+    assert "Masked: `**** ***th`, `***-**-**34` in the prompt." in warning  # what was found, never the values
+    assert "John Smith" not in warning and "XJ4-55-1234" not in warning
     assert ReviewService(invoice_source).constraint_audit(pair.id) == []  # shown, not decided
     app.button(key=f"review_card_signals_tighten_{pair.id}").click().run()
     assert not app.exception and not app.error
