@@ -211,7 +211,7 @@ class DuckDbEngine(SqlEngine):
             cursor.register(view, rows)
             cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
         except duckdb.Error as error:
-            raise SqlError(str(error)) from error
+            raise _engine_error(error) from error
         finally:
             cursor.unregister(view)
         return len(rows)

@@ -4,6 +4,7 @@ model reach the embedder; the rest are read back."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from data_access.embeddings import Embedder, open_embedder
+from data_access.sql.engine import WriteConflictError
 from services.core.workbench import Workbench
 
 # Texts per lookup and per embedding call: a parameter array of this many 64-character hashes
@@ -28,6 +30,10 @@ class TextEmbeddings:
         self._engine = workbench.backend.engine
         self._table = workbench.table("text_embeddings")
         self._embedder = embedder or open_embedder(workbench.settings)
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
 
     @property
     def model(self) -> str:
@@ -68,7 +74,18 @@ class TextEmbeddings:
                 found.update(zip(batch.column(0).to_pylist(), matrix, strict=True))
         return found
 
+    def as_embedder(self) -> Embedder:
+        """These stored embeddings behind the Embedder seam, for code that takes an Embedder (the
+        offline drafter's feature space): what it embeds is kept, and never embedded again."""
+        return _StoredEmbedder(self)
+
     def _store(self, hashes: list[str], vectors: np.ndarray) -> None:
+        # Another writer may have stored some of these texts first. The table is a cache of what
+        # a deterministic model gives, so their rows equal ours: keep theirs, use ours now.
+        with contextlib.suppress(WriteConflictError):
+            self._insert(hashes, vectors)
+
+    def _insert(self, hashes: list[str], vectors: np.ndarray) -> None:
         self._engine.insert_rows(
             self._table,
             pd.DataFrame(
@@ -80,3 +97,13 @@ class TextEmbeddings:
                 }
             ),
         )
+
+
+class _StoredEmbedder(Embedder):
+    def __init__(self, embeddings: TextEmbeddings) -> None:
+        inner = embeddings.embedder
+        self._embeddings = embeddings
+        self.name, self.dimension, self.is_semantic, self.fallback_reason = inner.name, inner.dimension, inner.is_semantic, inner.fallback_reason
+
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+        return self._embeddings.vectors(texts)

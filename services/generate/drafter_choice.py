@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from data_access.embeddings.embedder import Embedder
 from data_access.llm.chat import ChatModel
 from data_access.llm.configured import configured_chat_model as configured_model
 from services.core.domain.template import TemplateDraft
 from services.core.workbench import Workbench
 from services.data.source_previews import PreviewError, image_for_model, render_pdf_page
+from services.data.text_embeddings import TextEmbeddings
 from services.generate.drafting import MAX_IMAGE_BYTES_FOR_MODEL, Drafter, ModelDrafter
 from services.generate.item_features import fit_feature_space
 from services.generate.item_images import image_descriptors
@@ -68,8 +70,8 @@ def compared_fields(template: TemplateDraft) -> list[str]:
 
 
 def offline_drafter(workbench: Workbench, template: TemplateDraft, examples: list[LabeledExample]) -> NearestLabelDrafter:
-    from data_access.embeddings.factory import open_embedder
+    def embedder() -> Embedder:  # opened only when a compared field is prose; each text embedded once, ever
+        return TextEmbeddings(workbench).as_embedder()
 
-    embedder = functools.partial(open_embedder, workbench.settings)
     fit = functools.partial(fit_feature_space, field_names=compared_fields(template), embedder=embedder, describe_image=image_descriptors(workbench))
     return NearestLabelDrafter(examples, fit)
