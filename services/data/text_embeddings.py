@@ -59,6 +59,11 @@ class TextEmbeddings:
             return np.zeros((0, self._embedder.dimension), dtype=np.float32)
         return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False)
 
+    def kept(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors this model already has stored for these texts, by text; embeds nothing."""
+        by_hash = {text_hash(t): t for t in texts}
+        return {by_hash[h]: vector for h, vector in self._stored(list(by_hash)).items()}
+
     def _stored(self, hashes: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(hashes), EMBED_BATCH):

@@ -27,6 +27,7 @@ from services.core.domain.governance import UsageConstraints, Use
 from services.core.errors import NotFoundError, UnavailableError, ValidationError
 from services.core.governance import why_not_usable
 from services.core.workbench import Workbench
+from services.data.text_embeddings import TextEmbeddings
 from services.example_store.drafts import checked_draft, example_from_pair
 from services.example_store.examples_store import ExamplesStore, to_example
 from services.example_store.records import (
@@ -136,11 +137,22 @@ class ExampleStore:
         if not rows.example_ids:
             return
         with _outside_world():
-            vectors = self._embedder.embed(rows.embedded_texts())
+            vectors = self._vectors(rows.embedded_texts())
             # Index first: an id the index holds but the table does not is never returned
             # (retrieval reads the examples from the table), while a row the index lacked could not be found.
             self._index.upsert_batch(IndexedVectors(rows.example_ids, vectors, rows.function_names, rows.domains, rows.quality_scores))
         self._store.insert(rows, vectors, self._embedder.name, self._wb.user.email, datetime.now(UTC))
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Texts this model has embedded before for LABEL's signals or the drafter (a pair's prompt
+        is a synced example's input) are read back; only the rest are embedded. None are written
+        there: the example table keeps its own, and a third copy of 100,000 vectors made a first
+        sync seconds slower."""
+        known = TextEmbeddings(self._wb, self._embedder).kept(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self._embedder.embed(missing), strict=True))
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
     def upload(self, file_name: str, data: bytes) -> UploadReport:
         """Adds every good row of a CSV or JSONL file in one insert; the report lists the bad ones."""

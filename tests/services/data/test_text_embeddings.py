@@ -79,3 +79,16 @@ def test_the_offline_drafter_keeps_the_prose_it_compares_so_the_next_generation_
     assert _stored(workbench) == 6  # each item's notes, once
     assert TextEmbeddings(workbench).vectors(prose).shape[0] == 6  # read back: the same model, nothing new
     assert _stored(workbench) == 6
+
+
+def test_a_synced_example_reads_the_vector_label_kept_for_its_pairs_prompt_and_embeds_only_the_rest(workbench):
+    from services.example_store.examples import ExampleStore
+    from services.example_store.records import ExampleDraft
+
+    model = CountingModel()
+    TextEmbeddings(workbench, model).vectors(["Invoice INV-0042 for 420.00."])  # as LABEL's duplicate signal keeps a prompt
+    store = ExampleStore(workbench, model)
+    store.add_many([ExampleDraft("Invoice INV-0042 for 420.00.", '{"urgency": "routine"}'), ExampleDraft("Invoice INV-0043 for 9.00.", '{"urgency": "routine"}')])
+
+    assert model.embedded == ["Invoice INV-0042 for 420.00.", "Invoice INV-0043 for 9.00."]  # the first once, ever
+    assert [h.example.input for h in store.search("Invoice INV-0042 for 420.00.", k=1, count_use=False)] == ["Invoice INV-0042 for 420.00."]
