@@ -61,8 +61,15 @@ class TextEmbeddings:
 
     def kept(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The vectors this model already has stored for these texts, by text; embeds nothing."""
+        if not texts or not self._any_stored():
+            return {}
         by_hash = {text_hash(t): t for t in texts}
         return {by_hash[h]: vector for h, vector in self._stored(list(by_hash)).items()}
+
+    def _any_stored(self) -> bool:
+        """Whether this model has any text stored: a model that never embedded here (a first
+        sync's) is not looked up 100,000 hashes at a time."""
+        return self._engine.query_one(f"SELECT 1 AS one FROM {self._table} WHERE model = :model LIMIT 1", {"model": self.model}) is not None
 
     def _stored(self, hashes: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
