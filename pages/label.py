@@ -54,7 +54,7 @@ with quick:
     pre_approved = review_queue_filters.chip("label_filters")
 filters, bulk = st.columns([3, 2])
 signals = PairSignals(wb)
-signals_refresh.show(signals, chosen.id)  # on queue load: the signals of pairs new or changed since
+signals_refresh.show(wb, signals, chosen.id)  # on queue load: the signals of pairs new or changed since
 with filters, st.expander("Filter the queue", expanded=False, icon=":material/filter_list:"):
     queue_filter = review_queue_filters.show("label_filters", pre_approved, signals.flagged_counts(chosen.id))
 with bulk:

@@ -5,6 +5,8 @@ happens only when a person confirms it, through the audited constraint edit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from data_access.embeddings import Embedder
@@ -29,6 +31,14 @@ INLINE_REFRESH_LIMIT = 500
 INLINE_JUDGED_LIMIT = 20
 
 
+@dataclass(frozen=True)
+class RefreshStep:
+    """One kind of signal brought up to date; `run` returns how many pairs it (re)computed."""
+
+    kind: str
+    run: Callable[[], int]
+
+
 class PairSignals:
     def __init__(self, workbench: Workbench, embedder: Embedder | None = None) -> None:
         self._wb = workbench
@@ -40,9 +50,16 @@ class PairSignals:
     def refresh(self, training_sheet_id: str) -> int:
         """Computes the signals of every pair of the sheet whose messages changed since they were
         last computed, or never were; returns how many were (re)computed."""
-        pii = self.refresh_pii(training_sheet_id)
-        duplicates = self._duplicates.refresh(training_sheet_id)  # before quality: it embeds the prompts quality reads
-        return max(pii, duplicates, self._quality.refresh(training_sheet_id))
+        return max(step.run() for step in self.refresh_steps(training_sheet_id))
+
+    def refresh_steps(self, training_sheet_id: str) -> tuple[RefreshStep, ...]:
+        """`refresh` one kind at a time, in order, for a job that reports and can stop between them."""
+        return (
+            RefreshStep("personal data", lambda: self.refresh_pii(training_sheet_id)),
+            # before quality: it embeds the prompts quality reads
+            RefreshStep("near-duplicates", lambda: self._duplicates.refresh(training_sheet_id)),
+            RefreshStep("quality", lambda: self._quality.refresh(training_sheet_id)),
+        )
 
     def stale_count(self, training_sheet_id: str) -> int:
         """Pairs of the sheet missing a current signal of some kind (what `refresh` would compute)."""

@@ -60,16 +60,23 @@ def test_a_near_duplicate_group_is_shown_on_the_card_and_resolved_in_one_click(o
     assert (statuses["INV-0004"], statuses["INV-0006"]) == ("unlabeled", "rejected")
 
 
-def test_a_large_backlog_of_signals_waits_for_the_compute_button(open_page, setup, invoice_source, monkeypatch):
+def test_a_large_backlog_of_signals_is_computed_by_a_job_the_compute_button_starts(open_page, setup, invoice_source, monkeypatch):
     import services.review.signals as signals_module
+    from services.core.jobs import JobRunner
+    from services.review.signals_job import SignalsJobs
 
     setup, _ = setup
+    ts = setup.training_sheet.id
     monkeypatch.setattr(signals_module, "INLINE_REFRESH_LIMIT", 2)
-    app = open_page("pages/label.py", {"training_sheet": setup.training_sheet.id})
+    app = open_page("pages/label.py", {"training_sheet": ts})
     assert not app.exception
     assert any(f"not computed yet for {SMALL} pairs" in i.value for i in app.info)
     assert app.selectbox(key="label_filters_signal").format_func("pii") == "Personal data found (0)"
-    app.button(key=f"signals_refresh_{setup.training_sheet.id}").click().run()
+    app.button(key=f"signals_refresh_{ts}").click().run()
+    assert not app.exception
+    job = SignalsJobs(invoice_source).latest(ts)
+    assert job is not None and JobRunner(invoice_source).wait(job.id, 120).status == "succeeded"
+    app.run()
     assert not app.exception
     assert not any("not computed yet" in i.value for i in app.info)
     assert app.selectbox(key="label_filters_signal").format_func("pii") == "Personal data found (1)"
