@@ -4,10 +4,7 @@ deployed locally, a Playground request, and that request on the MONITOR page."""
 import pytest
 from playwright.sync_api import expect
 
-from data_access.settings import load_settings
-from data_access.sql.duckdb_engine import release_home
-from services.core.workbench import forget_prepared_stores, open_workbench
-from tests.browser.conftest import open_page, start_app, stop_app, wait_for_app
+from tests.browser.conftest import open_page, serve_built_store, stop_app, wait_for_app
 from tests.deploy_builders import trained_model
 from tests.registered_model import install_registry
 
@@ -19,13 +16,8 @@ PLOTLY_WAIT_MS = 120_000
 @pytest.fixture(scope="module")
 def served_app(tmp_path_factory, registered_chat_model):
     home = tmp_path_factory.mktemp("deploy-page") / "home"
-    settings = load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0"})
     install_registry(registered_chat_model, home)
-    forget_prepared_stores()
-    trained_model(open_workbench(settings), model_name=registered_chat_model.name)
-    forget_prepared_stores()
-    release_home(home)  # the server process takes the store's lock
-    app = start_app(home, {"WORKBENCH_DEMO_DATA": "0"})
+    app, _ = serve_built_store(home, lambda wb: trained_model(wb, model_name=registered_chat_model.name))
     yield app
     stop_app(app)
 

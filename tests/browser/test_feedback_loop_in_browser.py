@@ -9,11 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from data_access.settings import load_settings
-from data_access.sql.duckdb_engine import release_home
-from services.core.workbench import forget_prepared_stores, open_workbench
 from services.improve.feedback_store import FeedbackStore
-from tests.browser.conftest import choose, open_page, start_app, stop_app, wait_for_app
+from tests.browser.conftest import choose, open_page, serve_built_store, stop_app, store_after, wait_for_app
 from tests.deploy_builders import trained_model
 from tests.registered_model import install_registry
 
@@ -30,20 +27,15 @@ def served_app(tmp_path_factory, registered_chat_model):
     """Version 1 of the urgency model in the registry (the real chat model) and its recorded run
     on the invoices' Training Sheet, served."""
     home = tmp_path_factory.mktemp("feedback-loop") / "home"
-    settings = load_settings({"WORKBENCH_HOME": str(home), "WORKBENCH_DEMO_DATA": "0"})
     install_registry(registered_chat_model, home)
-    forget_prepared_stores()
-    trained_model(open_workbench(settings), model_name=registered_chat_model.name)
-    forget_prepared_stores()
-    release_home(home)  # the server process takes the store's lock
-    app = start_app(home, {"WORKBENCH_DEMO_DATA": "0"})
-    yield app, settings
+    app, _ = serve_built_store(home, lambda wb: trained_model(wb, model_name=registered_chat_model.name))
+    yield app
     stop_app(app)
 
 
 @pytest.mark.timeout(TEST_TIMEOUT_S)
 def test_a_thumbs_down_with_a_correction_becomes_an_approved_pair_and_the_retrained_version_names_it(served_app, page):
-    app, settings = served_app
+    app = served_app
 
     # DEPLOY: version 1 served locally; an item of its sheet sent from the Playground.
     open_page(page, app.page_url("deploy"), "Deploy")
@@ -112,7 +104,6 @@ def test_a_thumbs_down_with_a_correction_becomes_an_approved_pair_and_the_retrai
     feedback_id = re.search(UUID, learned.inner_text()).group(0)
 
     # The feedback it names is the one given under the Playground's answer.
-    stop_app(app)
-    forget_prepared_stores()
-    feedback = FeedbackStore(open_workbench(settings)).get(feedback_id)
+    with store_after(app) as wb:
+        feedback = FeedbackStore(wb).get(feedback_id)
     assert (feedback.request_id, feedback.correction, feedback.value) == (request_id, CORRECTION, "down")
