@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,17 +79,11 @@ class RequestIdMiddleware:
 async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """The request's JSON object; 413 past `limit` bytes (counted as they arrive, whatever
     Content-Length says), 415 when it is not JSON, 400 when it is not an object."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        await _refuse_too_large(request, limit, received=0)
+    _refuse_declared_too_large(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json).")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            await _refuse_too_large(request, limit, received=len(body))
+    body = await _read_body(request, limit)
     try:
         value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -99,15 +93,40 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     return value
 
 
-async def _refuse_too_large(request: Request, limit: int, received: int) -> None:
-    """Raise the 413 after reading (and dropping) what the client is still sending, up to
-    DRAIN_LIMIT_BYTES: a server that closes on unread bytes resets the connection, and the client
-    sees a broken pipe instead of the answer that says what was wrong."""
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > DRAIN_LIMIT_BYTES:
-            break
-    raise ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.")
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.")
+
+
+def _refuse_declared_too_large(request: Request, limit: int) -> None:
+    """Refuse before reading a byte when the caller said its body is too large and either waits
+    for our go-ahead (Expect: 100-continue: reading would invite the upload) or announced more
+    than we would ever drain."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) <= limit:
+        return
+    waits_to_send = request.headers.get("expect", "").lower() == "100-continue"
+    if waits_to_send or int(declared) > DRAIN_LIMIT_BYTES:
+        raise _too_large(limit)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The whole body, read in one pass. Past `limit` the rest is read and dropped, up to
+    DRAIN_LIMIT_BYTES, before the 413: a server that closes on unread bytes resets the
+    connection, and the client sees a broken pipe instead of the answer that says what was wrong."""
+    body = bytearray()
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received <= limit:
+                body += chunk
+            elif received > DRAIN_LIMIT_BYTES:
+                break
+    except ClientDisconnect:
+        raise ApiError(400, "CLIENT_DISCONNECTED", "The client went away before sending the whole body.") from None
+    if received > limit:
+        raise _too_large(limit)
+    return bytes(body)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -28,7 +28,7 @@ class Reply:
 CLIENT_TIMEOUT_S = 300
 
 
-def call(url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+def call(url: str, method: str = "GET", body: bytes | Iterable[bytes] | None = None, headers: dict[str, str] | None = None) -> Reply:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=CLIENT_TIMEOUT_S) as response:
@@ -78,4 +78,11 @@ def test_a_body_too_large_is_answered_413_even_while_the_client_is_still_sending
     # Eight megabytes outlast the loopback socket buffers: a server that answered and closed without
     # reading them would reset the connection, and the caller would see a broken pipe, not the 413.
     reply = call(f"{served.url}/api/v1/serving-endpoints", "POST", b" " * 8_000_000, {"Content-Type": "application/json"})
+    assert reply.status == 413 and reply.json()["error"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_chunked_body_too_large_without_a_length_is_answered_413(served):
+    # An iterable body goes out with Transfer-Encoding: chunked and no Content-Length.
+    chunks = (b" " * 100_000 for _ in range(30))
+    reply = call(f"{served.url}/api/v1/serving-endpoints", "POST", chunks, {"Content-Type": "application/json"})
     assert reply.status == 413 and reply.json()["error"]["code"] == "REQUEST_TOO_LARGE"
