@@ -19,8 +19,9 @@ from services.core.jobs import JobRunner
 POLL_INTERVAL_S = 1.0  # matches how often a job writes its progress; faster would redraw the same numbers
 
 
-def show(runner: JobRunner, job_id: str, key: str) -> JobRun | None:
-    """Renders the job's progress; returns the job as this run read it, None if it does not exist."""
+def show(runner: JobRunner, job_id: str, key: str, unit: str = "items") -> JobRun | None:
+    """Renders the job's progress, counted in `unit`; returns the job as this run read it, None if
+    it does not exist."""
     try:
         job = runner.get(job_id)
     except NotFoundError as error:
@@ -28,15 +29,15 @@ def show(runner: JobRunner, job_id: str, key: str) -> JobRun | None:
         return None
     polling = not job.is_finished
     panel = st.fragment(_panel, run_every=POLL_INTERVAL_S if polling else None)
-    panel(runner, job_id, key, polling)
+    panel(runner, job_id, key, polling, unit)
     return job
 
 
-def _panel(runner: JobRunner, job_id: str, key: str, polling: bool) -> None:
+def _panel(runner: JobRunner, job_id: str, key: str, polling: bool, unit: str) -> None:
     job = runner.get(job_id)
     if polling and job.is_finished:
         st.rerun(scope="app")
-    st.progress(job.progress, text=progress_text(job))
+    st.progress(job.progress, text=progress_text(job, unit))
     if who := actors_text(job):
         st.caption(who)
     if not job.is_finished:
@@ -72,8 +73,8 @@ def actors_text(job: JobRun) -> str:
     return " · ".join(parts)
 
 
-def progress_text(job: JobRun) -> str:
+def progress_text(job: JobRun, unit: str = "items") -> str:
     status = "cancelling" if job.cancel_requested and not job.is_finished else job.status.value
     if job.total_items is None:
         return status
-    return f"{job.processed_items:,} of {job.total_items:,} items · {status}"
+    return f"{job.processed_items:,} of {job.total_items:,} {unit} · {status}"

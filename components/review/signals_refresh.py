@@ -19,7 +19,7 @@ def show(wb: Workbench, signals: PairSignals, training_sheet_id: str, key: str =
     latest = jobs.latest(training_sheet_id)
     if latest is not None and not latest.is_finished:
         st.caption("Computing LABEL signals (personal data, near-duplicates, quality) for this Training Sheet:")
-        job_progress.show(JobRunner(wb), latest.id, key=f"{key}_job")
+        job_progress.show(JobRunner(wb), latest.id, key=f"{key}_job", unit="kinds of signal")
         return
     waiting = signals.refresh_if_small(training_sheet_id)
     if not waiting:
@@ -34,4 +34,4 @@ def show(wb: Workbench, signals: PairSignals, training_sheet_id: str, key: str =
             jobs.start(training_sheet_id)
             st.rerun()
     if latest is not None and latest.can_resume:  # cancelled, failed or interrupted: its Resume, and why it stopped
-        job_progress.show(JobRunner(wb), latest.id, key=f"{key}_job")
+        job_progress.show(JobRunner(wb), latest.id, key=f"{key}_job", unit="kinds of signal")

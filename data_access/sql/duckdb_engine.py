@@ -10,7 +10,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,10 @@ class DuckDbEngine(SqlEngine):
         except duckdb.Error as error:
             raise _engine_error(error) from error
         finally:
-            cursor.unregister(view)
+            # In a transaction the failed INSERT aborted, unregistering fails too and would hide
+            # the INSERT's error (a write conflict the caller handles); the next insert replaces the view.
+            with suppress(duckdb.Error):
+                cursor.unregister(view)
         return len(rows)
 
     @contextmanager

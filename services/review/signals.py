@@ -6,10 +6,12 @@ happens only when a person confirms it, through the audited constraint edit."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from data_access.embeddings import Embedder
+from data_access.sql.engine import WriteConflictError
 from services.core.domain.governance import UsageConstraints
 from services.core.domain.qa_pair import QaPair
 from services.core.domain.signals import PairSignal, SignalKind
@@ -96,7 +98,8 @@ class PairSignals:
         its labeled neighbours, wait for the next queue load."""
         signals = self._store.for_pair(pair.id)
         if not any(s.kind == SignalKind.PII and current for s, current in signals):
-            self.refresh_pii(pair.training_sheet_id, pair.id)
+            with suppress(WriteConflictError):  # a sheet's scan is writing it now; it shows on the next look
+                self.refresh_pii(pair.training_sheet_id, pair.id)
             signals = self._store.for_pair(pair.id)
         return [signal for signal, is_current in signals if is_current]
 

@@ -4,6 +4,7 @@ after another, with progress, Cancel between kinds, and Resume (what was compute
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from data_access.embeddings import Embedder
@@ -14,6 +15,7 @@ from services.core.workbench import Workbench
 from services.review.signals import PairSignals
 
 JOB_TYPE = "label_signals"
+_starting = threading.Lock()
 
 
 class SignalsJobs:
@@ -24,12 +26,14 @@ class SignalsJobs:
         self._embedder = embedder  # None: the configured model, opened only when the job embeds
 
     def start(self, training_sheet_id: str) -> str:
-        running = self.latest(training_sheet_id)
-        if running is not None and not running.is_finished:
-            return running.id  # one at a time per sheet: a second would compute the same signals
-        params = {"training_sheet_id": training_sheet_id}
-        work = SignalsWork(self._wb, params, self._embedder)
-        return JobRunner(self._wb).submit(JOB_TYPE, params, training_sheet_id=training_sheet_id, work=work)
+        # Two people clicking Compute at once (one app process serves every session) start one job.
+        with _starting:
+            running = self.latest(training_sheet_id)
+            if running is not None and not running.is_finished:
+                return running.id  # one at a time per sheet: a second would compute the same signals
+            params = {"training_sheet_id": training_sheet_id}
+            work = SignalsWork(self._wb, params, self._embedder)
+            return JobRunner(self._wb).submit(JOB_TYPE, params, training_sheet_id=training_sheet_id, work=work)
 
     def latest(self, training_sheet_id: str) -> JobRun | None:
         jobs = JobRunner(self._wb).recent(limit=1, training_sheet_id=training_sheet_id, job_type=JOB_TYPE)

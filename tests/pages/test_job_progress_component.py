@@ -22,13 +22,13 @@ from tests.pages.conftest import PAGE_TIMEOUT_S
 ITEMS = 8
 
 
-def _job_page(workbench, job_id):
+def _job_page(workbench, job_id, unit="items"):
     import streamlit as st
 
     from components import job_progress
     from services.core.jobs import JobRunner
 
-    job = job_progress.show(JobRunner(workbench), job_id, key="job")
+    job = job_progress.show(JobRunner(workbench), job_id, key="job", unit=unit)
     st.caption(f"shown: {job.status if job else 'nothing'}")
 
 
@@ -40,8 +40,8 @@ def runner(workbench: Workbench) -> Iterator[JobRunner]:
     stop_all_jobs(runner)
 
 
-def _page(workbench: Workbench, job_id: str) -> AppTest:
-    app = AppTest.from_function(_job_page, args=(workbench, job_id), default_timeout=PAGE_TIMEOUT_S)
+def _page(workbench: Workbench, job_id: str, unit: str = "items") -> AppTest:
+    app = AppTest.from_function(_job_page, args=(workbench, job_id, unit), default_timeout=PAGE_TIMEOUT_S)
     return app.run()
 
 
@@ -57,6 +57,12 @@ def test_a_finished_job_shows_a_full_bar_and_no_buttons(runner, workbench):
     assert [(p.value, p.text) for p in app.progress] == [(100, "8 of 8 items · succeeded")]
     assert [b.key for b in app.button] == []
     assert [c.value for c in app.caption] == ["shown: succeeded"]
+
+
+def test_a_job_counting_steps_says_what_it_counts(runner, workbench):
+    job_id = runner.submit(COUNTING_JOB, {"items": 3})
+    _finished(runner, job_id)
+    assert [p.text for p in _page(workbench, job_id, unit="kinds of signal").progress] == ["3 of 3 kinds of signal · succeeded"]
 
 
 def test_a_failed_job_shows_its_error_and_resume_finishes_it_without_duplicates(runner, workbench):

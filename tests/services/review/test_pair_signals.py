@@ -5,6 +5,7 @@ and a finding that proposes tightening the pair's governance (audited) without d
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.review_builders import build_review_setup
 from tests.signal_builders import set_prompt
 
 SMALL = 8  # pairs: enough for findings and clean pairs side by side
+ROUNDS = 5  # of a sheet scan racing card scans; one seldom collides, five nearly always did
 
 
 @pytest.fixture
@@ -135,3 +137,29 @@ def test_a_pair_whose_messages_are_not_chat_json_is_flagged_for_pii_and_breaks_n
     assert broken["pii"].flagged and "not readable chat JSON" in broken["pii"].reason  # fails closed
     assert broken["quality"].reason == "No response yet: nothing to score."
     assert not _pii(signals, ReviewQueue(invoice_source).pair(pairs["INV-0005"].id)).flagged
+
+
+def test_the_card_scanning_pairs_while_the_sheet_is_scanned_breaks_neither(invoice_source):
+    # The card's one-pair scan and the sheet's scan write the same pairs' PII rows at once; the
+    # signal is derived, so whoever writes second writes it again instead of failing.
+    wb = invoice_source
+    setup = build_review_setup(wb, items=40, with_source=False)
+    pairs = list(_pairs(wb, setup).values())
+    errors: list[BaseException] = []
+
+    def run(work) -> None:
+        try:
+            work()
+        except BaseException as error:  # surfaced below; a thread's exception is otherwise lost
+            errors.append(error)
+
+    for _ in range(ROUNDS):
+        wb.backend.engine.execute(f"DELETE FROM {wb.table('pair_signals')}", {})
+        sheet = threading.Thread(target=run, args=(lambda: PairSignals(wb).refresh_pii(setup.training_sheet.id),))
+        cards = [threading.Thread(target=run, args=(lambda p=p: PairSignals(wb).for_pair(p),)) for p in pairs[:: len(pairs) // 4]]
+        for thread in (sheet, *cards):
+            thread.start()
+        for thread in (sheet, *cards):
+            thread.join()
+        assert errors == []
+        assert all(any(s.kind == SignalKind.PII for s in PairSignals(wb).for_pair(p)) for p in pairs)

@@ -68,3 +68,18 @@ def test_a_cancelled_job_stops_between_kinds_and_resume_computes_the_rest_under_
     assert runner.wait(job_id, WAIT_S).status == "succeeded"
     assert PairSignals(workbench, LexicalEmbedder()).stale_count(ts) == 0
     assert jobs.latest(ts).id == job_id
+
+
+def test_two_people_starting_a_sheets_signals_at_once_start_one_job(workbench):
+    ts = _sheet_with_one_personal_prompt(workbench)
+    model = GatedModel()
+    jobs, started = SignalsJobs(workbench, model), []
+    threads = [threading.Thread(target=lambda: started.append(jobs.start(ts))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    model.gate.set()
+    assert len(started) == 4 and len(set(started)) == 1
+    assert JobRunner(workbench).wait(started[0], WAIT_S).status == "succeeded"
+    assert len(JobRunner(workbench).recent(limit=10, training_sheet_id=ts, job_type="label_signals")) == 1
