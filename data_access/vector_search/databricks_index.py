@@ -13,8 +13,9 @@ every backend speaks cosine similarity.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,24 +31,25 @@ from data_access.vector_search.index import (
 )
 
 _COLUMNS = ["id"]
-# One request carries at most this many rows or keys. A 384-float vector is about 4 KB of JSON, so
-# 500 rows stay near 2 MB a request; deleted keys travel in the URL's query string, which
+# One upsert request carries at most this much JSON, whatever the vectors' dimension (a float is
+# about 22 characters: a 384-dimension row is near 8.5 KB, a 1024-dimension one near 23 KB), well
+# inside what the Vector Search API accepts. Deleted keys travel in the URL's query string, which
 # servers and proxies cap at around 8 KB: 100 ids of 36 characters with their names fit.
-UPSERT_ROWS = 500
+UPSERT_BYTES = 2_000_000
 DELETE_KEYS = 100
 
 
 class DatabricksExampleIndex(ExampleVectorIndex):
     def __init__(
         self, client_factory: Callable[[], Any], index_name: str, dimension: int, *,
-        upsert_rows: int = UPSERT_ROWS, delete_keys: int = DELETE_KEYS,
+        upsert_bytes: int = UPSERT_BYTES, delete_keys: int = DELETE_KEYS,
     ) -> None:
         if not index_name.strip():
             raise VectorIndexError("No Vector Search index is configured (WORKBENCH_EXAMPLE_INDEX).")
         self._client_factory = client_factory
         self._index = index_name.strip()
         self.dimension = dimension
-        self._upsert_rows, self._delete_keys = upsert_rows, delete_keys
+        self._upsert_bytes, self._delete_keys = upsert_bytes, delete_keys
 
     def _indexes(self) -> Any:
         return self._client_factory().vector_search_indexes
@@ -66,19 +68,19 @@ class DatabricksExampleIndex(ExampleVectorIndex):
             return
         # The matrix to lists in one call, not one checked vector per row.
         vectors = checked_matrix(batch.vectors, self.dimension).tolist()
-        rows = [
+        rows = (
             {"id": i, "function_name": f, "domain": d, "quality_score": q, "embedding": v}
             for i, f, d, q, v in zip(batch.ids, batch.function_names, batch.domains, batch.quality_scores, vectors, strict=True)
-        ]
-        for start in range(0, len(rows), self._upsert_rows):
-            self._upsert(rows[start : start + self._upsert_rows])
+        )
+        for request in json_arrays(rows, self._upsert_bytes):
+            self._upsert(request)
 
-    def _upsert(self, rows: list[dict[str, Any]]) -> None:
+    def _upsert(self, request: JsonArray) -> None:
         with self._answering("store examples"):
-            answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=json.dumps(rows))
+            answer = self._indexes().upsert_data_vector_index(index_name=self._index, inputs_json=request.text)
         failed = list(getattr(answer.result, "failed_primary_keys", None) or ()) if answer.result else []
         if failed or str(getattr(answer.status, "value", answer.status)) == "FAILURE":
-            raise VectorIndexError(f"Vector Search refused {len(failed) or len(rows)} example(s): {', '.join(failed[:5])}")
+            raise VectorIndexError(f"Vector Search refused {len(failed) or request.count} example(s): {', '.join(failed[:5])}")
 
     def delete(self, ids: Sequence[str]) -> None:
         keys = list(ids)
@@ -100,6 +102,27 @@ class DatabricksExampleIndex(ExampleVectorIndex):
         hits = [VectorHit(str(row[names.index("id")]), cosine_from_similarity(float(row[names.index("score")]))) for row in rows]
         # Rounding in the conversion must not let a hit just under the threshold through.
         return [h for h in hits if h.score >= min_score][:k]
+
+
+@dataclass(frozen=True)
+class JsonArray:
+    text: str
+    count: int
+
+
+def json_arrays(items: Iterable[Any], max_chars: int) -> Iterator[JsonArray]:
+    """The items as JSON arrays of at most `max_chars` each (an item larger than that goes alone)."""
+    encoded: list[str] = []
+    size = 2  # the brackets
+    for item in items:
+        text = json.dumps(item)
+        if encoded and size + len(text) + 1 > max_chars:
+            yield JsonArray(f"[{','.join(encoded)}]", len(encoded))
+            encoded, size = [], 2
+        encoded.append(text)
+        size += len(text) + 1
+    if encoded:
+        yield JsonArray(f"[{','.join(encoded)}]", len(encoded))
 
 
 def similarity_from_cosine(cosine: float) -> float:

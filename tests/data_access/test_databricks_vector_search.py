@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-from data_access.vector_search.databricks_index import DatabricksExampleIndex
+from data_access.vector_search.databricks_index import UPSERT_BYTES, DatabricksExampleIndex, json_arrays
 from data_access.vector_search.index import IndexedVector, IndexFilters, VectorIndexError
 from tests.fakes.databricks_rest import FakeDatabricksRest
 
@@ -88,12 +89,22 @@ def test_an_index_that_does_not_exist_is_a_clear_error(fake: FakeDatabricksRest)
 
 def test_a_large_batch_goes_in_requests_of_bounded_size_and_all_of_it_arrives(fake: FakeDatabricksRest) -> None:
     client = fake.client()
-    index = DatabricksExampleIndex(lambda: client, INDEX, DIMENSION, upsert_rows=4, delete_keys=3)
+    index = DatabricksExampleIndex(lambda: client, INDEX, DIMENSION, upsert_bytes=600, delete_keys=3)
     sent = len(fake.requests_for("upsert-data"))
     index.upsert([IndexedVector(f"e{i}", unit(1, i, 0, 0), "dose_alert", "radiation", 0.5) for i in range(10)])
-    assert len(fake.requests_for("upsert-data")) - sent == 3  # 4 + 4 + 2
+    upserts = fake.requests_for("upsert-data")[sent:]
+    assert len(upserts) > 1 and all(r.body_bytes <= 600 * 1.2 for r in upserts)  # the SDK's envelope escapes quotes
     assert len(index.search(unit(1, 0, 0, 0), 20, IndexFilters(), min_score=-1.0)) == 10
 
     index.delete([f"e{i}" for i in range(7)])
     assert len(fake.requests_for("delete-data")) == 3  # 3 + 3 + 1
     assert sorted(h.id for h in index.search(unit(1, 0, 0, 0), 20, IndexFilters(), min_score=-1.0)) == ["e7", "e8", "e9"]
+
+
+@pytest.mark.parametrize("dimension", [384, 1024])
+def test_an_upsert_request_stays_near_its_byte_budget_whatever_the_dimension(dimension: int) -> None:
+    rng = np.random.default_rng(7)
+    rows = ({"id": f"e{i}", "embedding": rng.standard_normal(dimension).tolist()} for i in range(600))
+    arrays = list(json_arrays(rows, UPSERT_BYTES))
+    assert sum(a.count for a in arrays) == 600 and len(arrays) > 1
+    assert all(len(a.text) <= UPSERT_BYTES and len(json.loads(a.text)) == a.count for a in arrays)

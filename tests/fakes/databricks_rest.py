@@ -65,6 +65,7 @@ class RecordedRequest:
     method: str
     path: str
     token: str | None
+    body_bytes: int = 0
 
 
 @dataclass
@@ -225,7 +226,7 @@ class FakeDatabricksRest:
         parts = urlsplit(url)
         path, query = unquote(parts.path), {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, token))
+            self.requests.append(RecordedRequest(method, path, token, len(body or b"")))
             if path.startswith(_PRESIGNED):
                 return self._presigned(path[len(_PRESIGNED) :], query)
             if path == "/.well-known/databricks-config":
