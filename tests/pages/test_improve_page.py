@@ -119,3 +119,16 @@ def test_a_pattern_mixing_a_sheet_item_and_a_free_prompt_adds_the_item_and_leave
     assert not app.exception and "1 pair(s) added to Sheet items only" in app.success[0].value
     assert FeedbackStore(workbench).get(ids["wrong"]).status is FeedbackStatus.ADDED_TO_TRAINING_SHEET
     assert FeedbackStore(workbench).get(ids["right"]).status is FeedbackStatus.OPEN
+
+
+def test_only_the_open_tab_runs_and_switching_runs_the_one_opened(open_page, workbench):
+    _feedback(workbench)
+    app = open_page("pages/improve.py")
+    assert not app.exception
+    assert any("severity × how often" in c.value for c in _queue(app).caption)
+    closed = len(list(app.tabs[2]))  # the Retrain tab's body did not run
+    app.session_state["improve_tab"] = "Retrain"  # what clicking the tab sets
+    app.run()
+    assert not app.exception
+    assert not any("severity × how often" in c.value for c in app.caption)  # the queue's grouping did not run
+    assert len(list(app.tabs[2])) > closed
