@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -13,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from data_access.embeddings import Embedder, open_embedder
-from data_access.sql.engine import WriteConflictError
+from data_access.sql.engine import SqlError, WriteConflictError
 from services.core.workbench import Workbench
+
+log = logging.getLogger(__name__)
 
 # Texts per lookup and per embedding call: a parameter array of this many 64-character hashes
 # stays well under a warehouse's statement size; an embedding endpoint takes batches this large.
@@ -93,9 +96,17 @@ class TextEmbeddings:
 
     def _store(self, hashes: list[str], vectors: np.ndarray) -> None:
         # Another writer may have stored some of these texts first. The table is a cache of what
-        # a deterministic model gives, so their rows equal ours: keep theirs, use ours now.
-        with contextlib.suppress(WriteConflictError):
+        # a deterministic model gives, so their rows equal ours: keep theirs, add the rest.
+        try:
             self._insert(hashes, vectors)
+        except WriteConflictError:
+            stored = self._stored(hashes)
+            rest = [i for i, h in enumerate(hashes) if h not in stored]
+            with contextlib.suppress(WriteConflictError):  # a third writer: the next call stores what is left
+                self._insert([hashes[i] for i in rest], vectors[rest])
+        except SqlError as error:
+            # A cache that cannot be written costs the next caller an embedding, not this one its answer.
+            log.warning("Embeddings of %s were not stored: %s", self.model, error)
 
     def _insert(self, hashes: list[str], vectors: np.ndarray) -> None:
         self._engine.insert_rows(

@@ -66,6 +66,38 @@ def test_two_writers_embedding_the_same_new_texts_at_once_both_get_their_vectors
     assert _stored(workbench) == 1
 
 
+def test_writers_of_overlapping_texts_each_store_the_texts_only_they_embedded(workbench):
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def embed(texts: list[str]) -> None:
+        try:
+            TextEmbeddings(workbench, CountingModel(barrier)).vectors(texts)
+        except BaseException as error:  # the test reports whatever a writer raised
+            errors.append(error)
+
+    writers = [threading.Thread(target=embed, args=(texts,)) for texts in (["a chip", "a crack"], ["a crack", "a scratch"])]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+
+    assert errors == []
+    model = CountingModel()
+    TextEmbeddings(workbench, model).vectors(["a chip", "a crack", "a scratch"])
+    assert model.embedded == [] and _stored(workbench) == 3  # the one who lost the race still stored its own text
+
+
+def test_a_cache_that_cannot_be_written_still_answers_with_the_vectors(workbench):
+    # A table the app can read but not write (on Databricks: SELECT granted, MODIFY not).
+    table, engine = workbench.table("text_embeddings"), workbench.backend.engine
+    engine.execute(f"DROP TABLE {table}", {})
+    engine.execute(f"CREATE TABLE {table} (text_hash STRING CHECK (text_hash = ''), model STRING, vector ARRAY<FLOAT>, created_at TIMESTAMP)", {})
+    model = CountingModel()
+    vectors = TextEmbeddings(workbench, model).vectors(["a cracked rim", "a clean face"])
+    assert vectors.shape == (2, model.dimension) and model.embedded == ["a cracked rim", "a clean face"]
+
+
 def test_the_offline_drafter_keeps_the_prose_it_compares_so_the_next_generation_embeds_none_of_it(workbench):
     notes = ["a thin dark line runs across the polished face of the crystal", "the surface is clean and uniform everywhere you look"]
     prose = [f"{notes[i % 2]} (inspection {i})" for i in range(6)]  # every item's own words: prose, not a category
