@@ -45,7 +45,15 @@ class BundleRefused(Exception):
 
 
 class BadRequest(Exception):
-    pass
+    status, code = 400, "BAD_REQUEST"
+
+
+class TooLarge(BadRequest):
+    status, code = 413, "REQUEST_TOO_LARGE"
+
+
+class LengthRequired(BadRequest):
+    status, code = 411, "LENGTH_REQUIRED"
 
 
 def sha256_of(path: Path) -> str:
@@ -157,13 +165,13 @@ def handler_for(engine: ChatEngine, model_name: str, manifest: dict[str, Any]) -
                 else:
                     self._reply(404, {"error": {"code": "NOT_FOUND", "message": f"No route {self.path}."}})
             except BadRequest as error:
-                self._reply(400, {"error": {"code": "BAD_REQUEST", "message": str(error)}})
+                self._reply(error.status, {"error": {"code": error.code, "message": str(error)}})
 
         def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
+            length = self._declared_length()
             if length > MAX_BODY_BYTES:
                 self._drop_body(length)
-                raise BadRequest(f"The request is over {MAX_BODY_BYTES} bytes.")
+                raise TooLarge(f"The request is over {MAX_BODY_BYTES} bytes.")
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
             except ValueError as error:
@@ -171,6 +179,17 @@ def handler_for(engine: ChatEngine, model_name: str, manifest: dict[str, Any]) -
             if not isinstance(body, dict):
                 raise BadRequest("The body must be a JSON object.")
             return body
+
+        def _declared_length(self) -> int:
+            if self.headers.get("Transfer-Encoding"):
+                # http.server cannot read a chunked body: close, so its bytes are not read as a request
+                self.close_connection = True
+                raise LengthRequired("Send the body with a Content-Length (chunked transfer is not accepted).")
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            if not declared.isdigit():
+                self.close_connection = True
+                raise BadRequest(f"Content-Length {declared!r} is not a number of bytes.")
+            return int(declared)
 
         def _drop_body(self, length: int) -> None:
             """Read what the client sends before answering: closing on unread bytes resets the

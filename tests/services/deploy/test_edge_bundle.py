@@ -147,7 +147,10 @@ def test_the_unpacked_bundle_serves_the_registered_model_offline_in_both_request
         refused = requests.post(f"{url}/invocations", json={"messages": [{"role": "robot", "content": "hi"}]}, timeout=REQUEST_S)
         assert refused.status_code == 400 and "role" in refused.json()["error"]["message"]
         too_large = requests.post(f"{url}/invocations", data=b" " * 8_000_000, timeout=REQUEST_S)
-        assert too_large.status_code == 400 and "bytes" in too_large.json()["error"]["message"]
+        assert too_large.status_code == 413 and "bytes" in too_large.json()["error"]["message"]
+        chunked = requests.post(f"{url}/invocations", data=iter([b'{"messages": ', b"[]}"]), timeout=REQUEST_S)
+        assert chunked.status_code == 411 and chunked.json()["error"]["code"] == "LENGTH_REQUIRED"
+        assert requests.get(f"{url}/health", timeout=REQUEST_S).status_code == 200  # and the server carries on
     finally:
         server.terminate()
         server.wait(timeout=30)
