@@ -85,6 +85,16 @@ class ExampleFilters:
     min_quality: float | None = None
     min_effectiveness: float | None = None
 
+    def admits(self, function_name: str | None, domain: str | None, quality: float | None, effectiveness: float | None) -> bool:
+        """What examples_store.filter_sql asks in SQL, for rows already read: a missing value
+        passes no filter on it."""
+        return (
+            (not self.function_names or function_name in self.function_names)
+            and (not self.domain or domain == self.domain)
+            and (self.min_quality is None or (quality is not None and quality >= self.min_quality))
+            and (self.min_effectiveness is None or (effectiveness is not None and effectiveness >= self.min_effectiveness))
+        )
+
 
 @dataclass(frozen=True)
 class RemovedExample:

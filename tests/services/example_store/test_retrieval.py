@@ -95,3 +95,14 @@ def test_retrieval_leaves_out_examples_whose_source_was_tagged_confidential_afte
 def test_a_blank_query_or_a_k_out_of_range_is_refused(store: ExampleStore, query: str, k: int) -> None:
     with pytest.raises(ValidationError):
         store.search(query, k=k)
+
+
+@pytest.mark.parametrize("filters", [
+    ExampleFilters(), ExampleFilters(function_names=("invoice_urgency", "defect")), ExampleFilters(domain="crystals"),
+    ExampleFilters(min_quality=0.6), ExampleFilters(min_effectiveness=0.0), ExampleFilters(domain="radiation", min_quality=0.95),
+])
+def test_retrieval_checks_the_rows_it_read_by_the_same_filters_the_browser_asks_in_sql(store: ExampleStore, filters: ExampleFilters) -> None:
+    store.add(ExampleDraft("An example nobody scored", '{"x": 1}', function_name="defect"))  # no domain, no quality, no effectiveness
+    every = store.browse()
+    admitted = {e.example_id for e in every if filters.admits(e.function_name, e.domain, e.quality_score, e.effectiveness_score)}
+    assert admitted == {e.example_id for e in store.browse(filters)}
