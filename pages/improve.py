@@ -15,8 +15,18 @@ from services.improve.queue import FeedbackQueue
 wb = workbench()
 queue = FeedbackQueue(wb)
 
+breadcrumb.show("IMPROVE")
+st.title("Improve")
+st.caption("Feedback from the Playground, MONITOR and `POST /api/v1/feedback`, and answers under an endpoint's "
+           "low-confidence threshold (set in DEPLOY), each linked to the logged request and model version.")
+show_flash()
 
-def queue_section() -> None:
+# Tracked (keyed, a rerun on a switch): an action's flash above the tabs, or a job's rerun when it
+# ends, would otherwise reset them to Queue and hide the retrain a person is following. Every tab
+# runs, not only the open one: a widget not drawn in a run loses its value, so the queue's filters
+# and the Retrain rule being edited would be reset by a look at another tab.
+queue_tab, gaps_tab, retrain_tab = st.tabs(["Queue", "Gaps", "Retrain"], key="improve_tab", on_change="rerun")
+with queue_tab, shown_errors():
     st.caption(queue_grid.SEVERITY_RULE)
     filters = queue_grid.filters(queue.choices(), key="improve_filters")
     with st.spinner("Grouping similar requests…"):
@@ -32,24 +42,7 @@ def queue_section() -> None:
         curation_actions.show(FeedbackCuration(wb), picked, key="improve_actions")
         if picked[0].lead.model_version:
             training_trace.show(wb, picked[0].lead, key="improve_trace")
-
-
-breadcrumb.show("IMPROVE")
-st.title("Improve")
-st.caption("Feedback from the Playground, MONITOR and `POST /api/v1/feedback`, and answers under an endpoint's "
-           "low-confidence threshold (set in DEPLOY), each linked to the logged request and model version.")
-show_flash()
-
-# Tracked (keyed, a rerun on a switch): an action's flash above the tabs, or a job's rerun when it
-# ends, would otherwise reset them to Queue and hide the retrain a person is following. Only the
-# open tab runs: the queue's grouping and the gap analysis each read the whole feedback log.
-queue_tab, gaps_tab, retrain_tab = st.tabs(["Queue", "Gaps", "Retrain"], key="improve_tab", on_change="rerun")
-if queue_tab.open:
-    with queue_tab, shown_errors():
-        queue_section()
-if gaps_tab.open:
-    with gaps_tab:
-        gap_analysis.section(wb, key="improve_gaps")
-if retrain_tab.open:
-    with retrain_tab:
-        retrain.section(wb)
+with gaps_tab:
+    gap_analysis.section(wb, key="improve_gaps")
+with retrain_tab:
+    retrain.section(wb)
