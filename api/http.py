@@ -32,6 +32,9 @@ DRAIN_LIMIT_BYTES = 64_000_000  # past this a sender is hostile, and a reset is 
 # A caller's own id is echoed only when it is short and plain (it ends up in logs and headers).
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _USABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
+# On a refusal sent before the body was read: the server would otherwise keep the connection and
+# take the unread body for the caller's next request, or keep draining a sender past the limit.
+_CLOSE = {"Connection": "close"}
 
 
 class ApiError(Exception):
@@ -82,7 +85,7 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     _refuse_declared_too_large(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type != "application/json":
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json).")
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json).", _CLOSE)
     body = await _read_body(request, limit)
     try:
         value = json.loads(body.decode("utf-8"))
@@ -93,8 +96,8 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     return value
 
 
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.")
+def _too_large(limit: int, unread: bool) -> ApiError:
+    return ApiError(413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit:,} bytes.", _CLOSE if unread else None)
 
 
 def _refuse_declared_too_large(request: Request, limit: int) -> None:
@@ -106,7 +109,7 @@ def _refuse_declared_too_large(request: Request, limit: int) -> None:
         return
     waits_to_send = request.headers.get("expect", "").lower() == "100-continue"
     if waits_to_send or int(declared) > DRAIN_LIMIT_BYTES:
-        raise _too_large(limit)
+        raise _too_large(limit, unread=True)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -121,11 +124,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
             if received <= limit:
                 body += chunk
             elif received > DRAIN_LIMIT_BYTES:
-                break
+                raise _too_large(limit, unread=True)
     except ClientDisconnect:
         raise ApiError(400, "CLIENT_DISCONNECTED", "The client went away before sending the whole body.") from None
     if received > limit:
-        raise _too_large(limit)
+        raise _too_large(limit, unread=False)
     return bytes(body)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -86,3 +87,16 @@ def test_a_chunked_body_too_large_without_a_length_is_answered_413(served):
     chunks = (b" " * 100_000 for _ in range(30))
     reply = call(f"{served.url}/api/v1/serving-endpoints", "POST", chunks, {"Content-Type": "application/json"})
     assert reply.status == 413 and reply.json()["error"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_body_too_large_waiting_for_100_continue_is_refused_at_once_and_the_connection_closed(served):
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as raw:
+        raw.sendall(b"POST /api/v1/serving-endpoints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2000000\r\nExpect: 100-continue\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):  # the server closing ends this loop; a kept connection would time out
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413") and b"connection: close" in head.lower()
+    assert json.loads(body)["error"]["code"] == "REQUEST_TOO_LARGE"

@@ -50,6 +50,7 @@ def test_a_body_over_the_limit_in_one_final_message_is_a_413():
     # The whole body arrives at once: the stream is consumed before the limit is seen.
     refused = refusal(Client(body(json.dumps({"text": "x" * 50}).encode())))
     assert (refused.status, refused.code) == (413, "REQUEST_TOO_LARGE")
+    assert "Connection" not in refused.headers  # all of it was read: the connection can serve the next request
 
 
 def test_a_chunked_body_without_a_length_is_refused_once_read_to_its_end():
@@ -62,12 +63,19 @@ def test_a_declared_oversized_body_waiting_for_100_continue_is_refused_before_re
     client = Client(body(b"x" * 100))
     refused = refusal(client, {"content-length": "100", "expect": "100-continue"})
     assert refused.status == 413 and client.reads == 0
+    assert refused.headers == {"Connection": "close"}  # its unread body must not become the next request
 
 
 def test_a_body_declared_past_the_drain_limit_is_refused_before_reading():
     client = Client(body(b"x" * 100))
-    assert refusal(client, {"content-length": str(DRAIN_LIMIT_BYTES + 1)}).status == 413
-    assert client.reads == 0
+    refused = refusal(client, {"content-length": str(DRAIN_LIMIT_BYTES + 1)})
+    assert (refused.status, refused.headers, client.reads) == (413, {"Connection": "close"}, 0)
+
+
+def test_a_json_refusal_before_reading_closes_the_connection():
+    client = Client(body(b"a=1"))
+    refused = refusal(client, {"content-type": "application/x-www-form-urlencoded"})
+    assert (refused.status, refused.headers, client.reads) == (415, {"Connection": "close"}, 0)
 
 
 def test_a_client_that_goes_away_mid_body_is_a_clear_refusal_not_a_crash():
