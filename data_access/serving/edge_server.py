@@ -186,7 +186,7 @@ def handler_for(engine: ChatEngine, model_name: str, manifest: dict[str, Any]) -
                 self.close_connection = True
                 raise LengthRequired("Send the body with a Content-Length (chunked transfer is not accepted).")
             declared = (self.headers.get("Content-Length") or "0").strip()
-            if not declared.isdigit():
+            if not (declared.isascii() and declared.isdigit()):  # int() refuses other digits, like "²"
                 self.close_connection = True
                 raise BadRequest(f"Content-Length {declared!r} is not a number of bytes.")
             return int(declared)

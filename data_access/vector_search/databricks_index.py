@@ -116,11 +116,12 @@ def json_arrays(items: Iterable[Any], max_chars: int) -> Iterator[JsonArray]:
     size = 2  # the brackets
     for item in items:
         text = json.dumps(item)
-        if encoded and size + len(text) + 1 > max_chars:
+        comma = 1 if encoded else 0
+        if encoded and size + comma + len(text) > max_chars:
             yield JsonArray(f"[{','.join(encoded)}]", len(encoded))
-            encoded, size = [], 2
+            encoded, size, comma = [], 2, 0
         encoded.append(text)
-        size += len(text) + 1
+        size += comma + len(text)
     if encoded:
         yield JsonArray(f"[{','.join(encoded)}]", len(encoded))
 

@@ -95,6 +95,13 @@ class TextEmbeddings:
         return _StoredEmbedder(self)
 
     def _store(self, hashes: list[str], vectors: np.ndarray) -> None:
+        # A cache that cannot be written costs the next caller an embedding, not this one its answer.
+        try:
+            self._store_missing(hashes, vectors)
+        except SqlError as error:
+            log.warning("Embeddings of %s were not stored: %s", self.model, error)
+
+    def _store_missing(self, hashes: list[str], vectors: np.ndarray) -> None:
         # Another writer may have stored some of these texts first. The table is a cache of what
         # a deterministic model gives, so their rows equal ours: keep theirs, add the rest.
         try:
@@ -104,9 +111,6 @@ class TextEmbeddings:
             rest = [i for i, h in enumerate(hashes) if h not in stored]
             with contextlib.suppress(WriteConflictError):  # a third writer: the next call stores what is left
                 self._insert([hashes[i] for i in rest], vectors[rest])
-        except SqlError as error:
-            # A cache that cannot be written costs the next caller an embedding, not this one its answer.
-            log.warning("Embeddings of %s were not stored: %s", self.model, error)
 
     def _insert(self, hashes: list[str], vectors: np.ndarray) -> None:
         self._engine.insert_rows(

@@ -17,7 +17,7 @@ from services.core.domain.signals import PairSignal
 # inside what a SQL warehouse accepts (as bulk review's batches).
 WRITE_BATCH = 10_000
 # A conflicting writer is the card (one pair) or a batch like ours: backing off 0.05 s, doubling,
-# waits out about 1.5 s of it before the conflict is the caller's.
+# waits out 0.75 s of it over five attempts before the conflict is the caller's.
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_S = 0.05
 
@@ -79,7 +79,10 @@ class PairSignalsStore:
 
     def replace(self, kind: str, signals: Sequence[PairSignal]) -> int:
         """The pairs' `kind` signals become these: one DELETE and one INSERT per batch, each batch
-        its own transaction, so a long refresh holds no lock on what the review card rewrites."""
+        its own transaction, so a long refresh holds no lock on what the review card rewrites.
+        Over more than one batch a reader may see some pairs' new signals beside others' old ones
+        (a near-duplicate group half regrouped) until the last batch commits; each signal names
+        the messages it was computed for, so none is taken as current when it is not."""
         return sum(self._replace_batch(kind, signals[start : start + WRITE_BATCH]) for start in range(0, len(signals), WRITE_BATCH))
 
     def _replace_batch(self, kind: str, batch: Sequence[PairSignal]) -> int:

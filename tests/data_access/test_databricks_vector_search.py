@@ -108,3 +108,10 @@ def test_an_upsert_request_stays_near_its_byte_budget_whatever_the_dimension(dim
     arrays = list(json_arrays(rows, UPSERT_BYTES))
     assert sum(a.count for a in arrays) == 600 and len(arrays) > 1
     assert all(len(a.text) <= UPSERT_BYTES and len(json.loads(a.text)) == a.count for a in arrays)
+
+
+def test_json_arrays_fill_their_budget_exactly_and_an_item_over_it_goes_alone() -> None:
+    assert [a.text for a in json_arrays(["a", "b"], 9)] == ['["a","b"]']  # exactly 9 characters
+    assert [a.text for a in json_arrays(["a", "b"], 8)] == ['["a"]', '["b"]']
+    assert [(a.text, a.count) for a in json_arrays(["a", "x" * 20, "b"], 9)] == [('["a"]', 1), (f'["{"x" * 20}"]', 1), ('["b"]', 1)]
+    assert list(json_arrays([], 9)) == []

@@ -10,6 +10,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -150,6 +151,7 @@ def test_the_unpacked_bundle_serves_the_registered_model_offline_in_both_request
         assert too_large.status_code == 413 and "bytes" in too_large.json()["error"]["message"]
         chunked = requests.post(f"{url}/invocations", data=iter([b'{"messages": ', b"[]}"]), timeout=REQUEST_S)
         assert chunked.status_code == 411 and chunked.json()["error"]["code"] == "LENGTH_REQUIRED"
+        assert _raw_post(url, b"Content-Length: \xb2\r\n").startswith(b"HTTP/1.0 400")  # a digit int() refuses
         assert requests.get(f"{url}/health", timeout=REQUEST_S).status_code == 200  # and the server carries on
     finally:
         server.terminate()
@@ -265,3 +267,14 @@ def test_the_example_store_as_the_gate_allows_it_at_export_travels_in_the_bundle
         verify_bundle(folder)
     finally:
         store.prune([e.example_id for e in examples])
+
+
+def _raw_post(url: str, headers: bytes) -> bytes:
+    """POST /invocations with headers no HTTP library would send; the server's whole answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=REQUEST_S) as raw:
+        raw.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    return answer
