@@ -53,7 +53,7 @@ run: install tesseract
 	  --server.headless true --browser.gatherUsageStats false
 
 # Two workers, one test file each at a time (a file's module fixtures stay in one process):
-# the whole suite is about 12 minutes on an idle 2-core machine this way.
+# the whole suite is about 11 minutes on an idle 2-core machine this way.
 test: install browser tesseract
 	$(PY) -m pytest -n 2 --dist loadfile
 
