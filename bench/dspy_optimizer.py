@@ -4,7 +4,9 @@ throughput (model calls per second) against its concurrency's ideal (concurrency
 share of the time the run keeps every allowed call in flight.
 
 What DSPy does one call at a time (BootstrapFewShot bootstraps its demos in order, stopping once
-it has enough) is part of the run and counts against it. Run: `python -m bench.dspy_optimizer`.
+it has enough) is part of the run and counts against it, and so is tracing: each optimizer is
+measured as configured by default (every call traced by `mlflow.dspy.autolog` in the worker
+process) and with WORKBENCH_DSPY_TRACES=off. Run: `python -m bench.dspy_optimizer`.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _floor_rate(server: FakeChatServer, calls: int) -> float:
     return calls / (time.perf_counter() - start)
 
 
-def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, optimizer: str) -> Measurement:
+def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, optimizer: str, traced: bool = True) -> Measurement:
     service = DspyOptimizerService(wb)
     before = len(server.received)
     start = time.perf_counter()
@@ -63,7 +65,8 @@ def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, opti
     detail = (f"{calls} calls in {elapsed:.1f} s ({rate:.1f}/s; ideal {ideal:.0f}/s at {CONCURRENCY} in flight × {CALL_S * 1000:.0f} ms); "
               f"{len(run.result.scores)} evaluation pairs scored twice, {run.baseline_score:.0%} → {run.optimized_score:.0%}; "
               f"most in flight at once: {server.max_in_flight}")
-    measured = at_least(f"DSPy {optimizer} run, scripted model at {CALL_S * 1000:.0f} ms per call: share of ideal throughput",
+    tracing = "every call traced (the default)" if traced else "WORKBENCH_DSPY_TRACES=off"
+    measured = at_least(f"DSPy {optimizer} run, {tracing}, scripted model at {CALL_S * 1000:.0f} ms per call: share of ideal throughput",
                         100 * rate / ideal, GOAL_SHARE, "%", detail + f"; load average {os.getloadavg()[0]:.1f}")
     return over_floor(measured, "the same calls from a bare concurrent client (% of ideal)", 100 * floor / ideal, OVER_FLOOR, higher_is_better=True)
 
@@ -73,9 +76,12 @@ def run() -> list[Measurement]:
             FakeChatServer(ChatScript(latency_s=CALL_S, answer=dspy_answerer(provider_kind, TASK_FIELDS))) as server:
         settings = bench_settings(home, WORKBENCH_LLM_BASE_URL=server.base_url, WORKBENCH_LLM_MODEL="scripted")
         wb = open_workbench(replace(settings, model_concurrency=CONCURRENCY))
+        untraced = Workbench(replace(wb.backend, settings=replace(wb.settings, dspy_traces=False)))
         training = provider_training_sheet(wb, pairs=PAIRS)
-        _measure(wb, server, training.id, OPTIMIZERS[0])  # warm-up: dspy's import and MLflow's first store are paid once per process
-        return [_measure(wb, server, training.id, optimizer) for optimizer in OPTIMIZERS]
+        # warm-up: the worker process, its dspy import and MLflow's first store are paid once per app
+        _measure(wb, server, training.id, OPTIMIZERS[0])
+        return [_measure(run_with, server, training.id, optimizer, run_with is wb)
+                for run_with in (wb, untraced) for optimizer in OPTIMIZERS]
 
 
 if __name__ == "__main__":

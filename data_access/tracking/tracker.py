@@ -50,6 +50,8 @@ class RegisteredVersion:
 
 
 class ExperimentTracker(ABC):
+    tracking_uri: str  # where runs live, for what must log there from another process (DSPy's traces)
+
     @abstractmethod
     def start_run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> TrackedRun: ...
 

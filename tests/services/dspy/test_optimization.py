@@ -3,13 +3,15 @@ OpenAI-compatible server: dataset, job, scores, MLflow, accept as a new template
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from mlflow import MlflowClient
 
-from data_access.tracking.factory import local_tracking_uri
+from data_access.tracking.factory import local_tracking_uri, open_tracker
 from services.core.domain.template import TemplateStatus
 from services.core.errors import StaleWriteError, ValidationError
 from services.core.jobs import JobRunner
@@ -148,3 +150,42 @@ def test_a_cancelled_run_stops_at_its_next_model_call_and_says_so(wb: Workbench,
     assert run.status is RunStatus.CANCELLED and run.result is None
     calls = len(model_server.received)
     assert calls < 40  # the 20-odd evaluation pairs, the demos and the second evaluation were not all asked
+
+
+def test_every_model_call_of_a_run_is_traced_by_dspy_autologging_into_the_runs_own_store(wb: Workbench) -> None:
+    _, run = _finished_run(wb)
+    client = MlflowClient(open_tracker(wb.settings).tracking_uri)
+    experiment_id = client.get_run(run.mlflow_run_id).info.experiment_id
+    traces = client.search_traces(locations=[experiment_id], max_results=1000)
+    assert traces and all(t.info.request_metadata.get("mlflow.sourceRun") == run.mlflow_run_id for t in traces)
+    # the baseline and the optimized program each scored every evaluation pair, every call traced
+    assert len(traces) >= 2 * len(run.result.scores)
+    assert {"Predict.forward", "LM.__call__"} <= {s.name for s in traces[0].data.spans}
+
+
+def test_a_worker_that_dies_fails_its_run_with_the_reason_and_the_next_run_gets_a_new_one(wb: Workbench, model_server: FakeChatServer) -> None:
+    model_server.use(ChatScript(latency_s=0.05, answer=dspy_answerer(provider_kind, TASK_FIELDS)))
+    service, runner = DspyOptimizerService(wb), JobRunner(wb)
+    training = provider_training_sheet(wb, pairs=40)
+    job_id = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
+    deadline = time.monotonic() + JOB_WAIT_S
+    while not model_server.received and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling for the first call to arrive, not waiting a fixed time
+    for worker in multiprocessing.active_children():
+        if worker.name == "dspy-optimizer":
+            worker.kill()
+    job = runner.wait(job_id, JOB_WAIT_S)
+    assert job.status.value == "failed" and "worker process stopped" in (job.error or "")
+    assert service.run_of_job(job_id).status is RunStatus.FAILED
+    model_server.use(ChatScript(answer=dspy_answerer(provider_kind, TASK_FIELDS)))
+    again = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
+    assert runner.wait(again, JOB_WAIT_S).status.value == "succeeded"
+
+
+def test_with_traces_off_a_run_is_logged_without_traces(wb: Workbench) -> None:
+    untraced = Workbench(replace(wb.backend, settings=replace(wb.settings, dspy_traces=False)))
+    _, run = _finished_run(untraced)
+    client = MlflowClient(open_tracker(untraced.settings).tracking_uri)
+    logged = client.get_run(run.mlflow_run_id)
+    assert logged.data.metrics["optimized_score"] == run.optimized_score
+    assert client.search_traces(locations=[logged.info.experiment_id], max_results=10) == []
