@@ -8,9 +8,12 @@ set them change. So it runs only in a process that serves one run at a time (the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 _enabled = False
 
@@ -27,17 +30,32 @@ class TraceDestination:
 @contextmanager
 def autologged(destination: TraceDestination | None) -> Iterator[None]:
     """DSPy's calls inside traced to `destination`'s run (each program call a trace of its
-    module, adapter and model spans); with no destination, not traced."""
+    module, adapter and model spans); with no destination, or one MLflow refuses, not traced:
+    tracing is a record of the run, never a reason for it to fail."""
+    import mlflow
+    import mlflow.dspy
+
+    if destination is None:
+        _stop_tracing()
+        yield
+        return
+    with ExitStack() as run:
+        try:
+            _start_tracing(destination)
+            run.enter_context(mlflow.start_run(run_id=destination.run_id))
+        except Exception as error:  # MLflow's own errors have no common base worth naming here
+            log.warning("The optimization run is not traced: %s", error)
+            _stop_tracing()
+        yield
+    with suppress(Exception):
+        mlflow.flush_trace_async_logging()
+
+
+def _start_tracing(destination: TraceDestination) -> None:
     import mlflow
     import mlflow.dspy
 
     global _enabled
-    if destination is None:
-        if _enabled:  # a run before this one traced: the callback is process-wide
-            mlflow.dspy.autolog(disable=True, silent=True)
-            _enabled = False
-        yield
-        return
     mlflow.set_tracking_uri(destination.tracking_uri)
     mlflow.set_experiment(experiment_id=destination.experiment_id)
     if not _enabled:
@@ -47,6 +65,12 @@ def autologged(destination: TraceDestination | None) -> Iterator[None]:
         # logs the run's config, scores and program itself (services/dspy/optimization.py).
         mlflow.dspy.autolog(log_traces=True, log_traces_from_compile=True, log_compiles=False, log_evals=False, silent=True)
         _enabled = True
-    with mlflow.start_run(run_id=destination.run_id):
-        yield
-    mlflow.flush_trace_async_logging()
+
+
+def _stop_tracing() -> None:
+    import mlflow.dspy
+
+    global _enabled
+    if _enabled:  # a run before this one traced: the callback is process-wide
+        mlflow.dspy.autolog(disable=True, silent=True)
+        _enabled = False

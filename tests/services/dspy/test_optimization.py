@@ -3,21 +3,26 @@ OpenAI-compatible server: dataset, job, scores, MLflow, accept as a new template
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
+from data_access.tracking.dspy_autolog import TraceDestination
 from data_access.tracking.factory import local_tracking_uri, open_tracker
 from services.core.domain.template import TemplateStatus
 from services.core.errors import StaleWriteError, ValidationError
 from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
+from services.dspy.dataset import DatasetExporter
 from services.dspy.optimizer_service import DspyOptimizerService
-from services.dspy.records import Decision, RunStatus
+from services.dspy.records import Decision, Metric, Optimizer, RunConfig, RunStatus
+from services.dspy.worker import OptimizationTask, run_in_worker
 from services.templates.prompt_templates import TemplateService
 from tests.dspy_builders import TASK_FIELDS, provider_kind, provider_training_sheet
 from tests.fakes.chat_server import ChatScript, FakeChatServer
@@ -171,9 +176,8 @@ def test_a_worker_that_dies_fails_its_run_with_the_reason_and_the_next_run_gets_
     deadline = time.monotonic() + JOB_WAIT_S
     while not model_server.received and time.monotonic() < deadline:
         time.sleep(0.01)  # polling for the first call to arrive, not waiting a fixed time
-    for worker in multiprocessing.active_children():
-        if worker.name == "dspy-optimizer":
-            worker.kill()
+    for pid in _worker_pids():
+        os.kill(pid, signal.SIGKILL)
     job = runner.wait(job_id, JOB_WAIT_S)
     assert job.status.value == "failed" and "worker process stopped" in (job.error or "")
     assert service.run_of_job(job_id).status is RunStatus.FAILED
@@ -189,3 +193,38 @@ def test_with_traces_off_a_run_is_logged_without_traces(wb: Workbench) -> None:
     logged = client.get_run(run.mlflow_run_id)
     assert logged.data.metrics["optimized_score"] == run.optimized_score
     assert client.search_traces(locations=[logged.info.experiment_id], max_results=10) == []
+
+
+def _worker_pids() -> list[int]:
+    """This process's optimizer workers (`python -m services.dspy.worker`), from /proc."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            parent = next(line.split()[1] for line in status.read_text().splitlines() if line.startswith("PPid:"))
+            command = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, StopIteration):
+            continue  # a process that ended meanwhile
+        if int(parent) == os.getpid() and b"services.dspy.worker" in command:
+            pids.append(int(status.parent.name))
+    return pids
+
+
+def test_runs_back_to_back_are_served_by_the_same_warm_worker(wb: Workbench) -> None:
+    service, runner = DspyOptimizerService(wb), JobRunner(wb)
+    training = provider_training_sheet(wb)
+    served_by = []
+    for _ in range(3):  # each handed the worker the moment the one before ended
+        job_id = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
+        assert runner.wait(job_id, JOB_WAIT_S).status.value == "succeeded"
+        served_by.append(_worker_pids())
+    assert len(served_by[0]) == 1 and served_by == [served_by[0]] * 3
+
+
+def test_a_trace_destination_mlflow_refuses_leaves_the_run_untraced_not_failed(wb: Workbench) -> None:
+    training = provider_training_sheet(wb)
+    task = OptimizationTask(
+        DatasetExporter(wb).export(training.id, 0), RunConfig(training.id, Optimizer.BOOTSTRAP, Metric.EXACT, 2),
+        wb.settings, wb.user, 4, TraceDestination(open_tracker(wb.settings).tracking_uri, "0", "no-such-run"),
+    )
+    outcome = run_in_worker(task, lambda done, total: None, lambda: False)
+    assert outcome.optimized == 1.0 and outcome.result.model_calls > 0
