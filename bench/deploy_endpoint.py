@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.measure import Measurement, at_most, median, p95
+from bench.measure import Measurement, at_most, median, p95, reported
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
@@ -157,14 +157,13 @@ def run() -> list[Measurement]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    reported = "reported (no goal)"
     detail = f"real SmolLM2-135M over HTTP, ≤ {MAX_TOKENS} tokens per answer, one model answering at a time"
     share = log_ms / median(one)
     return [
-        Measurement("Local endpoint, 1 client: p50", round(median(one), 1), "ms", reported, True, f"{_answered(one, one_refused)}; {detail}"),
-        Measurement("Local endpoint, 1 client: p95", round(p95(one), 1), "ms", reported, True, detail),
-        Measurement("Local endpoint, 4 clients: p50", round(median(four), 1), "ms", reported, True, f"{_answered(four, four_refused)}; {detail}"),
-        Measurement("Local endpoint, 4 clients: p95", round(p95(four), 1), "ms", reported, True, detail),
+        reported("Local endpoint, 1 client: p50", median(one), "ms", f"{_answered(one, one_refused)}; {detail}"),
+        reported("Local endpoint, 1 client: p95", p95(one), "ms", detail),
+        reported("Local endpoint, 4 clients: p50", median(four), "ms", f"{_answered(four, four_refused)}; {detail}"),
+        reported("Local endpoint, 4 clients: p95", p95(four), "ms", detail),
         at_most("Inference log: cost on a request (share of the 1-client p50)", share * 100, LOG_OVERHEAD_GOAL * 100, "%",
                 f"{log_ms * 1000:.0f} µs per request to build and queue its record; the insert runs in the writer thread"),
     ]

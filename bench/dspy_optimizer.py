@@ -4,9 +4,9 @@ throughput (model calls per second) against its concurrency's ideal (concurrency
 share of the time the run keeps every allowed call in flight.
 
 What DSPy does one call at a time (BootstrapFewShot bootstraps its demos in order, stopping once
-it has enough) is part of the run and counts against it, and so is tracing: each optimizer is
-measured as configured by default (every call traced by `mlflow.dspy.autolog` in the worker
-process) and with WORKBENCH_DSPY_TRACES=off. Run: `python -m bench.dspy_optimizer`.
+it has enough) is part of the run and counts against it. Each optimizer is measured as launched by
+default (against the goal) and launched with every call traced by `mlflow.dspy.autolog` in the
+worker process (reported: the cost of asking for traces). Run: `python -m bench.dspy_optimizer`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from bench.measure import Measurement, at_least, over_floor
+from bench.measure import Measurement, at_least, over_floor, reported
 from bench.scratch_home import bench_settings, scratch_home
 from data_access.llm.chat import ChatMessage, ChatRequest
 from data_access.llm.openai_compatible import OpenAICompatibleChat
@@ -49,11 +49,11 @@ def _floor_rate(server: FakeChatServer, calls: int) -> float:
     return calls / (time.perf_counter() - start)
 
 
-def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, optimizer: str, traced: bool = True) -> Measurement:
+def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, optimizer: str, traced: bool) -> Measurement:
     service = DspyOptimizerService(wb)
     before = len(server.received)
     start = time.perf_counter()
-    job_id = service.launch(training_sheet_id, optimizer, "exact_match", max_demos=4)
+    job_id = service.launch(training_sheet_id, optimizer, "exact_match", max_demos=4, trace_calls=traced)
     job = JobRunner(wb).wait(job_id, RUN_TIMEOUT_S)
     elapsed = time.perf_counter() - start
     if job.status.value != "succeeded":
@@ -65,10 +65,14 @@ def _measure(wb: Workbench, server: FakeChatServer, training_sheet_id: str, opti
     detail = (f"{calls} calls in {elapsed:.1f} s ({rate:.1f}/s; ideal {ideal:.0f}/s at {CONCURRENCY} in flight × {CALL_S * 1000:.0f} ms); "
               f"{len(run.result.scores)} evaluation pairs scored twice, {run.baseline_score:.0%} → {run.optimized_score:.0%}; "
               f"most in flight at once: {server.max_in_flight}")
-    tracing = "every call traced (the default)" if traced else "WORKBENCH_DSPY_TRACES=off"
-    measured = at_least(f"DSPy {optimizer} run, {tracing}, scripted model at {CALL_S * 1000:.0f} ms per call: share of ideal throughput",
-                        100 * rate / ideal, GOAL_SHARE, "%", detail + f"; load average {os.getloadavg()[0]:.1f}")
-    return over_floor(measured, "the same calls from a bare concurrent client (% of ideal)", 100 * floor / ideal, OVER_FLOOR, higher_is_better=True)
+    case = (f"DSPy {optimizer} run, {'every call traced (asked for)' if traced else 'as launched by default'}, "
+            f"scripted model at {CALL_S * 1000:.0f} ms per call: share of ideal throughput")
+    detail += f"; load average {os.getloadavg()[0]:.1f}"
+    share, floor_share = 100 * rate / ideal, 100 * floor / ideal
+    if traced:  # the goal is the run's; a trace of every call is a record someone asks for, at MLflow's price
+        return reported(case, share, "%", f"{detail}; a bare concurrent client reached {floor_share:.0f}%")
+    measured = at_least(case, share, GOAL_SHARE, "%", detail)
+    return over_floor(measured, "the same calls from a bare concurrent client (% of ideal)", floor_share, OVER_FLOOR, higher_is_better=True)
 
 
 def run() -> list[Measurement]:
@@ -76,12 +80,10 @@ def run() -> list[Measurement]:
             FakeChatServer(ChatScript(latency_s=CALL_S, answer=dspy_answerer(provider_kind, TASK_FIELDS))) as server:
         settings = bench_settings(home, WORKBENCH_LLM_BASE_URL=server.base_url, WORKBENCH_LLM_MODEL="scripted")
         wb = open_workbench(replace(settings, model_concurrency=CONCURRENCY))
-        untraced = Workbench(replace(wb.backend, settings=replace(wb.settings, dspy_traces=False)))
         training = provider_training_sheet(wb, pairs=PAIRS)
         # warm-up: the worker process, its dspy import and MLflow's first store are paid once per app
-        _measure(wb, server, training.id, OPTIMIZERS[0])
-        return [_measure(run_with, server, training.id, optimizer, run_with is wb)
-                for run_with in (wb, untraced) for optimizer in OPTIMIZERS]
+        _measure(wb, server, training.id, OPTIMIZERS[0], traced=True)
+        return [_measure(wb, server, training.id, optimizer, traced) for traced in (False, True) for optimizer in OPTIMIZERS]
 
 
 if __name__ == "__main__":

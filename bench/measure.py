@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
+REPORTED = "reported (no goal)"
+
 
 @dataclass(frozen=True)
 class Floor:
@@ -50,6 +52,11 @@ def at_most(case: str, value: float, limit: float, unit: str, detail: str = "") 
 
 def at_least(case: str, value: float, floor: float, unit: str, detail: str = "") -> Measurement:
     return Measurement(case, round(value, 3), unit, f"≥ {floor:g} {unit}", value >= floor, detail)
+
+
+def reported(case: str, value: float, unit: str, detail: str = "") -> Measurement:
+    """A figure with no goal of its own: shown so a reader knows its cost."""
+    return Measurement(case, round(value, 3), unit, REPORTED, True, detail)
 
 
 def over_floor(measurement: Measurement, what: str, floor: float, max_ratio: float, higher_is_better: bool = False) -> Measurement:

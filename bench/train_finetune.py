@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.measure import Measurement, at_most, median, p95, timings_ms
+from bench.measure import Measurement, at_most, median, p95, reported, timings_ms
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
 from services.core.workbench import Workbench, forget_prepared_stores, open_workbench
@@ -167,12 +167,11 @@ def run() -> list[Measurement]:
         f"{figures['trainer']}; final loss {figures['final_loss']}; held-out accuracy base {figures['base_accuracy']:.0%} → "
         f"fine-tuned {figures['fine_tuned_accuracy']:.0%}"
     )
-    reported = "reported (no goal)"
     return [
-        Measurement("Local fine-tune, 200 pairs: training steps/s", float(figures["steps_per_s"]), "steps/s", reported, True, detail),
-        Measurement("Local fine-tune, 200 pairs: training tokens/s", float(figures["tokens_per_s"]), "tokens/s", reported, True, "real tokens, no padding"),
-        Measurement("Local fine-tune, 200 pairs: Start training → registered model", float(figures["wall_to_registered_s"]), "s", reported, True,
-                    "job, MLflow run, training, evaluation of base and tuned model on 20 pairs, model logged and registered"),
+        reported("Local fine-tune, 200 pairs: training steps/s", float(figures["steps_per_s"]), "steps/s", detail),
+        reported("Local fine-tune, 200 pairs: training tokens/s", float(figures["tokens_per_s"]), "tokens/s", "real tokens, no padding"),
+        reported("Local fine-tune, 200 pairs: Start training → registered model", float(figures["wall_to_registered_s"]), "s",
+                 "job, MLflow run, training, evaluation of base and tuned model on 20 pairs, model logged and registered"),
         at_most("Lineage: the pairs that trained model M (100k-pair run), first page p95", float(lineage["first_page_p95_ms"]), LINEAGE_GOAL_MS, "ms",
                 f"a page of 50 with their canonical labels; median {lineage['first_page_median_ms']} ms; last page p95 {lineage['last_page_p95_ms']} ms"),
     ]

@@ -54,7 +54,7 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
     model_concurrency: int = 8
-    dspy_traces: bool = True  # mlflow.dspy.autolog's trace of every model call of an optimization run
+    dspy_traces: bool = False  # an optimization run traces every model call (mlflow.dspy.autolog) unless its launch says otherwise
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     mlflow_ui_url: str = "http://127.0.0.1:5000"
     train_threads: int = 0  # 0: leave one core to the app (see data_access/training/local_trainer.py)
@@ -145,7 +145,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         llm_model=env.get("WORKBENCH_LLM_MODEL", ""),
         llm_api_key=env.get("WORKBENCH_LLM_API_KEY", ""),
         model_concurrency=_bounded_int(env.get("WORKBENCH_MODEL_CONCURRENCY", "8"), "WORKBENCH_MODEL_CONCURRENCY", 1, 64),
-        dspy_traces=env.get("WORKBENCH_DSPY_TRACES", "on").strip().lower() not in ("0", "off", "false", "no"),
+        dspy_traces=env.get("WORKBENCH_DSPY_TRACES", "off").strip().lower() not in ("0", "off", "false", "no"),
         max_image_pixels=_bounded_int(
             env.get("WORKBENCH_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_IMAGE_PIXELS)), "WORKBENCH_MAX_IMAGE_PIXELS", *MAX_IMAGE_PIXELS_RANGE
         ),

@@ -33,8 +33,10 @@ with shown_errors():
     optimizer = optimizer_column.selectbox("Optimizer", list(Optimizer), key="dspy_optimizer")
     metric = metric_column.selectbox("Metric", list(Metric), key="dspy_metric", format_func=lambda m: m.replace("_", " "))
     max_demos = demos_column.number_input("Demos (at most)", 1, MAX_DEMOS_LIMIT, 4, key="dspy_demos")
+    trace_calls = st.checkbox("Trace every model call in MLflow", value=wb.settings.dspy_traces, key="dspy_trace_calls",
+                              help=run_report.TRACING_COST)
     if st.button("Optimize", key="dspy_launch", type="primary", disabled=not notice.configured):
-        st.session_state["dspy_job"] = service.launch(chosen.id, optimizer, metric, int(max_demos))
+        st.session_state["dspy_job"] = service.launch(chosen.id, optimizer, metric, int(max_demos), trace_calls=trace_calls)
 
 if job_id := st.session_state.get("dspy_job"):
     job_progress.show(JobRunner(wb), job_id, key="dspy_job_progress")

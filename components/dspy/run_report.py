@@ -10,6 +10,12 @@ from services.dspy.optimizer_service import ModelNotice
 from services.dspy.records import DspyDataset, DspyRun, RunStatus
 from services.templates.prompt_templates import FieldDiff
 
+TRACING_COST = (
+    "Each call becomes an MLflow trace of its module, adapter and model spans, linked to the run: what DSPy sent and got "
+    "back, call by call. Writing them costs the local MLflow store tens of milliseconds of CPU a call, so a traced run "
+    "takes three to five times as long on a 2-core machine. The run's settings, scores and program are logged either way."
+)
+
 
 def model_notice(notice: ModelNotice) -> None:
     if not notice.configured:
@@ -48,7 +54,8 @@ def result(run: DspyRun, changes: list[FieldDiff]) -> None:
     optimized.metric("Optimized", f"{run.optimized_score:.0%}", f"{(run.optimized_score or 0) - (run.baseline_score or 0):+.0%}")
     st.caption(f"{run.metric.replace('_', ' ')} on the same {len(run.result.scores)} evaluation pair(s) · "
                f"{run.result.model_calls} model call(s) · {run.model}"
-               + (f" · MLflow run {run.mlflow_run_id}" if run.mlflow_run_id else ""))
+               + (f" · MLflow run {run.mlflow_run_id}" if run.mlflow_run_id else "")
+               + (" · every model call traced" if run.config.get("trace_calls") else ""))
     st.markdown("**Changes to the template** (temperature is kept: the optimizers tune instructions and demos)")
     if not changes:
         st.caption("The optimized program is the template as it is.")

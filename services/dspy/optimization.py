@@ -6,7 +6,9 @@ draft version of the template) or rejects it (see `review`). Progress counts the
 set twice (baseline, optimized) plus one step for the optimizer, whose own length is unknown.
 The baseline is scored while the optimizer runs; the calls of both share the model's concurrency.
 The optimizing itself (services/dspy/optimize.py) runs in a worker process (services/dspy/worker.py),
-where DSPy's MLflow autologging traces it; this job keeps the store and the run's record.
+where DSPy's MLflow autologging traces every model call of a run launched with `trace_calls`
+(tens of ms of CPU a call on the local MLflow store, so it is asked for, not done by default);
+this job keeps the store and the run's record.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def run_config(params: dict[str, Any]) -> RunConfig:
         raise ValidationError(f"Choose an optimizer ({', '.join(Optimizer)}) and a metric ({', '.join(Metric)}).") from error
     if not 1 <= max_demos <= MAX_DEMOS_LIMIT:
         raise ValidationError(f"Demos must be between 1 and {MAX_DEMOS_LIMIT}.")
-    return RunConfig(str(params.get("training_sheet_id") or ""), optimizer, metric, max_demos, seed)
+    return RunConfig(str(params.get("training_sheet_id") or ""), optimizer, metric, max_demos, seed, params.get("trace_calls") is True)
 
 
 class OptimizationWork:
@@ -69,7 +71,7 @@ class OptimizationWork:
         self._store.set_mlflow_run(run.run_id, tracked.run_id)
         task = OptimizationTask(self._dataset, self._config, self._wb.settings, self._wb.user, self._wb.settings.model_concurrency,
                                 TraceDestination(tracker.tracking_uri, tracked.experiment_id, tracked.run_id)
-                                if self._wb.settings.dspy_traces else None)
+                                if self._config.trace_calls else None)
         try:
             outcome = run_in_worker(task, context.report, context.cancelled)
             if context.cancelled():

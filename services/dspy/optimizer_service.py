@@ -65,9 +65,13 @@ class DspyOptimizerService:
             return ModelNotice("No language model is configured", False, False)
         return ModelNotice(model.describe(), is_app_local_endpoint(self._wb.settings), True)
 
-    def launch(self, training_sheet_id: str, optimizer: str, metric: str, max_demos: int, seed: int = 0) -> str:
-        """Starts the run as a job (checked first: nothing is written for a run that cannot start)."""
-        params = {"training_sheet_id": training_sheet_id, "optimizer": optimizer, "metric": metric, "max_demos": max_demos, "seed": seed}
+    def launch(self, training_sheet_id: str, optimizer: str, metric: str, max_demos: int, seed: int = 0,
+               trace_calls: bool | None = None) -> str:
+        """Starts the run as a job (checked first: nothing is written for a run that cannot start).
+        `trace_calls`: trace every model call in MLflow; None takes WORKBENCH_DSPY_TRACES."""
+        traced = self._wb.settings.dspy_traces if trace_calls is None else trace_calls
+        params = {"training_sheet_id": training_sheet_id, "optimizer": optimizer, "metric": metric, "max_demos": max_demos, "seed": seed,
+                  "trace_calls": traced}
         run_config(params)
         return JobRunner(self._wb).submit(JOB_TYPE, params, training_sheet_id=training_sheet_id)
 

@@ -78,10 +78,11 @@ class RunConfig:
     metric: Metric
     max_demos: int = 4
     seed: int = 0
+    trace_calls: bool = False  # every model call traced by mlflow.dspy.autolog: a record worth its cost only when asked for
 
     def to_json(self) -> dict[str, Any]:
         return {"training_sheet_id": self.training_sheet_id, "optimizer": self.optimizer.value, "metric": self.metric.value,
-                "max_demos": self.max_demos, "seed": self.seed}
+                "max_demos": self.max_demos, "seed": self.seed, "trace_calls": self.trace_calls}
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class OptimizationTask:
     settings: Settings
     user: User
     concurrency: int
-    traces: TraceDestination | None  # None: WORKBENCH_DSPY_TRACES=off
+    traces: TraceDestination | None  # None: the run's model calls are not traced
 
 
 class WorkerFailed(RuntimeError):

@@ -56,3 +56,15 @@ def test_a_run_launched_on_the_page_is_reviewed_as_a_diff_and_accepted_as_a_new_
     version = TemplateService(workbench).get(run.accepted_template_id)
     assert version.version == "1.1.0" and version.examples
     assert training.id == run.training_sheet_id
+
+
+def test_a_run_launched_with_the_trace_box_ticked_says_every_call_was_traced(open_page, workbench, model_server):
+    provider_training_sheet(workbench)
+    app = open_page(PAGE)
+    assert app.checkbox(key="dspy_trace_calls").value is False  # tracing costs a run three to four times its time: asked for
+    app.checkbox(key="dspy_trace_calls").check().run()
+    app.button(key="dspy_launch").click().run()
+    assert JobRunner(workbench).wait(app.session_state["dspy_job"], JOB_WAIT_S).status.value == "succeeded"
+    app.run()
+    assert not app.exception
+    assert any("every model call traced" in c.value for c in app.caption)

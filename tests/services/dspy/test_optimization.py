@@ -44,10 +44,10 @@ def wb(workbench: Workbench, model_server: FakeChatServer) -> Workbench:
     return Workbench(replace(workbench.backend, settings=settings))
 
 
-def _finished_run(wb: Workbench, optimizer: str = "BootstrapFewShot", metric: str = "per_field_match"):
+def _finished_run(wb: Workbench, optimizer: str = "BootstrapFewShot", metric: str = "per_field_match", trace_calls: bool | None = None):
     service = DspyOptimizerService(wb)
     training = provider_training_sheet(wb)
-    job_id = service.launch(training.id, optimizer, metric, max_demos=2)
+    job_id = service.launch(training.id, optimizer, metric, max_demos=2, trace_calls=trace_calls)
     job = JobRunner(wb).wait(job_id, JOB_WAIT_S)
     assert job.status.value == "succeeded", job.error
     return service, service.run_of_job(job_id)
@@ -157,8 +157,9 @@ def test_a_cancelled_run_stops_at_its_next_model_call_and_says_so(wb: Workbench,
     assert calls < 40  # the 20-odd evaluation pairs, the demos and the second evaluation were not all asked
 
 
-def test_every_model_call_of_a_run_is_traced_by_dspy_autologging_into_the_runs_own_store(wb: Workbench) -> None:
-    _, run = _finished_run(wb)
+def test_every_model_call_of_a_run_launched_traced_is_traced_by_dspy_autologging_into_the_runs_own_store(wb: Workbench) -> None:
+    _, run = _finished_run(wb, trace_calls=True)
+    assert run.config["trace_calls"] is True
     client = MlflowClient(open_tracker(wb.settings).tracking_uri)
     experiment_id = client.get_run(run.mlflow_run_id).info.experiment_id
     traces = client.search_traces(locations=[experiment_id], max_results=1000)
@@ -186,13 +187,23 @@ def test_a_worker_that_dies_fails_its_run_with_the_reason_and_the_next_run_gets_
     assert runner.wait(again, JOB_WAIT_S).status.value == "succeeded"
 
 
-def test_with_traces_off_a_run_is_logged_without_traces(wb: Workbench) -> None:
-    untraced = Workbench(replace(wb.backend, settings=replace(wb.settings, dspy_traces=False)))
-    _, run = _finished_run(untraced)
-    client = MlflowClient(open_tracker(untraced.settings).tracking_uri)
+def test_a_run_launched_as_configured_by_default_is_logged_without_traces(wb: Workbench) -> None:
+    _, run = _finished_run(wb)
+    assert run.config["trace_calls"] is False
+    client = MlflowClient(open_tracker(wb.settings).tracking_uri)
     logged = client.get_run(run.mlflow_run_id)
     assert logged.data.metrics["optimized_score"] == run.optimized_score
     assert client.search_traces(locations=[logged.info.experiment_id], max_results=10) == []
+
+
+def test_with_dspy_traces_on_a_launch_traces_its_calls_unless_it_says_otherwise(wb: Workbench) -> None:
+    traced = Workbench(replace(wb.backend, settings=replace(wb.settings, dspy_traces=True)))
+    service, training = DspyOptimizerService(traced), provider_training_sheet(traced)
+    by_default = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
+    declined = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2, trace_calls=False)
+    runner = JobRunner(traced)
+    assert [runner.wait(job, JOB_WAIT_S).status.value for job in (by_default, declined)] == ["succeeded", "succeeded"]
+    assert [service.run_of_job(job).config["trace_calls"] for job in (by_default, declined)] == [True, False]
 
 
 def _worker_pids() -> list[int]:
