@@ -160,10 +160,10 @@ def run() -> list[Measurement]:
     detail = f"real SmolLM2-135M over HTTP, ≤ {MAX_TOKENS} tokens per answer, one model answering at a time"
     share = log_ms / median(one)
     return [
-        reported("Local endpoint, 1 client: p50", median(one), "ms", f"{_answered(one, one_refused)}; {detail}"),
-        reported("Local endpoint, 1 client: p95", p95(one), "ms", detail),
-        reported("Local endpoint, 4 clients: p50", median(four), "ms", f"{_answered(four, four_refused)}; {detail}"),
-        reported("Local endpoint, 4 clients: p95", p95(four), "ms", detail),
+        reported("Local endpoint, 1 client: p50", round(median(one), 1), "ms", f"{_answered(one, one_refused)}; {detail}"),
+        reported("Local endpoint, 1 client: p95", round(p95(one), 1), "ms", detail),
+        reported("Local endpoint, 4 clients: p50", round(median(four), 1), "ms", f"{_answered(four, four_refused)}; {detail}"),
+        reported("Local endpoint, 4 clients: p95", round(p95(four), 1), "ms", detail),
         at_most("Inference log: cost on a request (share of the 1-client p50)", share * 100, LOG_OVERHEAD_GOAL * 100, "%",
                 f"{log_ms * 1000:.0f} µs per request to build and queue its record; the insert runs in the writer thread"),
     ]

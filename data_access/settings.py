@@ -54,7 +54,7 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
     model_concurrency: int = 8
-    dspy_traces: bool = False  # an optimization run traces every model call (mlflow.dspy.autolog) unless its launch says otherwise
+    dspy_traces: bool = False  # True: a launch that does not choose (and the page's box) traces every model call (mlflow.dspy.autolog)
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     mlflow_ui_url: str = "http://127.0.0.1:5000"
     train_threads: int = 0  # 0: leave one core to the app (see data_access/training/local_trainer.py)

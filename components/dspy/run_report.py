@@ -13,7 +13,7 @@ from services.templates.prompt_templates import FieldDiff
 TRACING_COST = (
     "Each call becomes an MLflow trace of its module, adapter and model spans, linked to the run: what DSPy sent and got "
     "back, call by call. Writing them costs the local MLflow store tens of milliseconds of CPU a call, so a traced run "
-    "takes three to five times as long on a 2-core machine. The run's settings, scores and program are logged either way."
+    "takes about four times as long on a 2-core machine. The run's settings, scores and program are logged either way."
 )
 
 

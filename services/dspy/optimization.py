@@ -53,7 +53,8 @@ def run_config(params: dict[str, Any]) -> RunConfig:
 class OptimizationWork:
     def __init__(self, workbench: Workbench, params: dict[str, Any]) -> None:
         self._wb = workbench
-        self._config = run_config(params)
+        # a job launched before runs chose their tracing takes the setting, as its launch would have
+        self._config = run_config({"trace_calls": workbench.settings.dspy_traces, **params})
         self._dataset = DatasetExporter(workbench).export(self._config.training_sheet_id, self._config.seed)
         check_runnable(self._dataset)
         self._model = required_chat_model(workbench, self._dataset.template)

@@ -71,7 +71,7 @@ class DspyOptimizerService:
         `trace_calls`: trace every model call in MLflow; None takes WORKBENCH_DSPY_TRACES."""
         traced = self._wb.settings.dspy_traces if trace_calls is None else trace_calls
         params = {"training_sheet_id": training_sheet_id, "optimizer": optimizer, "metric": metric, "max_demos": max_demos, "seed": seed,
-                  "trace_calls": traced}
+                  "trace_calls": bool(traced)}
         run_config(params)
         return JobRunner(self._wb).submit(JOB_TYPE, params, training_sheet_id=training_sheet_id)
 

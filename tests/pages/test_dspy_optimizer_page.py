@@ -48,6 +48,7 @@ def test_a_run_launched_on_the_page_is_reviewed_as_a_diff_and_accepted_as_a_new_
     app.run()
     assert not app.exception
     assert [m.value for m in app.metric] == ["0%", "100%"]
+    assert not any("every model call traced" in c.value for c in app.caption)  # the box was left as it starts
     assert any("Few-shot examples" in m.value for m in app.markdown)
     app.button(key="dspy_accept").click().run()
     assert not app.exception
@@ -61,7 +62,7 @@ def test_a_run_launched_on_the_page_is_reviewed_as_a_diff_and_accepted_as_a_new_
 def test_a_run_launched_with_the_trace_box_ticked_says_every_call_was_traced(open_page, workbench, model_server):
     provider_training_sheet(workbench)
     app = open_page(PAGE)
-    assert app.checkbox(key="dspy_trace_calls").value is False  # tracing costs a run three to four times its time: asked for
+    assert app.checkbox(key="dspy_trace_calls").value is False  # tracing makes a run about four times as long: asked for
     app.checkbox(key="dspy_trace_calls").check().run()
     app.button(key="dspy_launch").click().run()
     assert JobRunner(workbench).wait(app.session_state["dspy_job"], JOB_WAIT_S).status.value == "succeeded"

@@ -198,12 +198,19 @@ def test_a_run_launched_as_configured_by_default_is_logged_without_traces(wb: Wo
 
 def test_with_dspy_traces_on_a_launch_traces_its_calls_unless_it_says_otherwise(wb: Workbench) -> None:
     traced = Workbench(replace(wb.backend, settings=replace(wb.settings, dspy_traces=True)))
-    service, training = DspyOptimizerService(traced), provider_training_sheet(traced)
-    by_default = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2)
-    declined = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2, trace_calls=False)
-    runner = JobRunner(traced)
-    assert [runner.wait(job, JOB_WAIT_S).status.value for job in (by_default, declined)] == ["succeeded", "succeeded"]
-    assert [service.run_of_job(job).config["trace_calls"] for job in (by_default, declined)] == [True, False]
+    service, runner, training = DspyOptimizerService(traced), JobRunner(traced), provider_training_sheet(traced)
+    runs = []
+    for trace_calls in (None, False, None):  # one after the other: the same warm worker turns tracing on, off, on
+        job_id = service.launch(training.id, "BootstrapFewShot", "exact_match", max_demos=2, trace_calls=trace_calls)
+        assert runner.wait(job_id, JOB_WAIT_S).status.value == "succeeded"
+        runs.append(service.run_of_job(job_id))
+    assert [run.config["trace_calls"] for run in runs] == [True, False, True]
+    client = MlflowClient(open_tracker(traced.settings).tracking_uri)
+    experiment_id = client.get_run(runs[0].mlflow_run_id).info.experiment_id
+    traces = client.search_traces(locations=[experiment_id], max_results=1000)
+    per_run = {run.mlflow_run_id: sum(t.info.request_metadata.get("mlflow.sourceRun") == run.mlflow_run_id for t in traces) for run in runs}
+    assert per_run[runs[1].mlflow_run_id] == 0 and len(traces) == per_run[runs[0].mlflow_run_id] + per_run[runs[2].mlflow_run_id]
+    assert all(per_run[run.mlflow_run_id] == run.result.model_calls for run in (runs[0], runs[2]))  # a trace a call, none leaked
 
 
 def _worker_pids() -> list[int]:
