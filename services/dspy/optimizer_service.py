@@ -41,6 +41,7 @@ class TrainingSheetChoice:
     id: str
     name: str
     template_title: str
+    labeled: int  # labeled pairs: only these can pass the few-shot and evaluation gates
 
 
 class DspyOptimizerService:
@@ -51,10 +52,13 @@ class DspyOptimizerService:
 
     # -- before a run ------------------------------------------------------------------------
     def training_sheets(self) -> list[TrainingSheetChoice]:
+        """Training Sheets with the most labeled pairs first: a sheet with none has nothing to optimize on."""
         rows = self._wb.backend.engine.query(
-            f"SELECT ts.id, ts.name, t.name AS template_name, t.version FROM {self._wb.table('training_sheets')} ts "
-            f"JOIN {self._wb.table('templates')} t ON t.id = ts.template_id ORDER BY ts.name")
-        return [TrainingSheetChoice(r["id"], r["name"], f"{r['template_name']} v{r['version']}") for r in rows]
+            "SELECT ts.id, ts.name, t.name AS template_name, t.version, coalesce(p.labeled, 0) AS labeled "
+            f"FROM {self._wb.table('training_sheets')} ts JOIN {self._wb.table('templates')} t ON t.id = ts.template_id "
+            f"LEFT JOIN (SELECT training_sheet_id, count(*) AS labeled FROM {self._wb.table('qa_pairs')} WHERE status = 'labeled' "
+            "GROUP BY training_sheet_id) p ON p.training_sheet_id = ts.id ORDER BY labeled DESC, ts.name")
+        return [TrainingSheetChoice(r["id"], r["name"], f"{r['template_name']} v{r['version']}", int(r["labeled"])) for r in rows]
 
     def dataset(self, training_sheet_id: str, seed: int = 0) -> DspyDataset:
         return DatasetExporter(self._wb).export(training_sheet_id, seed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from services.dspy.dataset import DatasetExporter
 from services.dspy.optimizer_service import DspyOptimizerService
 from services.dspy.records import Decision, Metric, Optimizer, RunConfig, RunStatus
 from services.dspy.worker import OptimizationTask, run_in_worker
+from services.generate.training_sheets_store import TrainingSheetsStore
 from services.templates.prompt_templates import TemplateService
 from tests.dspy_builders import TASK_FIELDS, provider_kind, provider_training_sheet
 from tests.fakes.chat_server import ChatScript, FakeChatServer
@@ -246,3 +248,11 @@ def test_a_trace_destination_mlflow_refuses_leaves_the_run_untraced_not_failed(w
     )
     outcome = run_in_worker(task, lambda done, total: None, lambda: False)
     assert outcome.optimized == 1.0 and outcome.result.model_calls > 0
+
+
+def test_the_training_sheets_with_the_most_labeled_pairs_are_offered_first(workbench: Workbench) -> None:
+    labeled = provider_training_sheet(workbench, pairs=12)
+    empty = replace(labeled, id=str(uuid.uuid4()), name="A Training Sheet with nothing labeled")  # first by name
+    TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"), workbench.table("qa_pairs")).insert(empty)
+    offered = DspyOptimizerService(workbench).training_sheets()
+    assert [(choice.id, choice.labeled) for choice in offered] == [(labeled.id, 12), (empty.id, 0)]
