@@ -23,7 +23,7 @@ if not sheets:
     st.info("No Training Sheet yet: generate one (GENERATE) and approve pairs (LABEL) to optimize its template.")
     st.stop()
 
-chosen = st.selectbox("Training Sheet", sheets, key="dspy_sheet", format_func=lambda s: f"{s.name} ({s.template_title}) · {s.labeled:,} labeled")
+chosen = st.selectbox("Training Sheet", sheets, key="dspy_sheet", format_func=lambda s: f"{s.name} ({s.template_title}) · {s.usable:,} pairs for few-shot or evaluation")
 with shown_errors():
     dataset = service.dataset(chosen.id)
     notice = service.model_notice(dataset.template)

@@ -14,8 +14,10 @@ import json
 from dataclasses import dataclass, replace
 
 from data_access.llm.configured import configured_chat_model, is_app_local_endpoint
+from services.core.domain.governance import Use
 from services.core.domain.template import FewShotExample, Template
 from services.core.errors import NotFoundError, StaleWriteError, ValidationError
+from services.core.governance import usable_for_sql
 from services.core.jobs import JobRunner
 from services.core.workbench import Workbench
 from services.dspy.dataset import ANSWER_FIELD, DatasetExporter
@@ -41,7 +43,7 @@ class TrainingSheetChoice:
     id: str
     name: str
     template_title: str
-    labeled: int  # labeled pairs: only these can pass the few-shot and evaluation gates
+    usable: int  # pairs through the few-shot or the evaluation gate by their own constraints: what a run can use
 
 
 class DspyOptimizerService:
@@ -52,13 +54,18 @@ class DspyOptimizerService:
 
     # -- before a run ------------------------------------------------------------------------
     def training_sheets(self) -> list[TrainingSheetChoice]:
-        """Training Sheets with the most labeled pairs first: a sheet with none has nothing to optimize on."""
+        """Training Sheets with the most pairs a run can use first (the dataset applies the source's
+        current tags on top): a sheet whose pairs are all kept from few-shot and evaluation has
+        nothing to optimize on."""
+        gates = f"{usable_for_sql(use_param='few_shot')} OR {usable_for_sql(use_param='evaluation')}"
         rows = self._wb.backend.engine.query(
-            "SELECT ts.id, ts.name, t.name AS template_name, t.version, coalesce(p.labeled, 0) AS labeled "
+            "SELECT ts.id, ts.name, t.name AS template_name, t.version, coalesce(p.usable, 0) AS usable "
             f"FROM {self._wb.table('training_sheets')} ts JOIN {self._wb.table('templates')} t ON t.id = ts.template_id "
-            f"LEFT JOIN (SELECT training_sheet_id, count(*) AS labeled FROM {self._wb.table('qa_pairs')} WHERE status = 'labeled' "
-            "GROUP BY training_sheet_id) p ON p.training_sheet_id = ts.id ORDER BY labeled DESC, ts.name")
-        return [TrainingSheetChoice(r["id"], r["name"], f"{r['template_name']} v{r['version']}", int(r["labeled"])) for r in rows]
+            f"LEFT JOIN (SELECT training_sheet_id, count_if({gates}) AS usable FROM {self._wb.table('qa_pairs')} "
+            "GROUP BY training_sheet_id) p ON p.training_sheet_id = ts.id ORDER BY usable DESC, ts.name",
+            {"few_shot": Use.FEW_SHOT.value, "evaluation": Use.EVALUATION.value},
+        )
+        return [TrainingSheetChoice(r["id"], r["name"], f"{r['template_name']} v{r['version']}", int(r["usable"])) for r in rows]
 
     def dataset(self, training_sheet_id: str, seed: int = 0) -> DspyDataset:
         return DatasetExporter(self._wb).export(training_sheet_id, seed)

@@ -24,6 +24,7 @@ from services.dspy.dataset import DatasetExporter
 from services.dspy.optimizer_service import DspyOptimizerService
 from services.dspy.records import Decision, Metric, Optimizer, RunConfig, RunStatus
 from services.dspy.worker import OptimizationTask, run_in_worker
+from services.generate.qa_pairs_store import INSERT_COLUMNS, QaPairsStore
 from services.generate.training_sheets_store import TrainingSheetsStore
 from services.templates.prompt_templates import TemplateService
 from tests.dspy_builders import TASK_FIELDS, provider_kind, provider_training_sheet
@@ -250,9 +251,14 @@ def test_a_trace_destination_mlflow_refuses_leaves_the_run_untraced_not_failed(w
     assert outcome.optimized == 1.0 and outcome.result.model_calls > 0
 
 
-def test_the_training_sheets_with_the_most_labeled_pairs_are_offered_first(workbench: Workbench) -> None:
-    labeled = provider_training_sheet(workbench, pairs=12)
-    empty = replace(labeled, id=str(uuid.uuid4()), name="A Training Sheet with nothing labeled")  # first by name
-    TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"), workbench.table("qa_pairs")).insert(empty)
+def test_the_training_sheets_with_the_most_pairs_a_run_can_use_are_offered_first(workbench: Workbench) -> None:
+    usable = provider_training_sheet(workbench, pairs=12, uses={0: ("training",), 1: ("evaluation",), 2: ("few_shot", "testing")})
+    kept_out = replace(usable, id=str(uuid.uuid4()), name="A Training Sheet kept from few-shot and evaluation")  # first by name
+    TrainingSheetsStore(workbench.backend.engine, workbench.table("training_sheets"), workbench.table("qa_pairs")).insert(kept_out)
+    store = QaPairsStore(workbench.backend.engine, workbench.table("qa_pairs"))
+    copied = workbench.backend.engine.query_df(f"SELECT * FROM {store.table} WHERE training_sheet_id = :id", {"id": usable.id})
+    # labeled, like the demo's crystal pairs, but allowed for training only
+    store.insert_frame(copied.assign(id=[str(uuid.uuid4()) for _ in range(len(copied))], training_sheet_id=kept_out.id,
+                                     allowed_uses=[["training", "validation"]] * len(copied))[list(INSERT_COLUMNS)])
     offered = DspyOptimizerService(workbench).training_sheets()
-    assert [(choice.id, choice.labeled) for choice in offered] == [(labeled.id, 12), (empty.id, 0)]
+    assert [(choice.id, choice.usable) for choice in offered] == [(usable.id, 11), (kept_out.id, 0)]
