@@ -105,7 +105,7 @@ def _refuse_declared_too_large(request: Request, limit: int) -> None:
     for our go-ahead (Expect: 100-continue: reading would invite the upload) or announced more
     than we would ever drain."""
     declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) <= limit:
+    if not (declared.isascii() and declared.isdigit()) or int(declared) <= limit:  # int() refuses digits like "²"
         return
     waits_to_send = request.headers.get("expect", "").lower() == "100-continue"
     if waits_to_send or int(declared) > DRAIN_LIMIT_BYTES:

@@ -32,13 +32,12 @@ def autologged(destination: TraceDestination | None) -> Iterator[None]:
     """DSPy's calls inside traced to `destination`'s run (each program call a trace of its
     module, adapter and model spans); with no destination, or one MLflow refuses, not traced:
     tracing is a record of the run, never a reason for it to fail."""
-    import mlflow
-    import mlflow.dspy
-
-    if destination is None:
+    if destination is None:  # the default: a worker that never traced never imports MLflow
         _stop_tracing()
         yield
         return
+    import mlflow
+
     with ExitStack() as run:
         try:
             _start_tracing(destination)
@@ -68,9 +67,9 @@ def _start_tracing(destination: TraceDestination) -> None:
 
 
 def _stop_tracing() -> None:
-    import mlflow.dspy
-
     global _enabled
     if _enabled:  # a run before this one traced: the callback is process-wide
+        import mlflow.dspy
+
         mlflow.dspy.autolog(disable=True, silent=True)
         _enabled = False

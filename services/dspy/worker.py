@@ -1,8 +1,9 @@
 """Optimization runs in a worker process: DSPy's MLflow autologging is process-wide (the tracking
 URI, the active run, DSPy's callbacks), so each run gets a process serving it alone, where
-`mlflow.dspy.autolog` traces it to the run's own store (data_access/tracking/dspy_autolog.py).
+`mlflow.dspy.autolog` traces a run launched with `trace_calls` to the run's own store
+(data_access/tracking/dspy_autolog.py) and is off for the others.
 
-A worker is kept for the next run: DSPy and MLflow are imported once per worker (about 3 s), not
+A worker is kept for the next run: DSPy (and MLflow, once a run traced) is imported once per worker, not
 once per run; two runs at once use two, and one idle worker is kept. The worker is its own
 program (`python -m services.dspy.worker`), not a fork or a spawn of the app, so nothing of the
 app's main script runs in it. It gets plain records (the dataset, the config, the settings that

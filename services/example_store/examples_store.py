@@ -7,7 +7,6 @@ to `few_shot`. A pair that no longer exists fails it (the LEFT JOIN leaves its s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 
 from data_access.sql.arrow_columns import repeated, timestamps, vector_column
 from data_access.sql.engine import Row, SqlEngine
+from data_access.sql.key_lists import in_list, key_chunks
 from services.core.domain.governance import Use
 from services.core.governance import usable_for_sql
 from services.example_store.records import Example, ExampleFilters, ExampleRows
@@ -30,22 +30,9 @@ COLUMNS = (
 _READ = ", ".join(f"e.{c}" for c in COLUMNS if c != "embedding")
 _GATE = f"coalesce({usable_for_sql('p', 'few_shot_use')}, false)"
 _GATE_PARAMS = {"few_shot_use": Use.FEW_SHOT.value}
-KEYS_PER_STATEMENT = 200  # leaves room under a warehouse's 256 for the statement's other parameters
 _FROM = "{examples} e LEFT JOIN {pairs} p ON p.id = e.source_qa_pair_id"
 # Authored examples have no pair; an example from a pair is only as usable as its pair now is.
 _PASSES = f"(e.source_qa_pair_id IS NULL OR {_GATE})"
-
-
-def _key_chunks(keys: Sequence[str]) -> Iterator[dict[str, str]]:
-    """The keys as named parameters (`k_0`, `k_1`, ...), at most KEYS_PER_STATEMENT at a time: one
-    parameter per key is what lets DuckDB look them up by index, and a SQL warehouse binds at most
-    256 values a statement."""
-    for start in range(0, len(keys), KEYS_PER_STATEMENT):
-        yield {f"k_{n}": key for n, key in enumerate(keys[start : start + KEYS_PER_STATEMENT])}
-
-
-def _placeholders(named: dict[str, Any]) -> str:
-    return ", ".join(f":{name}" for name in named)
 
 
 def to_example(row: Row) -> Example:
@@ -189,8 +176,8 @@ class ExamplesStore:
         # lookup (DuckDB, 2.8 ms over 100,000 examples), which any other predicate beside it turns
         # into a scan of the table (15 ms), joining the pairs too (25 ms).
         rows = [
-            r for chunk in _key_chunks(ids) for r in self._engine.query(
-                f"SELECT {_READ} FROM {self._examples} e WHERE e.example_id IN ({_placeholders(chunk)})", chunk)
+            r for chunk in key_chunks(ids) for r in self._engine.query(
+                f"SELECT {_READ} FROM {self._examples} e WHERE e.example_id IN {in_list(chunk)}", chunk)
             if filters.admits(r["function_name"], r["domain"], r["quality_score"], r["effectiveness_score"])
         ]
         usable = self._usable_pairs([r["source_qa_pair_id"] for r in rows if r["source_qa_pair_id"]])
@@ -203,8 +190,8 @@ class ExamplesStore:
         if not pair_ids:
             return {}
         return {
-            r["id"]: r["sheet_id"] for chunk in _key_chunks(sorted(set(pair_ids))) for r in self._engine.query(
-                f"SELECT p.id, p.sheet_id FROM {self._pairs} p WHERE p.id IN ({_placeholders(chunk)}) AND {_GATE}", {**chunk, **_GATE_PARAMS})
+            r["id"]: r["sheet_id"] for chunk in key_chunks(sorted(set(pair_ids))) for r in self._engine.query(
+                f"SELECT p.id, p.sheet_id FROM {self._pairs} p WHERE p.id IN {in_list(chunk)} AND {_GATE}", {**chunk, **_GATE_PARAMS})
         }
 
     def all_passing(self) -> list[Row]:
@@ -245,7 +232,7 @@ class ExamplesStore:
 
     def count_usage(self, ids: list[str]) -> None:
         if ids:
-            for chunk in _key_chunks(sorted(set(ids))):  # an index lookup, as in `passing`
+            for chunk in key_chunks(sorted(set(ids))):  # an index lookup, as in `passing`
                 self._engine.execute(
-                    f"UPDATE {self._examples} SET usage_count = coalesce(usage_count, 0) + 1 WHERE example_id IN ({_placeholders(chunk)})", chunk,
+                    f"UPDATE {self._examples} SET usage_count = coalesce(usage_count, 0) + 1 WHERE example_id IN {in_list(chunk)}", chunk,
                 )

@@ -15,6 +15,7 @@ import numpy as np
 
 from data_access.embeddings.embedder import Embedder
 from data_access.embeddings.factory import open_embedder
+from data_access.sql.key_lists import in_list, key_chunks
 from services.core.domain.template import SchemaField
 from services.core.errors import NotFoundError, WorkbenchError
 from services.core.workbench import Workbench
@@ -181,12 +182,8 @@ class TrainingTraceService:
         ]
 
     def _by_ids(self, select_where_id: str, ids: list[str]) -> list[dict[str, Any]]:
-        """`… WHERE x.id` IN these ids, one named parameter each: both engines find a few rows by primary
-        key this way, where a join or array_contains over the table scans all of it."""
-        if not ids:
-            return []
-        params = {f"id_{i}": value for i, value in enumerate(ids)}
-        return self._engine.query(f"{select_where_id} IN ({', '.join(':' + name for name in params)})", params)
+        """`… WHERE x.id` IN these ids (data_access/sql/key_lists.py: found by primary key)."""
+        return [r for chunk in key_chunks(ids) for r in self._engine.query(f"{select_where_id} IN {in_list(chunk)}", chunk)]
 
 
 def _focus(fields: tuple[SchemaField, ...], predicted: dict[str, str | None], corrected: dict[str, str | None]) -> str | None:
