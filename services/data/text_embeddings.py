@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data_access.embeddings import Embedder, open_embedder
+from data_access.sql.conflicts import retried_on_conflict
 from data_access.sql.engine import SqlError, WriteConflictError
 from services.core.workbench import Workbench
 
@@ -102,15 +103,19 @@ class TextEmbeddings:
             log.warning("Embeddings of %s were not stored: %s", self.model, error)
 
     def _store_missing(self, hashes: list[str], vectors: np.ndarray) -> None:
-        # Another writer may have stored some of these texts first. The table is a cache of what
-        # a deterministic model gives, so their rows equal ours: keep theirs, add the rest.
+        # Another writer may be storing some of these texts too. The table is a cache of what a
+        # deterministic model gives, so their rows equal ours: once theirs are in, add the rest.
         try:
             self._insert(hashes, vectors)
         except WriteConflictError:
-            stored = self._stored(hashes)
-            rest = [i for i, h in enumerate(hashes) if h not in stored]
-            with contextlib.suppress(WriteConflictError):  # a third writer: the next call stores what is left
-                self._insert([hashes[i] for i in rest], vectors[rest])
+            with contextlib.suppress(WriteConflictError):  # still conflicting: the next call stores what is left
+                retried_on_conflict(lambda: self._insert_unstored(hashes, vectors))
+
+    def _insert_unstored(self, hashes: list[str], vectors: np.ndarray) -> None:
+        stored = self._stored(hashes)
+        rest = [i for i, h in enumerate(hashes) if h not in stored]
+        if rest:
+            self._insert([hashes[i] for i in rest], vectors[rest])
 
     def _insert(self, hashes: list[str], vectors: np.ndarray) -> None:
         self._engine.insert_rows(

@@ -4,22 +4,18 @@ signals written set-based, and read back for the card and the queue's counts."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from data_access.sql.engine import Row, SqlEngine, WriteConflictError
+from data_access.sql.conflicts import retried_on_conflict
+from data_access.sql.engine import Row, SqlEngine
 from services.core.domain.signals import PairSignal
 
 # Pairs per statement when signals are replaced: each array parameter stays around 1 MB, well
 # inside what a SQL warehouse accepts (as bulk review's batches).
 WRITE_BATCH = 10_000
-# A conflicting writer is the card (one pair) or a batch like ours: backing off 0.05 s, doubling,
-# waits out 0.75 s of it over five attempts before the conflict is the caller's.
-CONFLICT_ATTEMPTS = 5
-CONFLICT_BACKOFF_S = 0.05
 
 # A signal {s} is current for pair {p}: the pair's row is unchanged since (an integer compare),
 # or it changed but its messages did not (a review decision): only those few are hashed.
@@ -89,19 +85,15 @@ class PairSignalsStore:
         # Signals are derived from the messages, so two writers computed the same thing: when
         # another wrote some of these pairs first (the card's one-pair scan during a sheet's
         # job), writing ours over theirs once it committed is right, not a lost update.
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                with self._engine.transaction():
-                    self._engine.execute(
-                        f"DELETE FROM {self.table} WHERE kind = :kind AND pair_id IN (SELECT explode(:pair_ids))",
-                        {"kind": kind, "pair_ids": [s.pair_id for s in batch]},
-                    )
-                    return self._engine.insert_rows(self.table, _frame(batch))
-            except WriteConflictError:
-                if attempt == CONFLICT_ATTEMPTS - 1:
-                    raise
-                time.sleep(CONFLICT_BACKOFF_S * 2**attempt)  # the other writer's transaction is still open
-        return 0
+        def write() -> int:
+            with self._engine.transaction():
+                self._engine.execute(
+                    f"DELETE FROM {self.table} WHERE kind = :kind AND pair_id IN (SELECT explode(:pair_ids))",
+                    {"kind": kind, "pair_ids": [s.pair_id for s in batch]},
+                )
+                return self._engine.insert_rows(self.table, _frame(batch))
+
+        return retried_on_conflict(write)
 
     def for_pair(self, pair_id: str) -> list[tuple[PairSignal, bool]]:
         """The pair's signals, each with whether it was computed for the pair's messages as they are."""
