@@ -4,6 +4,7 @@ publish it, and generate a Training Sheet from it while the progress bar runs to
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
@@ -48,7 +49,10 @@ def _type_output_field(page, name: str) -> None:
     writes the value back. Streamlit's own e2e tests edit cells the same way.
     """
     grid = page.locator(".st-key-new_template_output_schema").get_by_test_id("stDataFrame")
-    grid.hover()  # the toolbar shows on hover
+    grid.hover()
+    # The hidden toolbar sits over the grid's top edge and slides up once the grid is hovered;
+    # a click aimed before it has arrived lands on the grid. Streamlit's own tests wait so too.
+    expect(grid.get_by_test_id("stElementToolbar")).to_have_css("opacity", "1")
     grid.get_by_role("button", name="Add row").click()
     wait_for_app(page)
     grid.dblclick(position=FIRST_ROW_FIELD_CELL)
