@@ -191,7 +191,10 @@ class _Plan:
             else:
                 planned.append(self._from_mode(ordinal, item, messages, media))
         planned += self._drafted(to_draft, should_stop)
-        return sorted((replace(p, few_shot_example_ids=used[p.item_ref]) for p in planned), key=lambda p: p.ordinal)
+        # Most templates retrieve no examples: a pair is copied only when it has ids to carry.
+        return sorted(
+            (replace(p, few_shot_example_ids=used[p.item_ref]) if used[p.item_ref] else p for p in planned), key=lambda p: p.ordinal,
+        )
 
     def effective(self, label_constraints: UsageConstraints) -> UsageConstraints:
         """The label's constraints tightened by the source's tags as they are now."""
