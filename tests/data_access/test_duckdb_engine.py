@@ -82,6 +82,28 @@ def test_threads_share_the_store_through_their_own_cursors(engine):
     assert set(results) == {4950}
 
 
+def test_one_statement_run_by_many_threads_answers_each_with_its_own_parameters(engine):
+    """A statement is parsed once and the parsed form shared: no run may see another's values."""
+    engine.insert_rows("mirion_vital.workbench.things", pd.DataFrame({"id": [str(i) for i in range(50)], "n": range(50)}))
+    mismatches, errors = [], []
+
+    def look_up(start: int) -> None:
+        try:
+            for i in range(start, 50, 5):
+                n = engine.scalar("SELECT n FROM mirion_vital.workbench.things WHERE id = :id", {"id": str(i)})
+                if n != i:
+                    mismatches.append((i, n))
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=look_up, args=(start,)) for start in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and mismatches == []
+
+
 def test_insert_rows_refuses_a_table_name_that_is_not_plain_identifiers(engine):
     with pytest.raises(SqlError, match="Not a table name"):
         engine.insert_rows('things"; DROP TABLE x; --', pd.DataFrame({"id": ["a"]}))
