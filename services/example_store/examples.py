@@ -150,6 +150,8 @@ class ExampleStore:
         sync seconds slower."""
         known = TextEmbeddings(self._wb, self._embedder).kept(texts)
         missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if len(missing) == len(texts):  # none kept, none repeated (a first sync): the rows as embedded, not restacked
+            return self._embedder.embed(texts)
         if missing:
             known.update(zip(missing, self._embedder.embed(missing), strict=True))
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
