@@ -67,10 +67,10 @@ def _storage_floor(index: ExampleVectorIndex, engine: SqlEngine, table: str, vec
 
     def floor() -> None:
         found = [c.id for c in index.search(vector, K * OVERFETCH, filters, -1.0)]
-        candidates = next(key_chunks(found))
-        engine.query(f"SELECT {columns} FROM {table} WHERE example_id IN {in_list(candidates)}", candidates)
-        used = next(key_chunks(found[:K]))
-        engine.execute(f"UPDATE {table} SET usage_count = coalesce(usage_count, 0) + 1 WHERE example_id IN {in_list(used)}", used)
+        for candidates in key_chunks(found):
+            engine.query(f"SELECT {columns} FROM {table} WHERE example_id IN {in_list(candidates)}", candidates)
+        for used in key_chunks(found[:K]):
+            engine.execute(f"UPDATE {table} SET usage_count = coalesce(usage_count, 0) + 1 WHERE example_id IN {in_list(used)}", used)
 
     return floor
 

@@ -137,10 +137,11 @@ def _reads_by_key(wb: Workbench, log_id: str, pair_ids: list[str], label_ids: li
     """The reads a lookup cannot do without, raw: its logged request, the k pairs and their labels."""
     engine = wb.backend.engine
     engine.query_one(f"SELECT request, prediction FROM {wb.table('inference_log')} WHERE id = :id", {"id": log_id})
-    pairs, labels = next(key_chunks(pair_ids)), next(key_chunks(label_ids))
-    engine.query(f"SELECT id, sheet_id, item_ref, label_type, messages, canonical_label_id FROM {wb.table('qa_pairs')} "
-                 f"WHERE id IN {in_list(pairs)}", pairs)
-    engine.query(f"SELECT id, label_data FROM {wb.table('canonical_labels')} WHERE id IN {in_list(labels)}", labels)
+    for pairs in key_chunks(pair_ids):
+        engine.query(f"SELECT id, sheet_id, item_ref, label_type, messages, canonical_label_id FROM {wb.table('qa_pairs')} "
+                     f"WHERE id IN {in_list(pairs)}", pairs)
+    for labels in key_chunks(label_ids):
+        engine.query(f"SELECT id, label_data FROM {wb.table('canonical_labels')} WHERE id IN {in_list(labels)}", labels)
 
 
 def run() -> list[Measurement]:
