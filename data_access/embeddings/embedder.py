@@ -50,8 +50,12 @@ class Embedder(ABC):
         return self.embed([text])[0]
 
 
-def l2_normalised(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; an all-zero row (nothing to go on) stays zero."""
+def l2_normalised(matrix: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Rows scaled to unit length; an all-zero row (nothing to go on) stays zero. With `out`
+    (an array of the same shape, e.g. a slice of a larger matrix), written there."""
     rows = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    # One pass for the norms and one multiply: np.linalg.norm squared into a temporary matrix and
+    # the divide filled a zeroed one first, three times the memory traffic for 100,000 rows.
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return np.multiply(rows, scale[:, None], out=out)

@@ -9,8 +9,8 @@ from data_access.backends import Backend
 from data_access.sql.duckdb_engine import DuckDbEngine
 from data_access.vector_search.index import ExampleVectorIndex, VectorIndexError
 
-# The local index lives beside the workbench's tables, one table per embedding dimension.
-LOCAL_INDEX_TABLE = "example_vectors"
+# The local index searches the example table's own vectors.
+EXAMPLES_TABLE = "example_store"
 
 
 def open_example_index(backend: Backend, dimension: int, client_factory: Callable[[], Any] | None = None) -> ExampleVectorIndex:
@@ -25,4 +25,4 @@ def open_example_index(backend: Backend, dimension: int, client_factory: Callabl
     from data_access.vector_search.local_index import LocalExampleIndex
 
     return LocalExampleIndex(backend.engine,  # type: ignore[arg-type]
-                             backend.settings.table(LOCAL_INDEX_TABLE), dimension)
+                             backend.settings.table(EXAMPLES_TABLE), dimension)

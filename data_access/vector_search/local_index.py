@@ -1,14 +1,16 @@
-"""The embedded store's example index: a DuckDB table for durability, searched in memory.
+"""The embedded store's example index: the example table's own vectors, searched in memory.
 
-DuckDB's `array_cosine_similarity` needs `FLOAT[n]`, and the Delta-shaped `example_store.embedding`
-is a variable-length `ARRAY<FLOAT>`; so the index keeps its own copy in a `FLOAT[n]` table, the
-way a Databricks Direct Vector Access index does, and the example store writes both.
+The example table is the index's durable copy, the way a Databricks Delta Sync index reads its
+source table: a process loads the table's vectors of this index's dimension into a numpy mirror
+once per store, and every write of the example store updates the mirror beside the table.
+An earlier version kept a second copy in its own `FLOAT[n]` table; writing and checkpointing
+that copy took 2–5 s of a first sync of 100,000 examples (README), and it is dropped when found.
 
-Searching that table in SQL took 2.5–3× as long as one matrix product over the same vectors
-held in numpy (README: measured over 100,000 examples). DuckDB holds an exclusive lock on its
-file, so this process is the only writer, and every write goes through here: an in-memory
-mirror, loaded once per store and updated with each write, cannot go stale. DuckDB's own
-dialect: local only.
+Searching in SQL took 2.5–3× as long as one matrix product over the same vectors held in numpy
+even over that `FLOAT[n]` copy, and 25× over the table's arrays cast per query (README: measured
+over 100,000 examples). DuckDB holds an exclusive lock on its file, so this
+process is the only writer, and every write of the example store goes through here: a mirror,
+loaded once per store and updated with each write, cannot go stale. DuckDB's own dialect: local only.
 """
 
 from __future__ import annotations
@@ -18,14 +20,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-import duckdb
 import numpy as np
-import pyarrow as pa
 from threadpoolctl import ThreadpoolController
 
 from data_access.embeddings.embedder import l2_normalised
 from data_access.sql.duckdb_engine import DuckDbEngine
-from data_access.sql.engine import SqlError
 from data_access.sql.names import TableName
 from data_access.vector_search.index import (
     ExampleVectorIndex,
@@ -48,6 +47,7 @@ _MAX_FILTERS_KEPT = 8
 _BLAS = ThreadpoolController()
 _NO_CODE = 0  # the code of a missing domain or function name
 _UNKNOWN_CODE = -1  # a filter's name that no row has
+RETIRED_COPY = "example_vectors"  # the earlier version's FLOAT[n] table, one per dimension
 
 
 class _Mirror:
@@ -72,6 +72,7 @@ class _Mirror:
         self._filtered: OrderedDict[IndexFilters, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def put(self, ids: Sequence[str], vectors: np.ndarray, functions: Sequence[Any], domains: Sequence[Any], quality: Sequence[Any]) -> None:
+        used = len(self.ids)
         rows = []
         for item_id in ids:
             row = self.row_of.get(item_id)
@@ -81,8 +82,15 @@ class _Mirror:
                 self.row_of[item_id] = row
             rows.append(row)
         self._reserve(len(self.ids))
-        at = np.asarray(rows, dtype=np.int64)
-        self.vectors[at] = l2_normalised(vectors)
+        at: slice | np.ndarray
+        if len(self.ids) - used == len(rows):
+            # Ids all new and distinct (a sync's) take the next rows in order: normalised straight
+            # into them, without a temporary matrix (150 MB for 100,000 rows).
+            at = slice(used, len(self.ids))
+            l2_normalised(vectors, out=self.vectors[at])
+        else:
+            at = np.asarray(rows, dtype=np.int64)
+            self.vectors[at] = l2_normalised(vectors)
         self.functions[at] = self._codes_of(functions)
         self.domains[at] = self._codes_of(domains)
         self.quality[at] = np.asarray(quality, dtype=np.float64)  # None reads as NaN: unrated
@@ -96,6 +104,9 @@ class _Mirror:
             if row is not None:
                 self.live[row] = False
         self._filtered.clear()
+
+    def live_count(self) -> int:
+        return int(self.live[:len(self.ids)].sum())
 
     def _code(self, name: str | None) -> int:
         return self._codes.setdefault(name, len(self._codes))
@@ -161,19 +172,16 @@ _mirrors_lock = threading.Lock()
 
 
 class LocalExampleIndex(ExampleVectorIndex):
-    def __init__(self, engine: DuckDbEngine, table: str, dimension: int) -> None:
+    def __init__(self, engine: DuckDbEngine, examples_table: str, dimension: int) -> None:
+        """`examples_table` has the example store's columns: example_id, function_name, domain,
+        quality_score and embedding (a float array; rows of another length are another model's)."""
         self._engine = engine
         self.dimension = dimension
-        # One table per dimension: a different embedding model never mixes vectors.
-        self._table = str(TableName.parse(f"{table}_{dimension}"))  # checked identifiers: safe to write in
-        engine.raw(
-            f"CREATE TABLE IF NOT EXISTS {self._table} (id VARCHAR PRIMARY KEY, function_name VARCHAR, "
-            f"domain VARCHAR, quality_score DOUBLE, embedding FLOAT[{dimension}])"
-        )
+        self._table = TableName.parse(examples_table)  # checked identifiers: safe to write in
         self._mirror = self._mirror_for(engine.connection)
 
     def _mirror_for(self, connection: Any) -> _Mirror:
-        key = (id(connection), self._table)
+        key = (id(connection), f"{self._table}/{self.dimension}")
         with _mirrors_lock:
             found = _mirrors.get(key)
             if found is not None and found[0] is connection:
@@ -186,51 +194,35 @@ class LocalExampleIndex(ExampleVectorIndex):
             return mirror
 
     def _load(self) -> _Mirror:
+        self._drop_retired_copy()
         mirror = _Mirror(self.dimension)
         table = self._engine.connection.cursor().sql(
-            f"SELECT id, function_name, domain, quality_score, embedding FROM {self._table}"
+            f"SELECT example_id, function_name, domain, quality_score, embedding FROM {self._table} "
+            f"WHERE len(embedding) = {int(self.dimension)}"
         ).to_arrow_table()
         if table.num_rows:
             flat = table.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            mirror.put(table.column("id").to_pylist(), flat.reshape(table.num_rows, self.dimension),
+            mirror.put(table.column("example_id").to_pylist(), flat.reshape(table.num_rows, self.dimension),
                        table.column("function_name").to_pylist(), table.column("domain").to_pylist(),
                        table.column("quality_score").to_pylist())
         return mirror
+
+    def _drop_retired_copy(self) -> None:
+        """The second copy of the vectors an earlier version kept beside the table, if this store has one."""
+        retired = TableName(self._table.catalog, self._table.schema, f"{RETIRED_COPY}_{int(self.dimension)}")
+        self._engine.raw(f"DROP TABLE IF EXISTS {retired}")
 
     def upsert_batch(self, batch: IndexedVectors) -> None:
         if not batch.ids:
             return
         vectors = checked_matrix(batch.vectors, self.dimension)
-        ids = list(batch.ids)
-        # The rows go to DuckDB as one Arrow table (the vectors a fixed-size list over one float32
-        # buffer): binding them as nested Python lists took 18 s per 10,000 rows, this well under one.
-        upserted = pa.table({
-            "id": pa.array(ids, pa.string()), "function_name": pa.array(batch.function_names, pa.string()),
-            "domain": pa.array(batch.domains, pa.string()), "quality_score": pa.array(batch.quality_scores, pa.float64()),
-            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), self.dimension),
-        })
-        view = f"_index_upsert_{threading.get_ident()}"
         with self._mirror.lock:
-            cursor = self._engine.connection.cursor()
-            try:
-                cursor.register(view, upserted)
-                cursor.execute(f"DELETE FROM {self._table} WHERE id IN (SELECT id FROM {view})")
-                cursor.execute(f"INSERT INTO {self._table} SELECT id, function_name, domain, quality_score, "
-                               f"embedding::FLOAT[{self.dimension}] FROM {view}")
-            except duckdb.Error as error:
-                raise SqlError(str(error)) from error
-            finally:
-                cursor.close()
-            self._mirror.put(ids, vectors, batch.function_names, batch.domains, batch.quality_scores)
+            self._mirror.put(list(batch.ids), vectors, batch.function_names, batch.domains, batch.quality_scores)
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             with self._mirror.lock:
-                self._delete_rows(list(ids))
                 self._mirror.drop(ids)
-
-    def _delete_rows(self, ids: list[str]) -> None:
-        self._engine.raw(f"DELETE FROM {self._table} WHERE list_contains(?::VARCHAR[], id)", [ids])
 
     def search(self, vector: np.ndarray, k: int, filters: IndexFilters, min_score: float) -> list[VectorHit]:
         query = l2_normalised(np.asarray([checked_vector(vector, self.dimension)], dtype=np.float32))[0]
@@ -238,8 +230,8 @@ class LocalExampleIndex(ExampleVectorIndex):
             return self._mirror.search(query, k, filters, min_score)
 
     def sql_search(self, vector: np.ndarray, k: int, filters: IndexFilters, min_score: float) -> list[VectorHit]:
-        """The same search in DuckDB over the FLOAT[n] table: the alternative the bench compares."""
-        clauses, params = ["TRUE"], [checked_vector(vector, self.dimension)]
+        """The same search in DuckDB over the example table: the alternative the bench compares."""
+        clauses, params = [f"len(embedding) = {int(self.dimension)}"], [checked_vector(vector, self.dimension)]
         if filters.function_names:
             clauses.append("list_contains(?::VARCHAR[], function_name)")
             params.append(list(filters.function_names))
@@ -250,11 +242,13 @@ class LocalExampleIndex(ExampleVectorIndex):
             clauses.append("quality_score >= ?")
             params.append(filters.min_quality)
         rows = self._engine.raw(
-            f"SELECT id, score FROM (SELECT id, array_cosine_similarity(embedding, ?::FLOAT[{self.dimension}]) AS score "
-            f"FROM {self._table} WHERE {' AND '.join(clauses)}) WHERE score >= ? ORDER BY score DESC, id LIMIT ?",
+            f"SELECT id, score FROM (SELECT example_id AS id, array_cosine_similarity(embedding::FLOAT[{self.dimension}], "
+            f"?::FLOAT[{self.dimension}]) AS score FROM {self._table} WHERE {' AND '.join(clauses)}) "
+            "WHERE score >= ? ORDER BY score DESC, id LIMIT ?",
             [*params, min_score, k],
         )
         return [VectorHit(row_id, float(score)) for row_id, score in rows]
 
     def count(self) -> int:
-        return int(self._engine.raw(f"SELECT count(*) FROM {self._table}")[0][0])
+        with self._mirror.lock:
+            return self._mirror.live_count()

@@ -5,6 +5,7 @@ model behind the loopback OpenAI-compatible fake) and accept the result as a new
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from data_access.settings import load_settings
 from data_access.sql.duckdb_engine import release_home
@@ -56,8 +57,14 @@ def test_upload_search_optimize_and_accept(served_app, page):
     open_page(page, served_app.page_url("dspy-optimizer"), "DSPy Optimizer")
     page.get_by_text("Model: ").first.wait_for()
     page.get_by_role("button", name="Optimize").click()
+    wait_for_app(page)
+    page.locator('[data-testid="stProgress"]').first.wait_for()  # the run was launched: its progress shows
     accept = page.get_by_role("button", name="Accept as a new template version")
-    accept.wait_for(timeout=RUN_TIMEOUT_MS)
+    try:
+        accept.wait_for(timeout=RUN_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        # A run that never ends here ended once in CI with nothing in the server log: say what the page showed.
+        raise AssertionError(f"No Accept after {RUN_TIMEOUT_MS / 1000:.0f} s; the page showed:\n{page.locator('main').inner_text()}") from None
     wait_for_app(page)
     accept.click()
     wait_for_app(page)

@@ -36,10 +36,10 @@ def source(workbench: Workbench) -> Workbench:
 
 def _reset(wb: Workbench) -> None:
     engine = wb.backend.engine
-    for table in ("example_store", "qa_pairs", "training_sheets", "templates"):
+    ExampleStore(wb).prune([r["example_id"] for r in engine.query(f"SELECT example_id FROM {wb.table('example_store')}")])
+    for table in ("qa_pairs", "training_sheets", "templates"):
         engine.execute(f"DELETE FROM {wb.table(table)}")
     engine.raw("DELETE FROM main.uc_table_tags")  # type: ignore[attr-defined]
-    ExampleStore(wb).prune([r[0] for r in engine.raw(f"SELECT id FROM {wb.table('example_vectors')}_384")])  # type: ignore[attr-defined]
 
 
 def _apply(wb: Workbench, pair_id: str, change: str) -> None:
